@@ -1,0 +1,7 @@
+#pragma once
+// Area umbrella: concepts, trials and evaluations, the random generator, error types.
+
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/error.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>

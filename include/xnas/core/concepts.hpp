@@ -1,0 +1,110 @@
+#pragma once
+// The extension points of xnas as C++20 concepts. Read this header first: to plug in your own
+// search space, strategy, evaluator or selector, write a type that models one of these.
+
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace xnas {
+
+/// A search space: a set of architectures with a way to draw and perturb them.
+///
+/// Semantic requirements:
+///  1. sample(g) and mutate(a, g) are deterministic functions of the generator's state.
+///  2. mutate(a, g) returns an architecture of the space, usually different from a.
+///  3. Architectures are regular values (copyable, equality comparable).
+template <class S>
+concept search_space = std::copy_constructible<S> && requires { typename S::architecture; } &&
+    std::regular<typename S::architecture> &&
+    requires(const S& s, rng& g, const typename S::architecture& a) {
+        { s.sample(g) } -> std::same_as<typename S::architecture>;
+        { s.mutate(a, g) } -> std::same_as<typename S::architecture>;
+    };
+
+/// A space whose architectures print and parse with an exact round trip (journals need it).
+///  1. parse(to_string(a)) == a; parse throws xnas::parse_error naming the bad token.
+template <class S>
+concept serializable_space = search_space<S> && requires(const S& s, const typename S::architecture& a,
+                                                         const std::string& text) {
+    { s.to_string(a) } -> std::convertible_to<std::string>;
+    { s.parse(text) } -> std::same_as<typename S::architecture>;
+};
+
+/// A space that lists the architectures one edit away (local search).
+///  1. neighbours(a) is deterministic, excludes a, and each element is one mutation of a.
+template <class S>
+concept neighbourhood_space = search_space<S> && requires(const S& s, const typename S::architecture& a) {
+    { s.neighbours(a) } -> std::same_as<std::vector<typename S::architecture>>;
+};
+
+/// A space with a fixed-length numeric encoding (predictors).
+///  1. encode(a).size() == encoding_size() for every a.
+template <class S>
+concept encodable_space = search_space<S> && requires(const S& s, const typename S::architecture& a) {
+    { s.encode(a) } -> std::same_as<std::vector<double>>;
+    { s.encoding_size() } -> std::convertible_to<std::size_t>;
+};
+
+/// A space that can recombine two parents (evolution with crossover, NSGA-II).
+template <class S>
+concept crossover_space = search_space<S> && requires(const S& s, const typename S::architecture& a, rng& g) {
+    { s.crossover(a, a, g) } -> std::same_as<typename S::architecture>;
+};
+
+/// A finite space that knows its size.
+template <class S>
+concept finite_space = search_space<S> && requires(const S& s) {
+    { s.cardinality() } -> std::convertible_to<double>;
+};
+
+/// A search strategy over space S, in ask/tell form: it never calls an evaluator.
+///
+/// Semantic requirements:
+///  1. ask is a deterministic function of the strategy's state, the space and the generator;
+///     tell is deterministic. So replaying the asks and tells of a journal restores the state.
+///  2. ask may be called several times before any tell (asynchronous parallel evaluation), and
+///     tells may arrive in any order.
+///  3. ids of asked trials are unique within a study.
+template <class St, class S>
+concept strategy = search_space<S> &&
+    requires(St& st, const S& s, rng& g, const trial<typename S::architecture>& t, const evaluation& e) {
+        { st.ask(s, g) } -> std::same_as<trial<typename S::architecture>>;
+        { st.tell(t, e) };
+    };
+
+/// An evaluator of architectures of type A.
+///
+/// Semantic requirements:
+///  1. evaluate never throws for a bad candidate: a failing candidate is an evaluation with a
+///     status other than ok and a message. It throws only for misuse (a bad table, a bad file).
+///  2. Thread-safety is declared by the trait `static constexpr bool thread_safe`; an evaluator
+///     without it is treated as not thread-safe and is copied per worker.
+template <class E, class A>
+concept evaluator = requires(E& e, const trial<A>& t) {
+    { e.evaluate(t) } -> std::same_as<evaluation>;
+};
+
+/// True when E declares `static constexpr bool thread_safe = true`.
+template <class E>
+inline constexpr bool is_thread_safe_evaluator = [] {
+    if constexpr (requires { E::thread_safe; })
+        return static_cast<bool>(E::thread_safe);
+    else
+        return false;
+}();
+
+/// A selector picks k indices from a scored population.
+///  1. Returned indices are distinct and in [0, population.size()), at most k of them.
+///  2. Deterministic for a given generator state.
+template <class Sel, class A>
+concept selector = requires(Sel& sel, std::span<const scored<A>> pop, std::size_t k, rng& g) {
+    { sel.select(pop, k, g) } -> std::same_as<std::vector<std::size_t>>;
+};
+
+} // namespace xnas

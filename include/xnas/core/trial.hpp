@@ -1,0 +1,93 @@
+#pragma once
+// The values that flow through a search: objectives with directions, a trial (what a strategy
+// asks to have evaluated), an evaluation (what came back) and a scored trial (both together).
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xnas {
+
+enum class direction { maximize, minimize };
+
+/// A named objective: "val_accuracy" maximized, "params" minimized, ...
+struct objective {
+    std::string name;
+    direction dir = direction::maximize;
+    bool operator==(const objective&) const = default;
+};
+
+/// What a strategy asks to have evaluated. `fidelity` is the share of the full training budget
+/// (1 = full; multi-fidelity strategies ask for less); `parents` are trial ids it derives from.
+template <class A>
+struct trial {
+    std::uint64_t id = 0;
+    A architecture{};
+    double fidelity = 1.0;
+    std::vector<std::uint64_t> parents{};
+};
+
+enum class status { ok, failed, diverged, timed_out };
+
+inline const char* to_string(status s) {
+    switch (s) {
+    case status::ok: return "ok";
+    case status::failed: return "failed";
+    case status::diverged: return "diverged";
+    case status::timed_out: return "timed_out";
+    }
+    return "unknown";
+}
+
+/// The outcome of evaluating one trial. Objectives are keyed by name; `metrics` holds anything
+/// else worth keeping. `cost` is what the trial consumed in budget units (seconds of training,
+/// or a table's simulated training time).
+struct evaluation {
+    status state = status::ok;
+    std::string message{}; ///< why it failed; empty when ok
+    std::map<std::string, double> objectives{};
+    std::map<std::string, double> metrics{};
+    double cost = 0.0;
+
+    bool ok() const { return state == status::ok; }
+
+    /// The value of objective `name`, or NaN when absent or the evaluation failed.
+    double value(const std::string& name) const {
+        if (!ok())
+            return std::numeric_limits<double>::quiet_NaN();
+        if (auto it = objectives.find(name); it != objectives.end())
+            return it->second;
+        if (auto it = metrics.find(name); it != metrics.end())
+            return it->second;
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+
+    static evaluation failure(status s, std::string why, double cost = 0.0) {
+        evaluation e;
+        e.state = s;
+        e.message = std::move(why);
+        e.cost = cost;
+        return e;
+    }
+};
+
+/// A trial with its evaluation: what selectors and strategies rank.
+template <class A>
+struct scored {
+    trial<A> t;
+    evaluation e;
+};
+
+/// True when `a` is strictly better than `b` on `o`; a failed or missing value is never better.
+inline bool better(double a, double b, direction d) {
+    if (std::isnan(a))
+        return false;
+    if (std::isnan(b))
+        return true;
+    return d == direction::maximize ? a > b : a < b;
+}
+
+} // namespace xnas

@@ -1,0 +1,7 @@
+#pragma once
+// Umbrella header: every public part of xnas except opt-in back-ends (xnas/parallel/mpi.hpp).
+// Each area has its own umbrella, so a translation unit can include less.
+
+#include <xnas/version.hpp>
+#include <xnas/core.hpp>
+#include <xnas/nn.hpp>
