@@ -1,0 +1,5 @@
+#pragma once
+// Area umbrella: what a search learned, for people: decision importance and the HTML report.
+
+#include <xnas/report/html_report.hpp>
+#include <xnas/report/importance.hpp>

@@ -1,0 +1,286 @@
+#pragma once
+// A self-contained HTML report of a search (inline SVG, no scripts, no external files): best
+// objective so far over trials and over time, objective against model size with the Pareto
+// front, and the decision importance bars. Library code: it writes a file and prints nothing.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/report/importance.hpp>
+
+namespace xnas::report {
+
+/// One evaluated trial as the report sees it.
+struct trial_point {
+    std::size_t index = 0; ///< completion order, from 1
+    double seconds = 0.0;  ///< wall-clock seconds since the search started, at completion
+    double value = std::numeric_limits<double>::quiet_NaN(); ///< primary objective (maximised)
+    double size = std::numeric_limits<double>::quiet_NaN();  ///< e.g. parameter count (minimised)
+    bool ok = true;
+    std::string label; ///< architecture string, shown as a tooltip
+};
+
+struct report_data {
+    std::string title = "xnas search report";
+    std::string value_name = "validation accuracy";
+    std::string size_name = "parameters";
+    std::vector<std::pair<std::string, std::string>> summary; ///< key/value lines at the top
+    std::vector<trial_point> trials;
+    std::vector<decision_importance> importance;
+};
+
+namespace detail {
+
+inline std::string escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '&':
+            out += "&amp;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+inline std::string fmt(double v, int digits = 4) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
+/// Axis range padded by 5 %, never empty.
+inline std::pair<double, double> padded_range(double lo, double hi) {
+    if (!std::isfinite(lo) || !std::isfinite(hi))
+        return {0.0, 1.0};
+    if (hi <= lo) {
+        const double d = lo == 0 ? 1.0 : std::abs(lo) * 0.1;
+        return {lo - d, hi + d};
+    }
+    const double pad = (hi - lo) * 0.05;
+    return {lo - pad, hi + pad};
+}
+
+/// A chart frame: maps data to pixels and draws axes with five ticks each.
+struct frame {
+    double x0, x1, y0, y1;
+    bool log_x = false;
+    static constexpr double w = 560, h = 320, left = 70, right = 20, top = 30, bottom = 50;
+
+    double tx(double x) const {
+        const double a = log_x ? std::log10(x0) : x0, b = log_x ? std::log10(x1) : x1;
+        const double v = log_x ? std::log10(x) : x;
+        return left + (v - a) / (b - a) * (w - left - right);
+    }
+    double ty(double y) const { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); }
+
+    std::string axes(const std::string& title, const std::string& xlabel,
+                     const std::string& ylabel) const {
+        std::ostringstream s;
+        s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h
+          << "' font-family='sans-serif' font-size='11'>"
+          << "<text x='" << w / 2
+          << "' y='16' text-anchor='middle' font-size='13' font-weight='bold'>" << escape(title)
+          << "</text>"
+          << "<rect x='" << left << "' y='" << top << "' width='" << w - left - right
+          << "' height='" << h - top - bottom << "' fill='none' stroke='#999'/>";
+        for (int i = 0; i <= 4; ++i) {
+            double xv;
+            if (log_x)
+                xv = std::pow(10.0, std::log10(x0) + (std::log10(x1) - std::log10(x0)) * i / 4.0);
+            else
+                xv = x0 + (x1 - x0) * i / 4.0;
+            const double yv = y0 + (y1 - y0) * i / 4.0;
+            s << "<text x='" << tx(xv) << "' y='" << h - bottom + 15 << "' text-anchor='middle'>"
+              << fmt(xv, 3) << "</text>"
+              << "<text x='" << left - 5 << "' y='" << ty(yv) + 4 << "' text-anchor='end'>"
+              << fmt(yv, 4) << "</text>"
+              << "<line x1='" << left << "' x2='" << w - right << "' y1='" << ty(yv) << "' y2='"
+              << ty(yv) << "' stroke='#eee'/>";
+        }
+        s << "<text x='" << (left + w - right) / 2 << "' y='" << h - 10 << "' text-anchor='middle'>"
+          << escape(xlabel) << "</text>"
+          << "<text transform='translate(14," << (top + h - bottom) / 2
+          << ") rotate(-90)' text-anchor='middle'>" << escape(ylabel) << "</text>";
+        return s.str();
+    }
+};
+
+/// Best-so-far staircase of `value` against x (trial index or seconds), with every trial as a dot.
+inline std::string best_so_far_chart(const std::vector<trial_point>& trials, bool by_time,
+                                     const std::string& value_name) {
+    std::vector<const trial_point*> ok;
+    for (const auto& t : trials)
+        if (t.ok && std::isfinite(t.value))
+            ok.push_back(&t);
+    auto xof = [&](const trial_point& t) {
+        return by_time ? t.seconds : static_cast<double>(t.index);
+    };
+    double xmax = 1, ylo = std::numeric_limits<double>::infinity(), yhi = -ylo;
+    for (const auto& t : trials)
+        xmax = std::max(xmax, xof(t));
+    for (auto* t : ok) {
+        ylo = std::min(ylo, t->value);
+        yhi = std::max(yhi, t->value);
+    }
+    auto [y0, y1] = padded_range(ylo, yhi);
+    frame f{0, xmax * 1.02, y0, y1};
+    std::ostringstream s;
+    s << f.axes(std::string("best ") + value_name + (by_time ? " over time" : " over trials"),
+                by_time ? "seconds" : "trial", value_name);
+    for (auto* t : ok)
+        s << "<circle cx='" << f.tx(xof(*t)) << "' cy='" << f.ty(t->value)
+          << "' r='2.5' fill='#9ab'><title>" << escape(t->label) << " : " << fmt(t->value)
+          << "</title></circle>";
+    std::string path;
+    double best = -std::numeric_limits<double>::infinity();
+    for (auto* t : ok) {
+        if (t->value <= best)
+            continue;
+        const double x = f.tx(xof(*t));
+        if (path.empty())
+            path = "M" + fmt(x, 6) + "," + fmt(f.ty(t->value), 6);
+        else
+            path += " H" + fmt(x, 6) + " V" + fmt(f.ty(t->value), 6);
+        best = t->value;
+    }
+    if (!path.empty())
+        s << "<path d='" << path << " H" << f.tx(xmax)
+          << "' fill='none' stroke='#c33' stroke-width='2'/>";
+    s << "</svg>";
+    return s.str();
+}
+
+/// Value against size (log scale) with the Pareto front (max value, min size) highlighted.
+inline std::string pareto_chart(const std::vector<trial_point>& trials,
+                                const std::string& value_name, const std::string& size_name) {
+    std::vector<const trial_point*> ok;
+    for (const auto& t : trials)
+        if (t.ok && std::isfinite(t.value) && std::isfinite(t.size) && t.size > 0)
+            ok.push_back(&t);
+    double xlo = std::numeric_limits<double>::infinity(), xhi = 0, ylo = xlo, yhi = -xlo;
+    for (auto* t : ok) {
+        xlo = std::min(xlo, t->size);
+        xhi = std::max(xhi, t->size);
+        ylo = std::min(ylo, t->value);
+        yhi = std::max(yhi, t->value);
+    }
+    if (ok.empty())
+        xlo = 1, xhi = 10;
+    if (xhi <= xlo)
+        xhi = xlo * 10;
+    auto [y0, y1] = padded_range(ylo, yhi);
+    frame f{xlo / 1.2, xhi * 1.2, y0, y1, true};
+    std::ostringstream s;
+    s << f.axes(value_name + " against " + size_name, size_name + " (log scale)", value_name);
+    std::vector<const trial_point*> sorted = ok;
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+        return a->size != b->size ? a->size < b->size : a->value > b->value;
+    });
+    std::vector<const trial_point*> front;
+    double best = -std::numeric_limits<double>::infinity();
+    for (auto* t : sorted)
+        if (t->value > best) {
+            front.push_back(t);
+            best = t->value;
+        }
+    for (auto* t : ok)
+        s << "<circle cx='" << f.tx(t->size) << "' cy='" << f.ty(t->value)
+          << "' r='2.5' fill='#9ab'><title>" << escape(t->label) << " : " << fmt(t->value) << ", "
+          << fmt(t->size, 6) << "</title></circle>";
+    if (!front.empty()) {
+        std::string path;
+        for (auto* t : front)
+            path += (path.empty() ? "M" : " H") + fmt(f.tx(t->size), 6) +
+                    (path.empty() ? "," : " V") + fmt(f.ty(t->value), 6);
+        s << "<path d='" << path << "' fill='none' stroke='#c33' stroke-width='1.5'/>";
+        for (auto* t : front)
+            s << "<circle cx='" << f.tx(t->size) << "' cy='" << f.ty(t->value)
+              << "' r='4' fill='#c33'><title>" << escape(t->label) << " : " << fmt(t->value) << ", "
+              << fmt(t->size, 6) << "</title></circle>";
+    }
+    s << "</svg>";
+    return s.str();
+}
+
+inline std::string importance_chart(const std::vector<decision_importance>& imp,
+                                    const std::string& value_name) {
+    const double row = 22, left = 180, width = 560, barw = 300;
+    const double height = 40 + row * static_cast<double>(std::max<std::size_t>(imp.size(), 1));
+    std::ostringstream s;
+    s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
+      << "' font-family='sans-serif' font-size='11'>"
+      << "<text x='" << width / 2
+      << "' y='16' text-anchor='middle' font-size='13' font-weight='bold'>"
+      << "share of " << escape(value_name) << " variance each decision explains</text>";
+    double y = 30;
+    for (const auto& d : imp) {
+        std::string best = d.mean_by_value.empty() ? "" : d.mean_by_value.front().first;
+        s << "<text x='" << left - 6 << "' y='" << y + 14 << "' text-anchor='end'>"
+          << escape(d.decision) << "</text>"
+          << "<rect x='" << left << "' y='" << y + 3 << "' width='" << std::max(1.0, barw * d.share)
+          << "' height='" << row - 6 << "' fill='#48a'/>"
+          << "<text x='" << left + barw * d.share + 6 << "' y='" << y + 14 << "'>"
+          << fmt(100 * d.share, 3) << " % (best: " << escape(best) << ")</text>";
+        y += row;
+    }
+    if (imp.empty())
+        s << "<text x='" << left << "' y='" << y + 14 << "'>not enough successful trials</text>";
+    s << "</svg>";
+    return s.str();
+}
+
+} // namespace detail
+
+/// The report as one HTML string.
+inline std::string render_html(const report_data& data) {
+    std::ostringstream s;
+    s << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << detail::escape(data.title)
+      << "</title><style>body{font-family:sans-serif;margin:24px;max-width:1200px}"
+         "td{padding:2px 12px 2px 0}svg{margin:8px 16px 8px "
+         "0;vertical-align:top}</style></head><body>"
+      << "<h1>" << detail::escape(data.title) << "</h1><table>";
+    for (const auto& [k, v] : data.summary)
+        s << "<tr><td><b>" << detail::escape(k) << "</b></td><td><code>" << detail::escape(v)
+          << "</code></td></tr>";
+    std::size_t failed = 0;
+    for (const auto& t : data.trials)
+        failed += t.ok ? 0 : 1;
+    s << "<tr><td><b>trials</b></td><td>" << data.trials.size() << " (" << failed
+      << " failed)</td></tr></table><div>"
+      << detail::best_so_far_chart(data.trials, false, data.value_name)
+      << detail::best_so_far_chart(data.trials, true, data.value_name)
+      << detail::pareto_chart(data.trials, data.value_name, data.size_name)
+      << detail::importance_chart(data.importance, data.value_name) << "</div></body></html>\n";
+    return s.str();
+}
+
+/// Writes the report; throws xnas::file_error naming the path when it cannot.
+inline void write_html(const report_data& data, const std::string& path) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out)
+        throw file_error("xnas::report::write_html: cannot open " + path + " for writing");
+    out << render_html(data);
+    out.flush();
+    if (!out)
+        throw file_error("xnas::report::write_html: write to " + path + " failed");
+}
+
+} // namespace xnas::report

@@ -1,0 +1,89 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <xnas/core/rng.hpp>
+#include <xnas/report.hpp>
+
+using namespace xnas;
+using Catch::Matchers::Contains;
+
+TEST_CASE("main effects find the decision that drives the objective", "[report][importance]") {
+    for (std::uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
+        rng g(seed);
+        std::vector<report::decision_row> rows;
+        const char* ops[] = {"conv3", "conv5", "pool"};
+        const double effect[] = {0.9, 0.8, 0.5};
+        for (int i = 0; i < 400; ++i) {
+            report::decision_row r;
+            const auto op = g.below(3), noise = g.below(4);
+            r.decisions["op"] = ops[op];
+            r.decisions["width"] = std::to_string(noise);
+            r.value = effect[op] + 0.01 * g.normal();
+            rows.push_back(r);
+        }
+        const auto imp = report::main_effects(rows);
+        REQUIRE(imp.size() == 2);
+        CHECK(imp[0].decision == "op");
+        CHECK(imp[0].share > 0.95);
+        CHECK(imp[1].share < 0.05); // chance imbalance of op across width groups, n = 400
+        CHECK(imp[0].mean_by_value.front().first == "conv3");
+    }
+}
+
+TEST_CASE("main effects of an additive objective split its variance", "[report][importance]") {
+    // y = a + 2b with a, b independent and balanced in {0,1}: shares 1/5 and 4/5 exactly.
+    std::vector<report::decision_row> rows;
+    for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b)
+            for (int rep = 0; rep < 3; ++rep)
+                rows.push_back({{{"a", std::to_string(a)}, {"b", std::to_string(b)}}, a + 2.0 * b});
+    const auto imp = report::main_effects(rows);
+    CHECK(imp[0].decision == "b");
+    CHECK(imp[0].share == Approx(0.8));
+    CHECK(imp[1].share == Approx(0.2));
+}
+
+TEST_CASE("main effects count an absent decision as its own value and need two rows",
+          "[report][importance]") {
+    std::vector<report::decision_row> rows{{{{"pool", "max"}}, 1.0}, {{}, 0.0}, {{}, 0.0}};
+    const auto imp = report::main_effects(rows);
+    CHECK(imp[0].share == Approx(1.0));
+    CHECK(imp[0].mean_by_value.back().first == "(absent)");
+    CHECK_THROWS_WITH(report::main_effects({{{}, 1.0}}), Contains("at least 2"));
+}
+
+TEST_CASE("the HTML report draws the three charts and the Pareto front", "[report][html]") {
+    report::report_data data;
+    data.summary = {{"best", "conv<3>"}};
+    // Pareto front (max value, min size): (10, 0.5), (100, 0.8), (1000, 0.9). Dominated: (200,
+    // 0.7).
+    data.trials = {{1, 1.0, 0.5, 10, true, "a<b"},
+                   {2, 2.0, 0.8, 100, true, "b"},
+                   {3, 3.0, 0.7, 200, true, "c"},
+                   {4, 4.0, 0.9, 1000, true, "d"},
+                   {5, 5.0, std::nan(""), 50, false, "broken"}};
+    data.importance =
+        report::main_effects({{{{"op", "x"}}, 1.0}, {{{"op", "y"}}, 0.0}, {{{"op", "x"}}, 1.0}});
+    const std::string html = report::render_html(data);
+    CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+    std::size_t svgs = 0, front = 0;
+    for (auto p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1))
+        ++svgs;
+    for (auto p = html.find("r='4' fill='#c33'"); p != std::string::npos;
+         p = html.find("r='4' fill='#c33'", p + 1))
+        ++front;
+    CHECK(svgs == 4);
+    CHECK(front == 3);
+    CHECK_THAT(html, Contains("a&lt;b") && Contains("conv&lt;3&gt;") && Contains("1 failed"));
+    CHECK_THAT(html, !Contains("a<b"));
+
+    const auto path = std::filesystem::temp_directory_path() / "xnas_test_report.html";
+    report::write_html(data, path.string());
+    std::ifstream in(path);
+    std::stringstream back;
+    back << in.rdbuf();
+    CHECK(back.str() == html);
+    std::filesystem::remove(path);
+    CHECK_THROWS_AS(report::write_html(data, "/nonexistent-dir/x/report.html"), file_error);
+}
