@@ -5,3 +5,4 @@
 #include <xnas/version.hpp>
 #include <xnas/core.hpp>
 #include <xnas/nn.hpp>
+#include <xnas/report.hpp>
