@@ -1,0 +1,111 @@
+#pragma once
+// product_space<A, B>: two search spaces searched jointly, e.g. a chain_space of layers with a
+// param_space of training hyperparameters. Every optional ability (neighbours, encoding,
+// crossover, text round trip, cardinality) is offered when both factors offer it.
+
+#include <string>
+#include <utility>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/error.hpp>
+
+namespace xnas {
+
+template <search_space A, search_space B>
+class product_space {
+  public:
+    struct architecture {
+        typename A::architecture first{};
+        typename B::architecture second{};
+        bool operator==(const architecture&) const = default;
+    };
+
+    /// `first_mutation_share`: probability that mutate changes the first factor (else the second).
+    product_space(A first, B second, double first_mutation_share = 0.5)
+        : a_(std::move(first))
+        , b_(std::move(second))
+        , share_(first_mutation_share) {
+        if (!(share_ >= 0.0 && share_ <= 1.0))
+            throw std::invalid_argument(
+                "xnas::product_space: first_mutation_share must be in [0, 1], got " +
+                std::to_string(share_));
+    }
+
+    const A& first() const { return a_; }
+    const B& second() const { return b_; }
+
+    architecture sample(rng& g) const { return {a_.sample(g), b_.sample(g)}; }
+
+    architecture mutate(const architecture& x, rng& g) const {
+        if (g.bernoulli(share_))
+            return {a_.mutate(x.first, g), x.second};
+        return {x.first, b_.mutate(x.second, g)};
+    }
+
+    std::vector<architecture> neighbours(const architecture& x) const requires
+        neighbourhood_space<A> && neighbourhood_space<B> {
+        std::vector<architecture> out;
+        for (auto& n : a_.neighbours(x.first))
+            out.push_back({std::move(n), x.second});
+        for (auto& n : b_.neighbours(x.second))
+            out.push_back({x.first, std::move(n)});
+        return out;
+    }
+
+    std::vector<double>
+    encode(const architecture& x) const requires encodable_space<A> && encodable_space<B> {
+        auto out = a_.encode(x.first);
+        const auto tail = b_.encode(x.second);
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    std::size_t encoding_size() const requires encodable_space<A> && encodable_space<B> {
+        return static_cast<std::size_t>(a_.encoding_size()) +
+               static_cast<std::size_t>(b_.encoding_size());
+    }
+
+    architecture crossover(const architecture& x, const architecture& y,
+                           rng& g) const requires crossover_space<A> || crossover_space<B> {
+        architecture c;
+        if constexpr (crossover_space<A>)
+            c.first = a_.crossover(x.first, y.first, g);
+        else
+            c.first = g.bernoulli(0.5) ? x.first : y.first;
+        if constexpr (crossover_space<B>)
+            c.second = b_.crossover(x.second, y.second, g);
+        else
+            c.second = g.bernoulli(0.5) ? x.second : y.second;
+        return c;
+    }
+
+    /// "<first> ; <second>". Neither factor's grammar may contain " ; " (chain, cell and param
+    /// spaces do not).
+    std::string
+    to_string(const architecture& x) const requires serializable_space<A> && serializable_space<B> {
+        return std::string(a_.to_string(x.first)) + separator + std::string(b_.to_string(x.second));
+    }
+
+    architecture
+    parse(const std::string& text) const requires serializable_space<A> && serializable_space<B> {
+        const auto at = text.find(separator);
+        if (at == std::string::npos)
+            throw parse_error(
+                "xnas::product_space::parse: no \" ; \" separating the two parts in \"" + text +
+                "\"");
+        return {a_.parse(text.substr(0, at)),
+                b_.parse(text.substr(at + std::string(separator).size()))};
+    }
+
+    double cardinality() const requires finite_space<A> && finite_space<B> {
+        return static_cast<double>(a_.cardinality()) * static_cast<double>(b_.cardinality());
+    }
+
+    static constexpr const char* separator = " ; ";
+
+  private:
+    A a_;
+    B b_;
+    double share_;
+};
+
+} // namespace xnas
