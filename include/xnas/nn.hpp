@@ -4,4 +4,8 @@
 
 #include <xnas/nn/layer.hpp>
 #include <xnas/nn/layers/dense.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/optim/adam.hpp>
+#include <xnas/nn/optim/optimizer.hpp>
+#include <xnas/nn/optim/sgd.hpp>
 #include <xnas/nn/tensor.hpp>

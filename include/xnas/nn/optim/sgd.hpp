@@ -1,0 +1,137 @@
+#pragma once
+// nn::sgd, stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay,
+// with PyTorch's torch.optim.SGD update rule exactly.
+
+#include <cstddef>
+#include <span>
+#include <vector>
+#include <xnas/nn/optim/optimizer.hpp>
+
+namespace xnas::nn {
+
+/// Options of nn::sgd (PyTorch's names and defaults, except lr which PyTorch requires).
+struct sgd_options {
+    double lr = 0.01;        ///< learning rate, >= 0
+    double momentum = 0;     ///< mu, >= 0; 0 disables the momentum buffer
+    double dampening = 0;    ///< scales the gradient added to the buffer after the first step
+    double weight_decay = 0; ///< L2 coefficient added to the gradient (wd * p), >= 0
+    bool nesterov = false;   ///< Nesterov momentum (Sutskever et al., 2013); needs momentum > 0
+};
+
+/// SGD as in PyTorch: with g the gradient,
+///     d = g + wd * p
+///     b = d                          (first step)
+///     b = mu * b + (1 - dampening) * d (later steps)
+///     d = nesterov ? d + mu * b : b   (when mu > 0)
+///     p = p - lr * d
+/// One fused contiguous loop per parameter, no temporaries; the momentum buffers (one per
+/// parameter, keyed by position) are allocated at the first step.
+template <class T = float>
+class sgd {
+  public:
+    using value_type = T;
+
+    /// Throws std::invalid_argument naming the field when an option is out of range
+    /// (negative lr, momentum or weight decay; Nesterov without momentum or with dampening).
+    explicit sgd(sgd_options options = {})
+        : options_(options) {
+        constexpr const char* who = "xnas::nn::sgd";
+        detail::require_option(options.lr >= 0, who, "lr", options.lr, ">= 0");
+        detail::require_option(options.momentum >= 0, who, "momentum", options.momentum, ">= 0");
+        detail::require_option(options.weight_decay >= 0, who, "weight_decay", options.weight_decay,
+                               ">= 0");
+        if (options.nesterov) {
+            detail::require_option(options.momentum > 0, who, "momentum (with nesterov)",
+                                   options.momentum, "> 0");
+            detail::require_option(options.dampening == 0, who, "dampening (with nesterov)",
+                                   options.dampening, "0");
+        }
+    }
+
+    /// One update of every parameter from its stored gradient. Throws xnas::shape_error when
+    /// a gradient's size differs from its parameter's, or the list differs from the first
+    /// step's (count or sizes).
+    void step(std::span<const parameter<T>> params) {
+        constexpr const char* who = "xnas::nn::sgd";
+        const T lr = static_cast<T>(options_.lr);
+        const T wd = static_cast<T>(options_.weight_decay);
+        const T mu = static_cast<T>(options_.momentum);
+        if (options_.momentum == 0) {
+            detail::check_gradients(who, params);
+            for (const auto& p : params) {
+                T* w = p.value->data();
+                const T* g = p.gradient->data();
+                const std::size_t n = p.value->size();
+                for (std::size_t i = 0; i < n; ++i)
+                    w[i] -= lr * (g[i] + wd * w[i]);
+            }
+            ++steps_;
+            return;
+        }
+        detail::check_state(who, params, buffers_);
+        const bool first = steps_ == 0;
+        const T keep = static_cast<T>(1 - options_.dampening);
+        const bool nesterov = options_.nesterov;
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            T* w = params[k].value->data();
+            const T* g = params[k].gradient->data();
+            T* b = buffers_[k].data();
+            const std::size_t n = buffers_[k].size();
+            // Separate loops keep the branches out of the element loop so it vectorises.
+            if (first && nesterov) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const T d = g[i] + wd * w[i];
+                    b[i] = d;
+                    w[i] -= lr * (d + mu * d);
+                }
+            } else if (first) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const T d = g[i] + wd * w[i];
+                    b[i] = d;
+                    w[i] -= lr * d;
+                }
+            } else if (nesterov) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const T d = g[i] + wd * w[i];
+                    const T bi = mu * b[i] + keep * d;
+                    b[i] = bi;
+                    w[i] -= lr * (d + mu * bi);
+                }
+            } else {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const T d = g[i] + wd * w[i];
+                    const T bi = mu * b[i] + keep * d;
+                    b[i] = bi;
+                    w[i] -= lr * bi;
+                }
+            }
+        }
+        ++steps_;
+    }
+
+    /// Forgets the momentum buffers and the step count (the next step is a first step).
+    void reset() {
+        buffers_.clear();
+        steps_ = 0;
+    }
+
+    double learning_rate() const { return options_.lr; }
+    /// Throws std::invalid_argument when lr is negative or NaN.
+    void set_learning_rate(double lr) {
+        detail::require_option(lr >= 0, "xnas::nn::sgd::set_learning_rate", "lr", lr, ">= 0");
+        options_.lr = lr;
+    }
+    const sgd_options& options() const { return options_; }
+    /// Steps taken since construction or reset().
+    std::size_t steps() const { return steps_; }
+
+  private:
+    sgd_options options_;
+    std::vector<std::vector<T>> buffers_;
+    std::size_t steps_ = 0;
+};
+
+static_assert(optimizer<sgd<float>>);
+static_assert(optimizer<sgd<double>>);
+
+} // namespace xnas::nn
