@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""What a user would pick instead of xnas: Optuna's TPE sampler driving PyTorch CPU training,
+over the same image space as `xnas-search --space chain`, on the same validation split, for
+the same wall-clock budget. Run it beside xnas-search and compare trials, validation and test
+accuracy.
+
+    xnas-search --space chain --minutes 30 --epochs 1 --train-subset 10000 --out out/xnas
+    /usr/bin/python3 benchmarks/optuna_torch_search.py --split out/xnas/split.json \
+        --minutes 30 --epochs 1 --train-subset 10000 --threads 1 --workers 2
+
+The space (kept in step with include/xnas/evaluate/image_space.hpp):
+  1-4 conv stages: kernel {3,5}, channels {8,16,24,32,48,64}, batch norm {0,1},
+  activation {relu, gelu, tanh}, pooling {none, max, avg}, residual skip {0,1} (when shapes allow);
+  0-2 dense layers: width {32,64,128,256}, dropout {0, 0.2, 0.4};
+  optimizer {sgd (momentum 0.9), adam}, learning rate log-uniform [3e-4, 0.1], batch {32, 64, 128}.
+"""
+import argparse
+import gzip
+import json
+import os
+import time
+
+import numpy as np
+import optuna
+import torch
+import torch.nn as nn
+
+MEAN, STD = 0.2860, 0.3530
+
+
+def load_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+class Stage(nn.Module):
+    def __init__(self, cin, cout, k, bn, act, pool, skip):
+        super().__init__()
+        layers = [nn.Conv2d(cin, cout, k, padding=k // 2)]
+        if bn:
+            layers.append(nn.BatchNorm2d(cout))
+        layers.append({"relu": nn.ReLU(), "gelu": nn.GELU(), "tanh": nn.Tanh()}[act])
+        self.body = nn.Sequential(*layers)
+        self.skip = skip and cin == cout
+        self.pool = {"none": nn.Identity(), "max": nn.MaxPool2d(2), "avg": nn.AvgPool2d(2)}[pool]
+
+    def forward(self, x):
+        y = self.body(x)
+        if self.skip:
+            y = y + x
+        return self.pool(y)
+
+
+def build(trial):
+    layers, c, hw = [], 1, 28
+    for i in range(trial.suggest_int("conv_stages", 1, 4)):
+        k = trial.suggest_categorical(f"c{i}_kernel", [3, 5])
+        cout = trial.suggest_categorical(f"c{i}_channels", [8, 16, 24, 32, 48, 64])
+        bn = trial.suggest_categorical(f"c{i}_bn", [0, 1])
+        act = trial.suggest_categorical(f"c{i}_act", ["relu", "gelu", "tanh"])
+        pool = trial.suggest_categorical(f"c{i}_pool", ["none", "max", "avg"])
+        skip = trial.suggest_categorical(f"c{i}_skip", [0, 1])
+        if pool != "none" and hw < 2:
+            pool = "none"
+        layers.append(Stage(c, cout, k, bn, act, pool, skip))
+        c, hw = cout, hw // 2 if pool != "none" else hw
+    layers.append(nn.Flatten())
+    features = c * hw * hw
+    for i in range(trial.suggest_int("dense_layers", 0, 2)):
+        w = trial.suggest_categorical(f"d{i}_width", [32, 64, 128, 256])
+        drop = trial.suggest_categorical(f"d{i}_dropout", [0.0, 0.2, 0.4])
+        layers += [nn.Linear(features, w), nn.ReLU()] + ([nn.Dropout(drop)] if drop > 0 else [])
+        features = w
+    layers.append(nn.Linear(features, 10))
+    return nn.Sequential(*layers)
+
+
+def train(net, opt_name, lr, batch, epochs, x, y, seed):
+    gen = torch.Generator().manual_seed(seed)
+    opt = (torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if opt_name == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=lr))
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        net.train()
+        perm = torch.randperm(x.shape[0], generator=gen)
+        for i in range(0, x.shape[0], batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x[idx]), y[idx])
+            if not torch.isfinite(loss):
+                raise FloatingPointError("loss is not finite")
+            loss.backward()
+            opt.step()
+
+
+def accuracy(net, x, y):
+    net.eval()
+    with torch.no_grad():
+        return sum(int((net(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum())
+                   for i in range(0, x.shape[0], 1000)) / x.shape[0]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--split", required=True, help="split.json written by xnas-search (train/val indices)")
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--train-subset", type=int, default=0, help="train on the first K of the training split")
+    ap.add_argument("--final-epochs", type=int, default=0, help="epochs of the final retrain (default: --epochs)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per trial")
+    ap.add_argument("--workers", type=int, default=1, help="trials at once (Optuna n_jobs)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    x = (load_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz")).astype(np.float32) / 255 - MEAN) / STD
+    y = load_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz")).astype(np.int64)
+    xt = (load_idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255 - MEAN) / STD
+    yt = load_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64)
+    split = json.load(open(args.split))
+    tr, va = np.array(split["train"]), np.array(split["val"])
+    if args.train_subset:
+        tr = tr[:args.train_subset]
+    X = torch.from_numpy(x).reshape(-1, 1, 28, 28)
+    Y = torch.from_numpy(y)
+    Xtr, Ytr, Xva, Yva = X[tr], Y[tr], X[va], Y[va]
+
+    def objective(trial):
+        net = build(trial)
+        opt = trial.suggest_categorical("optimizer", ["sgd", "adam"])
+        lr = trial.suggest_float("lr", 3e-4, 0.1, log=True)
+        batch = trial.suggest_categorical("batch", [32, 64, 128])
+        try:
+            train(net, opt, lr, batch, args.epochs, Xtr, Ytr, args.seed + trial.number)
+        except FloatingPointError:
+            return 0.0
+        return accuracy(net, Xva, Yva)
+
+    sampler = optuna.samplers.TPESampler(seed=args.seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    start = time.time()
+    study.optimize(objective, timeout=args.minutes * 60, n_jobs=args.workers)
+    search_seconds = time.time() - start
+
+    best = study.best_trial
+    fixed = optuna.trial.FixedTrial(best.params)
+    net = build(fixed)
+    full_x, full_y = X[np.concatenate([split["train"], split["val"]])], Y[np.concatenate([split["train"], split["val"]])]
+    train(net, best.params["optimizer"], best.params["lr"], best.params["batch"],
+          args.final_epochs or args.epochs, full_x, full_y, args.seed)
+    test_acc = accuracy(net, torch.from_numpy(xt).reshape(-1, 1, 28, 28), torch.from_numpy(yt))
+    print(json.dumps({"system": "optuna-tpe+pytorch", "trials": len(study.trials),
+                      "val_accuracy": best.value, "test_accuracy": test_acc,
+                      "params": sum(p.numel() for p in net.parameters()),
+                      "search_seconds": round(search_seconds, 1), "best_params": best.params}))
+
+
+if __name__ == "__main__":
+    main()
