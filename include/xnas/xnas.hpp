@@ -6,3 +6,4 @@
 #include <xnas/core.hpp>
 #include <xnas/nn.hpp>
 #include <xnas/report.hpp>
+#include <xnas/space.hpp>

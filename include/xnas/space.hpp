@@ -1,0 +1,5 @@
+#pragma once
+// Area umbrella: the shipped search spaces.
+
+#include <xnas/space/cell_space.hpp>
+#include <xnas/space/chain_space.hpp>
