@@ -197,3 +197,17 @@ TEST_CASE("optimizer concept accepts the shipped optimizers only", "[nn][optim]"
     STATIC_REQUIRE(nn::optimizer<nn::adamw<float>>);
     STATIC_REQUIRE_FALSE(nn::optimizer<no_learning_rate>);
 }
+
+TEST_CASE("optimizers leave running_* statistics alone, even with weight decay", "[nn][optim]") {
+    nn::array<double> w = {1, 2}, dw = {1, 1}, mean = {0.5, -0.5}, dmean = {0, 0};
+    std::vector<nn::parameter<double>> params{{"weight", &w, &dw}, {"running_mean", &mean, &dmean}};
+    nn::sgd<double> s(nn::sgd_options{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.5});
+    nn::sgd<double> plain(nn::sgd_options{.lr = 0.1, .weight_decay = 0.5});
+    nn::adamw<double> a(nn::adamw_options{.lr = 0.1, .weight_decay = 0.5});
+    s.step(params);
+    plain.step(params);
+    a.step(params);
+    CHECK(mean(0) == 0.5);
+    CHECK(mean(1) == -0.5);
+    CHECK(w(0) < 1);
+}

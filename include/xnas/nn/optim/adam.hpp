@@ -75,6 +75,8 @@ class adam_base {
         const T wd = static_cast<T>(options_.weight_decay);
         const T shrink = static_cast<T>(1 - options_.lr * options_.weight_decay);
         for (std::size_t k = 0; k < params.size(); ++k) {
+            if (is_running_state(params[k]))
+                continue;
             T* w = params[k].value->data();
             const T* g = params[k].gradient->data();
             T* m = m_[k].data();

@@ -22,6 +22,8 @@ namespace xnas::nn {
 ///  3. set_learning_rate(lr) takes effect at the next step (schedules call it each step or
 ///     epoch); learning_rate() returns the value the next step uses.
 ///  4. Deterministic: same parameters, gradients and state give the same update.
+///  5. Parameters whose name starts with "running_" (batch-norm statistics) are state, not
+///     learnables: step leaves them untouched (no weight decay on them either).
 template <class O>
 concept optimizer = requires {
     typename O::value_type;
@@ -35,6 +37,12 @@ concept optimizer = requires {
 };
 
 namespace detail {
+
+/// True for non-learnable state exposed as a parameter (batch norm's running_mean/var).
+template <class T>
+bool is_running_state(const parameter<T>& p) {
+    return p.name.compare(0, 8, "running_") == 0;
+}
 
 /// Throws std::invalid_argument "<who>: <field> is <value>, expected <what>" unless ok.
 inline void require_option(bool ok, const char* who, const char* field, double value,

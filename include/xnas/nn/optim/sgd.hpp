@@ -25,7 +25,8 @@ struct sgd_options {
 ///     d = nesterov ? d + mu * b : b   (when mu > 0)
 ///     p = p - lr * d
 /// One fused contiguous loop per parameter, no temporaries; the momentum buffers (one per
-/// parameter, keyed by position) are allocated at the first step.
+/// parameter, keyed by position) are allocated at the first step. Parameters named running_*
+/// are skipped.
 template <class T = float>
 class sgd {
   public:
@@ -59,6 +60,8 @@ class sgd {
         if (options_.momentum == 0) {
             detail::check_gradients(who, params);
             for (const auto& p : params) {
+                if (detail::is_running_state(p))
+                    continue;
                 T* w = p.value->data();
                 const T* g = p.gradient->data();
                 const std::size_t n = p.value->size();
@@ -73,6 +76,8 @@ class sgd {
         const T keep = static_cast<T>(1 - options_.dampening);
         const bool nesterov = options_.nesterov;
         for (std::size_t k = 0; k < params.size(); ++k) {
+            if (detail::is_running_state(params[k]))
+                continue;
             T* w = params[k].value->data();
             const T* g = params[k].gradient->data();
             T* b = buffers_[k].data();
