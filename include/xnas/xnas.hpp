@@ -5,5 +5,6 @@
 #include <xnas/version.hpp>
 #include <xnas/core.hpp>
 #include <xnas/nn.hpp>
+#include <xnas/data.hpp>
 #include <xnas/report.hpp>
 #include <xnas/space.hpp>

@@ -1,0 +1,106 @@
+#pragma once
+// data::dataset, a labelled batch-first sample array (images (N, C, H, W), tabular (N, F)) with
+// integer class labels, and the small operations every loader and splitter shares.
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/nn/tensor.hpp>
+
+namespace xnas::data {
+
+/// A classification data set: `x` holds the samples batch first and contiguous (row-major), so
+/// sample i is the `sample_size()` values starting at `x.data() + i * sample_size()`; `labels[i]`
+/// is its class in [0, num_classes).
+template <class T = float>
+struct dataset {
+    using value_type = T;
+
+    nn::array<T> x;                       ///< (N, sample_shape...)
+    std::vector<std::int32_t> labels;     ///< N class indices
+    std::size_t num_classes = 0;          ///< may exceed the classes present (a subset keeps it)
+    std::vector<std::string> class_names; ///< empty, or num_classes names
+
+    /// Number of samples N.
+    std::size_t size() const { return labels.size(); }
+    bool empty() const { return labels.empty(); }
+
+    /// Shape of one sample: x's shape without the batch dimension.
+    nn::shape sample_shape() const {
+        if (x.dimension() == 0)
+            return {};
+        return nn::shape(x.shape().begin() + 1, x.shape().end());
+    }
+
+    /// Values per sample (the volume of sample_shape()).
+    std::size_t sample_size() const { return x.dimension() == 0 ? 0 : nn::volume(sample_shape()); }
+
+    /// Pointer to the first value of sample i (no bounds check).
+    const T* sample(std::size_t i) const { return x.data() + i * sample_size(); }
+    T* sample(std::size_t i) { return x.data() + i * sample_size(); }
+
+    /// Throws xnas::shape_error when x and labels disagree on N, or std::out_of_range when a
+    /// label lies outside [0, num_classes) or class_names has the wrong length.
+    void validate() const {
+        const std::size_t n = x.dimension() == 0 ? 0 : x.shape()[0];
+        if (n != labels.size())
+            throw shape_error("xnas::data::dataset::validate: x has " + std::to_string(n) +
+                              " samples (shape " +
+                              nn::to_string({x.shape().begin(), x.shape().end()}) +
+                              "), labels has " + std::to_string(labels.size()));
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= num_classes)
+                throw std::out_of_range("xnas::data::dataset::validate: label " +
+                                        std::to_string(labels[i]) + " of sample " +
+                                        std::to_string(i) + " is outside [0, " +
+                                        std::to_string(num_classes) + ")");
+        if (!class_names.empty() && class_names.size() != num_classes)
+            throw std::out_of_range(
+                "xnas::data::dataset::validate: " + std::to_string(class_names.size()) +
+                " class names for " + std::to_string(num_classes) + " classes");
+    }
+
+    /// The samples at `indices`, in that order (repeats allowed), with the same num_classes and
+    /// class names. Throws std::out_of_range naming the first index >= size(). O(k * sample_size).
+    dataset subset(std::span<const std::size_t> indices) const {
+        dataset out;
+        out.num_classes = num_classes;
+        out.class_names = class_names;
+        const nn::shape s = sample_shape();
+        out.x = nn::array<T>::from_shape(nn::with_batch(indices.size(), s));
+        out.labels.resize(indices.size());
+        const std::size_t row = sample_size();
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+            const std::size_t i = indices[k];
+            if (i >= size())
+                throw std::out_of_range("xnas::data::dataset::subset: index " + std::to_string(i) +
+                                        " at position " + std::to_string(k) +
+                                        " is out of range for a data set of " +
+                                        std::to_string(size()) + " samples");
+            if (row)
+                std::memcpy(out.x.data() + k * row, sample(i), row * sizeof(T));
+            out.labels[k] = labels[i];
+        }
+        return out;
+    }
+
+    dataset subset(const std::vector<std::size_t>& indices) const {
+        return subset(std::span<const std::size_t>(indices));
+    }
+
+    /// Samples per class, num_classes entries (labels outside the range are not counted; call
+    /// validate() to reject them).
+    std::vector<std::size_t> class_counts() const {
+        std::vector<std::size_t> counts(num_classes, 0);
+        for (auto l : labels)
+            if (l >= 0 && static_cast<std::size_t>(l) < num_classes)
+                ++counts[static_cast<std::size_t>(l)];
+        return counts;
+    }
+};
+
+} // namespace xnas::data

@@ -1,0 +1,107 @@
+#pragma once
+// Test helpers for the data area: a self-deleting temporary directory and writers for small
+// IDX (raw or gzip) and text files.
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
+#include <xnas/core/rng.hpp>
+#include <zlib.h>
+
+namespace xnas::test {
+
+/// A fresh directory under temp_directory_path(), removed with its contents on destruction.
+class temp_dir {
+  public:
+    temp_dir() {
+        static int counter = 0;
+        const auto base = std::filesystem::temp_directory_path();
+        for (;;) {
+            path_ = base / ("xnas-data-test-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(counter++));
+            if (std::filesystem::create_directory(path_))
+                break;
+        }
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+/// The bytes of an IDX file: magic 00 00 type ndims, big-endian dims, then `data`.
+inline std::vector<std::uint8_t> idx_bytes(std::uint8_t type,
+                                           const std::vector<std::uint32_t>& dims,
+                                           const std::vector<std::uint8_t>& data) {
+    std::vector<std::uint8_t> out = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
+    for (auto d : dims)
+        for (int s = 24; s >= 0; s -= 8)
+            out.push_back(static_cast<std::uint8_t>(d >> s));
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+}
+
+inline void write_bytes(const std::filesystem::path& p, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+        throw std::runtime_error("test: cannot write " + p.string());
+}
+
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+    std::ofstream out(p, std::ios::binary);
+    out << text;
+    if (!out)
+        throw std::runtime_error("test: cannot write " + p.string());
+}
+
+/// gzip-compresses `bytes` into p with zlib.
+inline void write_gzip(const std::filesystem::path& p, const std::vector<std::uint8_t>& bytes) {
+    gzFile f = gzopen(p.c_str(), "wb");
+    if (!f)
+        throw std::runtime_error("test: cannot gzopen " + p.string());
+    const int n = bytes.empty() ? 0 : gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    const int closed = gzclose(f);
+    if (n != static_cast<int>(bytes.size()) || closed != Z_OK)
+        throw std::runtime_error("test: gzwrite failed for " + p.string());
+}
+
+inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// n images of h x w with pixel (i, r, c) = (i * 7 + r * 3 + c) % 256, and labels i % classes.
+struct mnist_like {
+    std::vector<std::uint8_t> pixels, labels;
+    std::uint32_t n, h, w;
+    mnist_like(std::uint32_t n_, std::uint32_t h_, std::uint32_t w_, std::uint32_t classes)
+        : n(n_)
+        , h(h_)
+        , w(w_) {
+        for (std::uint32_t i = 0; i < n; ++i) {
+            labels.push_back(static_cast<std::uint8_t>(i % classes));
+            for (std::uint32_t r = 0; r < h; ++r)
+                for (std::uint32_t c = 0; c < w; ++c)
+                    pixels.push_back(static_cast<std::uint8_t>((i * 7 + r * 3 + c) % 256));
+        }
+    }
+    std::vector<std::uint8_t> image_file() const { return idx_bytes(0x08, {n, h, w}, pixels); }
+    std::vector<std::uint8_t> label_file() const { return idx_bytes(0x08, {n}, labels); }
+};
+
+} // namespace xnas::test
