@@ -1,0 +1,126 @@
+#pragma once
+// Internals shared by the shipped strategies: reading one objective from an evaluation as a
+// "larger is better" score, and a set of architectures that picks the fastest lookup the
+// architecture type allows.
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>
+
+namespace xnas::detail {
+
+/// The value of objective `o` in `e`, oriented so that larger is better (negated when `o` is
+/// minimized); NaN when the evaluation failed or lacks the value. An empty objective name means
+/// "the evaluation's only objective"; with several objectives that is ambiguous and throws.
+inline double score_of(const evaluation& e, const objective& o, const char* who) {
+    if (!e.ok())
+        return std::numeric_limits<double>::quiet_NaN();
+    double v;
+    if (o.name.empty()) {
+        if (e.objectives.size() == 1) {
+            v = e.objectives.begin()->second;
+        } else if (e.objectives.empty()) {
+            return std::numeric_limits<double>::quiet_NaN();
+        } else {
+            std::string names;
+            for (const auto& [k, _] : e.objectives)
+                names += (names.empty() ? "" : ", ") + k;
+            throw std::invalid_argument(std::string(who) +
+                                        ": options name no objective and the evaluation has " +
+                                        std::to_string(e.objectives.size()) + " (" + names +
+                                        "); expected one, or set .objective = {\"name\"}");
+        }
+    } else {
+        v = e.value(o.name);
+    }
+    if (std::isnan(v))
+        return v;
+    return o.dir == direction::maximize ? v : -v;
+}
+
+/// In-place Fisher-Yates shuffle drawing from g. Unlike rng::shuffle it finds swap by ADL at
+/// instantiation, so it works for element types (std::array) whose swap overload was declared
+/// after <xnas/core/rng.hpp>.
+template <class RandomIt>
+void shuffle(RandomIt first, RandomIt last, rng& g) {
+    const auto n = last - first;
+    for (auto i = n - 1; i > 0; --i) {
+        const auto j = static_cast<decltype(i)>(g.below(static_cast<std::uint64_t>(i) + 1));
+        using std::swap;
+        swap(first[i], first[j]);
+    }
+}
+
+/// NaN-aware "a is a better score than b" for oriented scores (NaN is worst).
+inline bool score_better(double a, double b) {
+    return better(a, b, direction::maximize);
+}
+
+template <class A>
+concept hashable = requires(const A& a) {
+    { std::hash<A>{}(a) } -> std::convertible_to<std::size_t>;
+};
+
+/// A set of architectures: hashed when std::hash<A> exists, ordered when A is totally ordered,
+/// else a linear list (any std::regular type works, only slower).
+template <class A>
+class arch_set {
+  public:
+    /// True when a was not in the set.
+    bool insert(const A& a) {
+        if constexpr (hashable<A>) {
+            return hashed_.insert(a).second;
+        } else if constexpr (std::totally_ordered<A>) {
+            return ordered_.insert(a).second;
+        } else {
+            if (contains(a))
+                return false;
+            list_.push_back(a);
+            return true;
+        }
+    }
+    bool contains(const A& a) const {
+        if constexpr (hashable<A>)
+            return hashed_.count(a) != 0;
+        else if constexpr (std::totally_ordered<A>)
+            return ordered_.count(a) != 0;
+        else
+            return std::find(list_.begin(), list_.end(), a) != list_.end();
+    }
+    std::size_t size() const {
+        if constexpr (hashable<A>)
+            return hashed_.size();
+        else if constexpr (std::totally_ordered<A>)
+            return ordered_.size();
+        else
+            return list_.size();
+    }
+    void clear() {
+        hashed_.clear();
+        ordered_.clear();
+        list_.clear();
+    }
+
+  private:
+    struct no_hash {
+        std::size_t operator()(const A&) const { return 0; }
+    };
+    using hasher = std::conditional_t<hashable<A>, std::hash<A>, no_hash>;
+    std::unordered_set<A, hasher> hashed_;
+    std::set<A, std::conditional_t<std::totally_ordered<A>, std::less<A>, std::less<>>> ordered_;
+    std::vector<A> list_;
+};
+
+} // namespace xnas::detail

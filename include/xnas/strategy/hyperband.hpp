@@ -1,0 +1,69 @@
+#pragma once
+// xnas::hyperband: successive halving brackets that trade the number of architectures against
+// their starting fidelity (Li, Jamieson, DeSalvo, Rostamizadeh & Talwalkar, 2018, "Hyperband: A
+// Novel Bandit-Based Approach to Hyperparameter Optimization", JMLR 18, arXiv:1603.06560).
+
+#include <cmath>
+#include <cstddef>
+#include <utility>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/strategy/detail/archetype.hpp>
+#include <xnas/strategy/detail/brackets.hpp>
+
+namespace xnas {
+
+/// Options of hyperband. R of the paper is max_fidelity; r_min = min_fidelity.
+struct hyperband_options {
+    double min_fidelity = 1.0 / 27;
+    double max_fidelity = 1.0;
+    /// Keep 1/eta of each rung, multiply the fidelity by eta.
+    double eta = 3;
+    /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
+    /// only objective.
+    xnas::objective objective{};
+};
+
+/// Hyperband. With s_max = floor(log_eta(max/min)), bracket s = s_max, ..., 0 starts
+/// n = ceil((s_max + 1) / (s + 1) * eta^s) architectures at fidelity max * eta^-s and runs
+/// successive halving on them; the brackets cycle for as long as the driver asks. Re-evaluations
+/// are new trials (new id, parents = {the previous rung's trial}). Asynchronous: while a rung
+/// waits for tells, asks start the next bracket.
+template <search_space Space>
+class hyperband {
+  public:
+    using architecture = typename Space::architecture;
+
+    explicit hyperband(hyperband_options options = {})
+        : options_(std::move(options))
+        , scheduler_(make_cycle(options_), options_.max_fidelity, options_.eta, options_.objective,
+                     "xnas::hyperband") {}
+
+    trial<architecture> ask(const Space& space, rng& g) { return scheduler_.ask(space, g); }
+    void tell(const trial<architecture>& t, const evaluation& e) { scheduler_.tell(t, e); }
+
+    std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
+    const hyperband_options& options() const { return options_; }
+
+  private:
+    static std::vector<detail::bracket_shape> make_cycle(const hyperband_options& o) {
+        const std::size_t s_max =
+            detail::max_halvings(o.min_fidelity, o.max_fidelity, o.eta, "xnas::hyperband");
+        std::vector<detail::bracket_shape> cycle;
+        for (std::size_t s = s_max + 1; s-- > 0;) {
+            const double n = static_cast<double>(s_max + 1) / static_cast<double>(s + 1) *
+                             std::pow(o.eta, static_cast<double>(s));
+            cycle.push_back({static_cast<std::size_t>(std::ceil(n - 1e-9)), s + 1});
+        }
+        return cycle;
+    }
+
+    hyperband_options options_;
+    detail::bracket_scheduler<Space> scheduler_;
+};
+
+static_assert(strategy<hyperband<detail::archetype_space>, detail::archetype_space>);
+
+} // namespace xnas

@@ -1,0 +1,216 @@
+// successive_halving, hyperband and asha: bracket shapes and fidelities, re-asks with parents,
+// the same winner as full-fidelity search at a fraction of the summed fidelity, and a better
+// result than random search for the same summed fidelity.
+
+#include "loop.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <set>
+#include <xnas/strategy/asha.hpp>
+#include <xnas/strategy/hyperband.hpp>
+#include <xnas/strategy/random_search.hpp>
+#include <xnas/strategy/successive_halving.hpp>
+
+using xnas_test::toy_cell_space;
+using arch = toy_cell_space::architecture;
+
+namespace {
+
+std::size_t index_of(const arch& a) {
+    std::size_t k = 0;
+    for (std::size_t e = 6; e-- > 0;)
+        k = k * 5 + a[e];
+    return k;
+}
+
+// A fidelity-dependent noisy objective that preserves the ranking of architectures at every
+// fidelity: true values are distinct multiples of 0.01, the low-fidelity bias is the same for
+// all, and the noise stays below half the smallest scaled gap.
+struct ranked_problem {
+    std::vector<double> truth;
+    explicit ranked_problem(std::uint64_t seed)
+        : truth(15625) {
+        std::iota(truth.begin(), truth.end(), 0.0);
+        xnas::rng g(seed);
+        g.shuffle(truth.begin(), truth.end());
+        for (auto& t : truth)
+            t *= 0.01;
+    }
+    double true_value(const arch& a) const { return truth[index_of(a)]; }
+    xnas::evaluation evaluate(const xnas::trial<arch>& t) const {
+        xnas::rng noise(index_of(t.architecture) * 1000003ULL +
+                        static_cast<std::uint64_t>(t.fidelity * 1e6));
+        xnas::evaluation e;
+        e.objectives["score"] = true_value(t.architecture) * (0.5 + 0.5 * t.fidelity) -
+                                5.0 * (1.0 - t.fidelity) +
+                                0.002 * (1.0 - t.fidelity) * noise.uniform(-1, 1);
+        e.cost = t.fidelity;
+        return e;
+    }
+};
+
+template <class St>
+std::vector<xnas_test::record<arch>> run_serial(St& st, const ranked_problem& p, std::size_t n,
+                                                std::uint64_t seed) {
+    return xnas_test::run(
+        st, toy_cell_space{}, [&](const auto& t) { return p.evaluate(t); }, n, seed);
+}
+
+} // namespace
+
+TEST_CASE("hyperband runs the paper's brackets for eta = 3, r_min = 1/27",
+          "[strategy][hyperband]") {
+    xnas::hyperband<toy_cell_space> hb;
+    ranked_problem p(1);
+    // One cycle: s=3: 27,9,3,1; s=2: 12,4,1; s=1: 6,2; s=0: 4 -> 69 trials.
+    const auto rs = run_serial(hb, p, 69, 5);
+    std::map<double, int> per_fidelity;
+    for (const auto& r : rs)
+        ++per_fidelity[std::round(r.t.fidelity * 27) / 27];
+    CHECK(per_fidelity[1.0 / 27] == 27);
+    CHECK(per_fidelity[std::round(27.0 / 9) / 27] == 9 + 12);
+    CHECK(per_fidelity[std::round(27.0 / 3) / 27] == 3 + 4 + 6);
+    CHECK(per_fidelity[1.0] == 1 + 1 + 2 + 4);
+    CHECK(hb.completed_brackets() == 4);
+}
+
+TEST_CASE("promoted trials re-ask the same architecture with new ids and parents",
+          "[strategy][hyperband][successive_halving][asha]") {
+    ranked_problem p(2);
+    auto check = [](const std::vector<xnas_test::record<arch>>& rs) {
+        std::map<std::uint64_t, const xnas_test::record<arch>*> by_id;
+        std::size_t promoted = 0;
+        for (const auto& r : rs) {
+            REQUIRE(by_id.emplace(r.t.id, &r).second); // ids unique
+            if (!r.t.parents.empty()) {
+                ++promoted;
+                REQUIRE(r.t.parents.size() == 1);
+                const auto it = by_id.find(r.t.parents[0]);
+                REQUIRE(it != by_id.end());
+                CHECK(it->second->t.architecture == r.t.architecture);
+                CHECK(r.t.fidelity == Approx(it->second->t.fidelity * 3));
+            }
+        }
+        CHECK(promoted > 0);
+    };
+    xnas::successive_halving<toy_cell_space> sh;
+    check(run_serial(sh, p, 100, 3));
+    xnas::hyperband<toy_cell_space> hb;
+    check(run_serial(hb, p, 100, 3));
+    xnas::asha<toy_cell_space> as;
+    check(xnas_test::run(
+        as, toy_cell_space{}, [&](const auto& t) { return p.evaluate(t); }, 200, 3, 8));
+}
+
+TEST_CASE("successive halving keeps the best third at each rung",
+          "[strategy][successive_halving]") {
+    xnas::successive_halving<toy_cell_space> sh({.min_fidelity = 1.0 / 9});
+    ranked_problem p(3);
+    const auto rs = run_serial(sh, p, 13, 4); // 9 + 3 + 1
+    std::vector<double> first;
+    for (std::size_t i = 0; i < 9; ++i) {
+        CHECK(rs[i].t.fidelity == Approx(1.0 / 9));
+        first.push_back(p.true_value(rs[i].t.architecture));
+    }
+    std::sort(first.rbegin(), first.rend());
+    std::multiset<double> second;
+    for (std::size_t i = 9; i < 12; ++i) {
+        CHECK(rs[i].t.fidelity == Approx(1.0 / 3));
+        second.insert(p.true_value(rs[i].t.architecture));
+    }
+    CHECK(second == std::multiset<double>(first.begin(), first.begin() + 3));
+    CHECK(rs[12].t.fidelity == Approx(1.0));
+    CHECK(p.true_value(rs[12].t.architecture) == first[0]);
+}
+
+TEST_CASE("hyperband finds full-fidelity search's winner at a fraction of the fidelity",
+          "[strategy][hyperband]") {
+    for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        ranked_problem p(100 + seed);
+        xnas::hyperband<toy_cell_space> hb;
+        const auto rs = run_serial(hb, p, 69, seed); // one full cycle of brackets
+        double hb_fidelity = 0, hb_best = -1e300;
+        std::size_t fresh = 0;
+        arch winner{};
+        for (const auto& r : rs) {
+            hb_fidelity += r.t.fidelity;
+            fresh += r.t.parents.empty();
+            if (r.t.fidelity == 1.0 && r.e.value("score") > hb_best) {
+                hb_best = r.e.value("score");
+                winner = r.t.architecture;
+            }
+        }
+        // Random search at full fidelity with the same seed draws the same candidates.
+        xnas::random_search<toy_cell_space> rnd;
+        const auto full = run_serial(rnd, p, fresh, seed);
+        double full_fidelity = 0, full_best = -1e300;
+        arch full_winner{};
+        for (const auto& r : full) {
+            full_fidelity += r.t.fidelity;
+            if (r.e.value("score") > full_best) {
+                full_best = r.e.value("score");
+                full_winner = r.t.architecture;
+            }
+        }
+        CHECK(fresh == 49);
+        CHECK(winner == full_winner);
+        CHECK(hb_fidelity < 0.35 * full_fidelity);
+    }
+}
+
+TEST_CASE("multi-fidelity strategies beat random search for the same summed fidelity",
+          "[strategy][quality][hyperband][asha][successive_halving]") {
+    // The same problem class as the single-fidelity quality tests, seen through a noisy,
+    // biased low-fidelity lens; budget: 30 full-fidelity evaluations' worth.
+    constexpr double budget = 30;
+    auto regret = [&](auto make, std::size_t parallel) {
+        double total = 0;
+        for (std::uint64_t s = 0; s < 20; ++s) {
+            const xnas_test::nb201_like problem(1000 + s);
+            auto st = make();
+            xnas::rng g(77 + s);
+            double spent = 0, best = -1e300;
+            std::vector<xnas::trial<arch>> pending;
+            while (spent < budget) {
+                while (pending.size() < parallel)
+                    pending.push_back(st.ask(toy_cell_space{}, g));
+                const std::size_t k = g.below(pending.size());
+                const auto t = pending[k];
+                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(k));
+                xnas::rng noise(t.id * 7919 + s);
+                xnas::evaluation e;
+                const double truth = problem(t.architecture);
+                e.objectives["score"] =
+                    truth - 3 * (1 - t.fidelity) + (1 - t.fidelity) * noise.normal();
+                spent += t.fidelity;
+                if (t.fidelity == 1.0)
+                    best = std::max(best, truth);
+                st.tell(t, e);
+            }
+            total += problem.optimum - best;
+        }
+        return total / 20;
+    };
+    const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; }, 1);
+    const double r_sh = regret([] { return xnas::successive_halving<toy_cell_space>{}; }, 1);
+    const double r_hb = regret([] { return xnas::hyperband<toy_cell_space>{}; }, 1);
+    const double r_asha = regret([] { return xnas::asha<toy_cell_space>{}; }, 4);
+    std::printf("same summed fidelity: random %.3f sh %.3f hyperband %.3f asha(4 workers) %.3f\n",
+                r_random, r_sh, r_hb, r_asha);
+    CHECK(r_sh < 0.8 * r_random);
+    CHECK(r_hb < 0.8 * r_random);
+    CHECK(r_asha < 0.8 * r_random);
+}
+
+TEST_CASE("multi-fidelity options are validated", "[strategy][hyperband]") {
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(xnas::hyperband<toy_cell_space>({.eta = 1}), Contains("eta is 1"));
+    CHECK_THROWS_WITH(xnas::asha<toy_cell_space>({.min_fidelity = 0}),
+                      Contains("expected 0 < min_fidelity"));
+    CHECK_THROWS_AS(xnas::successive_halving<toy_cell_space>({.max_fidelity = 2}),
+                    std::invalid_argument);
+}
