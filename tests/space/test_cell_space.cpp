@@ -67,6 +67,12 @@ TEST_CASE("known nb201 strings parse to known edges", "[space][cell][nb201]") {
     CHECK(s.op(a, 1, 3) == "nor_conv_1x1");
     CHECK(s.op(a, 2, 3) == "none");
     CHECK(a.ops == std::vector<std::uint8_t>{3, 0, 1, 4, 2, 0});
+    for (std::size_t e = 0; e < s.edges(); ++e) {
+        const auto [i, j] = s.edge(e);
+        CHECK(s.edge_index(i, j) == e);
+    }
+    CHECK(s.edge(5) == std::pair<std::size_t, std::size_t>{2, 3});
+    CHECK_THROWS_AS(s.edge(6), std::out_of_range);
     CHECK(s.to_string(a) == text);
     CHECK(a ==
           s.make({"nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none"}));

@@ -111,6 +111,8 @@ TEST_CASE("chain samples stay within depth and choice ranges and are seed-determ
             REQUIRE(valid_ranges(space, a));
             REQUIRE(space.contains(a));
             REQUIRE(a == space.sample(h));
+            REQUIRE(space.mutate(a, g) == space.mutate(a, h));
+            REQUIRE(space.crossover(a, a, g) == space.crossover(a, a, h));
             depths.insert(a.layers.size());
         }
         CHECK(depths.size() == space.max_depth() - space.min_depth() + 1); // every depth shows up

@@ -115,6 +115,18 @@ class cell_space {
         return j * (j - 1) / 2 + i;
     }
 
+    /// The edge with number `e` as (source i, target j), for builders that walk the edges.
+    /// Throws std::out_of_range unless e < edges().
+    std::pair<std::size_t, std::size_t> edge(std::size_t e) const {
+        if (e >= edges_)
+            throw std::out_of_range("xnas::cell_space::edge: edge " + std::to_string(e) +
+                                    " is not in a cell of " + std::to_string(edges_) + " edges");
+        std::size_t j = 1;
+        while ((j + 1) * j / 2 <= e)
+            ++j;
+        return {e - j * (j - 1) / 2, j};
+    }
+
     /// Index of op `name`. Throws std::invalid_argument naming the op when it is not listed.
     std::size_t op_index(std::string_view name) const {
         for (std::size_t k = 0; k < ops_.size(); ++k)

@@ -32,8 +32,12 @@ namespace xnas {
 ///   layer  := op '(' [arg (',' arg)*] ')'
 ///   arg    := choice '=' value | 'skip' '=' index
 /// ```
-/// e.g.
-/// `conv(k=3,c=32,act=relu,bn=1,pool=max)|conv(k=5,c=64,act=gelu,bn=0,pool=none,skip=0)+dense(w=128,act=relu,drop=0.2)`.
+/// e.g. (one line, broken here for width)
+/// ```
+///   conv(k=3,c=32,act=relu,bn=1,pool=max)|conv(k=5,c=64,act=gelu,bn=0,pool=none,skip=0)
+///   +dense(w=128,act=relu,drop=0.2)
+/// ```
+/// A stage with no layers is empty text: `conv(...)+` is one conv layer and no dense layer.
 /// to_string prints every choice in the op's order and `skip` last when present; parse accepts
 /// the arguments in any order, spaces between tokens, and a numeric value spelled differently
 /// (`0.20` for `0.2`), but every choice of the op exactly once. `skip=i` names the 0-based index
