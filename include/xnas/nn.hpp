@@ -2,10 +2,20 @@
 // Area umbrella: the training core's tensors, layer contract and layers, networks, losses,
 // optimizers, initialisers and serialization.
 
+#include <xnas/nn/init.hpp>
 #include <xnas/nn/layer.hpp>
+#include <xnas/nn/layers/activation.hpp>
+#include <xnas/nn/layers/batch_norm.hpp>
+#include <xnas/nn/layers/conv2d.hpp>
 #include <xnas/nn/layers/dense.hpp>
+#include <xnas/nn/layers/dropout.hpp>
+#include <xnas/nn/layers/flatten.hpp>
+#include <xnas/nn/layers/identity.hpp>
+#include <xnas/nn/layers/pooling.hpp>
+#include <xnas/nn/layers/zero.hpp>
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/optim/adam.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
+#include <xnas/nn/optim/schedule.hpp>
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/nn/tensor.hpp>

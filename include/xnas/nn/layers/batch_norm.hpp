@@ -1,0 +1,233 @@
+#pragma once
+// nn::batch_norm, batch normalization (Ioffe & Szegedy, 2015, arXiv:1502.03167) over the
+// channel axis 1 of (N, F) or (N, C, H, W) (any rank >= 2: statistics pool the batch and every
+// axis after the channel one). Train mode uses batch statistics and updates running ones;
+// eval mode uses the running ones.
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/nn/layer.hpp>
+
+namespace xnas::nn {
+
+/// Hyper-parameters of nn::batch_norm.
+struct batch_norm_options {
+    std::size_t features = 0; ///< F of (N, F) or C of (N, C, H, W)
+    double eps = 1e-5;        ///< added to the variance
+    double momentum = 0.1;    ///< running = (1 - momentum) * running + momentum * batch
+};
+
+/// y = gamma * (x - mean) / sqrt(var + eps) + beta per channel. Train mode normalises with the
+/// batch mean and biased variance and moves the running mean / unbiased variance towards them
+/// as PyTorch does (momentum 0.1); eval mode normalises with the running statistics.
+///
+/// parameters(): "weight" (gamma, starts at 1), "bias" (beta, starts at 0), then
+/// "running_mean" (starts at 0) and "running_var" (starts at 1). The running statistics are
+/// state, not learnables: their gradient is always zero, so plain SGD/Adam leave them alone and
+/// serialization saves and restores them with the weights; an optimizer that applies weight
+/// decay should skip parameters whose name starts with "running_". parameter_count() counts
+/// gamma and beta only (as PyTorch's parameters() does).
+/// spec(): type "batch_norm"; attributes features, eps, momentum.
+template <class T = float>
+class batch_norm {
+  public:
+    using value_type = T;
+
+    explicit batch_norm(const batch_norm_options& o)
+        : o_(o) {
+        if (o.features == 0)
+            throw std::invalid_argument("xnas::nn::batch_norm: features must be positive, got 0");
+        if (!(o.eps > 0.0))
+            throw std::invalid_argument("xnas::nn::batch_norm: eps = " + std::to_string(o.eps) +
+                                        ", expected > 0");
+        if (!(o.momentum >= 0.0 && o.momentum <= 1.0))
+            throw std::invalid_argument("xnas::nn::batch_norm: momentum = " +
+                                        std::to_string(o.momentum) + ", expected in [0, 1]");
+        const std::size_t f = o.features;
+        gamma_ = array<T>({f}, T(1));
+        beta_ = array<T>({f}, T(0));
+        mean_ = array<T>({f}, T(0));
+        var_ = array<T>({f}, T(1));
+        dgamma_ = array<T>({f}, T(0));
+        dbeta_ = dgamma_;
+        dmean_ = dgamma_;
+        dvar_ = dgamma_;
+    }
+    explicit batch_norm(std::size_t features, double eps = 1e-5, double momentum = 0.1)
+        : batch_norm(batch_norm_options{features, eps, momentum}) {}
+
+    void forward(const array<T>& x, array<T>& y, mode m) {
+        const std::size_t n = check(x, "forward"), c = o_.features;
+        const std::size_t s = n ? x.size() / (n * c) : 0; // spatial size per channel
+        ensure_shape(y, {x.shape().begin(), x.shape().end()});
+        scale_.resize(c);
+        shift_.resize(c);
+        inv_std_.resize(c);
+        used_mean_.resize(c);
+        last_train_ = m == mode::train;
+        const T* xd = x.data();
+        T* yd = y.data();
+        if (last_train_) {
+            const std::size_t count = n * s;
+            if (count < 2)
+                throw shape_error("xnas::nn::batch_norm::forward: train mode needs more than one "
+                                  "value per channel, got input " +
+                                  shape_text(x));
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                // Two passes in double: mean, then the centred sum of squares (no cancellation).
+                double sum = 0;
+                for (std::size_t b = 0; b < n; ++b) {
+                    const T* p = xd + (b * c + ch) * s;
+                    for (std::size_t i = 0; i < s; ++i)
+                        sum += static_cast<double>(p[i]);
+                }
+                const double mean = sum / static_cast<double>(count);
+                double sq = 0;
+                for (std::size_t b = 0; b < n; ++b) {
+                    const T* p = xd + (b * c + ch) * s;
+                    for (std::size_t i = 0; i < s; ++i) {
+                        const double d = static_cast<double>(p[i]) - mean;
+                        sq += d * d;
+                    }
+                }
+                const double var = sq / static_cast<double>(count);
+                const double inv = 1.0 / std::sqrt(var + o_.eps);
+                inv_std_[ch] = static_cast<T>(inv);
+                mean_.data()[ch] =
+                    static_cast<T>((1 - o_.momentum) * mean_.data()[ch] + o_.momentum * mean);
+                var_.data()[ch] = static_cast<T>((1 - o_.momentum) * var_.data()[ch] +
+                                                 o_.momentum * sq / static_cast<double>(count - 1));
+                scale_[ch] = static_cast<T>(gamma_.data()[ch] * inv);
+                shift_[ch] = static_cast<T>(beta_.data()[ch] - gamma_.data()[ch] * inv * mean);
+                used_mean_[ch] = static_cast<T>(mean);
+            }
+        } else {
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const double inv = 1.0 / std::sqrt(static_cast<double>(var_.data()[ch]) + o_.eps);
+                inv_std_[ch] = static_cast<T>(inv);
+                scale_[ch] = static_cast<T>(gamma_.data()[ch] * inv);
+                shift_[ch] =
+                    static_cast<T>(beta_.data()[ch] - gamma_.data()[ch] * inv * mean_.data()[ch]);
+                used_mean_[ch] = mean_.data()[ch];
+            }
+        }
+        for (std::size_t b = 0; b < n; ++b) {
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const T* __restrict p = xd + (b * c + ch) * s;
+                T* __restrict q = yd + (b * c + ch) * s;
+                const T a = scale_[ch], d = shift_[ch];
+                for (std::size_t i = 0; i < s; ++i)
+                    q[i] = a * p[i] + d;
+            }
+        }
+    }
+
+    void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        const std::size_t n = check(x, "backward"), c = o_.features;
+        const std::size_t s = n ? x.size() / (n * c) : 0;
+        if (dy.size() != x.size() || inv_std_.size() != c)
+            throw shape_error("xnas::nn::batch_norm::backward: dy has " +
+                              std::to_string(dy.size()) + " elements, expected " +
+                              std::to_string(x.size()) + " (call forward on the same x first)");
+        if (dx)
+            ensure_shape(*dx, {x.shape().begin(), x.shape().end()});
+        const T* xd = x.data();
+        const T* dyd = dy.data();
+        const double count = static_cast<double>(n * s);
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            // sum(dy) and sum(dy * xhat), xhat = (x - mean) * inv_std, accumulated in double
+            double sdy = 0, sdyx = 0;
+            const T mu = used_mean_[ch];
+            for (std::size_t b = 0; b < n; ++b) {
+                const T* p = xd + (b * c + ch) * s;
+                const T* g = dyd + (b * c + ch) * s;
+                for (std::size_t i = 0; i < s; ++i) {
+                    sdy += static_cast<double>(g[i]);
+                    sdyx += static_cast<double>(g[i]) * static_cast<double>(p[i] - mu);
+                }
+            }
+            const double inv = static_cast<double>(inv_std_[ch]);
+            dbeta_.data()[ch] = static_cast<T>(sdy);
+            dgamma_.data()[ch] = static_cast<T>(sdyx * inv);
+            if (!dx)
+                continue;
+            // train: dx = g inv (dy - sum(dy) / M - xhat sum(dy xhat) / M); eval: g inv dy
+            const double gm = static_cast<double>(gamma_.data()[ch]);
+            const T a = static_cast<T>(gm * inv);
+            const T b0 = last_train_ ? static_cast<T>(-gm * inv * sdy / count) : T(0);
+            const T b1 = last_train_ ? static_cast<T>(-gm * inv * inv * inv * sdyx / count) : T(0);
+            T* dxd = dx->data();
+            for (std::size_t b = 0; b < n; ++b) {
+                const T* __restrict p = xd + (b * c + ch) * s;
+                const T* __restrict gy = dyd + (b * c + ch) * s;
+                T* __restrict q = dxd + (b * c + ch) * s;
+                for (std::size_t i = 0; i < s; ++i)
+                    q[i] = a * gy[i] + b0 + b1 * (p[i] - mu);
+            }
+        }
+        // The running statistics are not learnable: their gradient stays zero.
+    }
+
+    std::vector<parameter<T>> parameters() {
+        return {{"weight", &gamma_, &dgamma_},
+                {"bias", &beta_, &dbeta_},
+                {"running_mean", &mean_, &dmean_},
+                {"running_var", &var_, &dvar_}};
+    }
+
+    shape output_shape(const shape& in) const {
+        if (in.empty() || in[0] != o_.features)
+            throw shape_error("xnas::nn::batch_norm: input has shape " + to_string(in) +
+                              ", layer expects (" + std::to_string(o_.features) + ", ...)");
+        return in;
+    }
+    std::size_t parameter_count() const { return 2 * o_.features; }
+    /// Normalise and scale: one multiply-add per element once folded (train adds statistics).
+    std::size_t flops(const shape& in) const { return 2 * volume(output_shape(in)); }
+    layer_spec spec() const {
+        const auto num = [](double v) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.17g", v);
+            return std::string(buf);
+        };
+        return {"batch_norm",
+                {{"features", std::to_string(o_.features)},
+                 {"eps", num(o_.eps)},
+                 {"momentum", num(o_.momentum)}}};
+    }
+
+    const batch_norm_options& options() const { return o_; }
+    array<T>& weight() { return gamma_; }
+    array<T>& bias() { return beta_; }
+    array<T>& running_mean() { return mean_; }
+    array<T>& running_var() { return var_; }
+
+  private:
+    static std::string shape_text(const array<T>& x) {
+        std::string s = "(";
+        for (std::size_t i = 0; i < x.dimension(); ++i)
+            s += (i ? ", " : "") + std::to_string(x.shape()[i]);
+        return s + ")";
+    }
+
+    std::size_t check(const array<T>& x, const char* fn) const {
+        if (x.dimension() < 2 || x.shape()[1] != o_.features)
+            throw shape_error(std::string("xnas::nn::batch_norm::") + fn + ": input has shape " +
+                              shape_text(x) + ", layer expects (N, " + std::to_string(o_.features) +
+                              ", ...)");
+        return x.shape()[0];
+    }
+
+    batch_norm_options o_;
+    array<T> gamma_, beta_, mean_, var_, dgamma_, dbeta_, dmean_, dvar_;
+    bool last_train_ = false;
+    std::vector<T> scale_, shift_, inv_std_, used_mean_; ///< per channel, from the last forward
+};
+
+static_assert(describable_layer<batch_norm<float>>);
+
+} // namespace xnas::nn

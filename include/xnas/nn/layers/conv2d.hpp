@@ -1,0 +1,308 @@
+#pragma once
+// nn::conv2d, 2-D cross-correlation on (N, C, H, W) batches with kernel size, stride, zero
+// padding, bias and channel groups (depthwise: groups == channels; pointwise: 1x1). Three
+// kernels chosen from the configuration: im2col + GEMM (general), GEMM on the input itself
+// (1x1, stride 1, no padding) and a direct loop (one input channel per group at stride 1).
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/conv.hpp>
+#include <xnas/nn/layer.hpp>
+
+namespace xnas::nn {
+
+/// Hyper-parameters of nn::conv2d (designated initializers: `{.in_channels = 1, ...}`).
+struct conv2d_options {
+    std::size_t in_channels = 0;
+    std::size_t out_channels = 0;
+    std::size_t kernel_h = 3, kernel_w = 3;
+    std::size_t stride_h = 1, stride_w = 1;
+    std::size_t padding_h = 0, padding_w = 0; ///< zeros added on each side
+    std::size_t groups = 1;                   ///< in and out channels both divisible by it
+    bool bias = true;
+};
+
+/// 2-D convolution (cross-correlation, as in PyTorch's Conv2d) of (N, C, H, W) to
+/// (N, K, OH, OW) with OH = (H + 2 padding_h - kernel_h) / stride_h + 1 (likewise OW).
+/// Parameters: "weight" (K, C / groups, kernel_h, kernel_w) and "bias" (K) when enabled; they
+/// start at zero (use nn::init).
+///
+/// Kernels: one input channel per group at stride 1 (a grey-scale first layer, depthwise
+/// convolutions) runs a direct loop, since im2col's GEMM would have an inner dimension of only
+/// kh * kw; 1x1 at stride 1 without padding multiplies the input planes directly; everything
+/// else is im2col (Chellapilla et al., 2006) + one GEMM per image and group, keeping the
+/// unfolded input for the weight gradient. Backward: dW by GEMM against the kept columns, dx by
+/// GEMM then col2im. Buffers live in the layer and are reused, so steady state allocates nothing.
+///
+/// spec(): type "conv2d"; attributes in_channels, out_channels, kernel_h, kernel_w, stride_h,
+/// stride_w, padding_h, padding_w, groups, bias ("1"/"0").
+template <class T = float>
+class conv2d {
+  public:
+    using value_type = T;
+
+    explicit conv2d(const conv2d_options& o)
+        : o_(o) {
+        const auto bad = [](const std::string& what) {
+            return std::invalid_argument("xnas::nn::conv2d: " + what);
+        };
+        if (o.in_channels == 0 || o.out_channels == 0)
+            throw bad("in_channels and out_channels must be positive, got " +
+                      std::to_string(o.in_channels) + " and " + std::to_string(o.out_channels));
+        if (o.kernel_h == 0 || o.kernel_w == 0 || o.stride_h == 0 || o.stride_w == 0)
+            throw bad("kernel and stride must be positive, got kernel " +
+                      std::to_string(o.kernel_h) + "x" + std::to_string(o.kernel_w) + ", stride " +
+                      std::to_string(o.stride_h) + "x" + std::to_string(o.stride_w));
+        if (o.groups == 0 || o.in_channels % o.groups || o.out_channels % o.groups)
+            throw bad("groups = " + std::to_string(o.groups) +
+                      " must divide in_channels = " + std::to_string(o.in_channels) +
+                      " and out_channels = " + std::to_string(o.out_channels));
+        w_ = array<T>({o.out_channels, o.in_channels / o.groups, o.kernel_h, o.kernel_w}, T(0));
+        dw_ = w_;
+        b_ = array<T>({o.bias ? o.out_channels : 0}, T(0));
+        db_ = b_;
+    }
+
+    /// Square kernel, stride and padding.
+    conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+           std::size_t stride = 1, std::size_t padding = 0, bool bias = true,
+           std::size_t groups = 1)
+        : conv2d(conv2d_options{in_channels, out_channels, kernel, kernel, stride, stride, padding,
+                                padding, groups, bias}) {}
+
+    /// Depthwise: one kernel per channel (groups == channels).
+    static conv2d depthwise(std::size_t channels, std::size_t kernel, std::size_t stride = 1,
+                            std::size_t padding = 0, bool bias = true) {
+        return conv2d(channels, channels, kernel, stride, padding, bias, channels);
+    }
+    /// Pointwise: 1x1, a GEMM per image.
+    static conv2d pointwise(std::size_t in_channels, std::size_t out_channels, bool bias = true) {
+        return conv2d(in_channels, out_channels, 1, 1, 0, bias, 1);
+    }
+
+    void forward(const array<T>& x, array<T>& y, mode) {
+        const geometry g = check_input(x, "forward");
+        ensure_shape(y, {g.n, o_.out_channels, g.oh, g.ow});
+        const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
+        const std::size_t ohw = g.oh * g.ow, kk = o_.kernel_h * o_.kernel_w, rows = cg * kk;
+        const T* xd = x.data();
+        T* yd = y.data();
+        if (direct()) {
+            const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+            pad_.resize(hp * wp);
+            for (std::size_t n = 0; n < g.n; ++n) {
+                for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                    const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
+                    for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
+                        detail::direct_conv_plane(plane, wp, w_.data() + k * kk, o_.kernel_h,
+                                                  o_.kernel_w, o_.bias ? b_.data()[k] : T(0),
+                                                  yd + (n * o_.out_channels + k) * ohw, g.oh, g.ow);
+                }
+            }
+            return;
+        }
+        if (!pointwise_identity())
+            col_.resize(g.n * o_.groups * rows * ohw);
+        for (std::size_t n = 0; n < g.n; ++n) {
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                const T* xg = xd + (n * o_.in_channels + gr * cg) * g.h * g.w;
+                const T* col = xg;
+                if (!pointwise_identity()) {
+                    T* c = col_.data() + (n * o_.groups + gr) * rows * ohw;
+                    detail::im2col(xg, cg, g.h, g.w, o_.kernel_h, o_.kernel_w, o_.stride_h,
+                                   o_.stride_w, o_.padding_h, o_.padding_w, g.oh, g.ow, c, ohw);
+                    col = c;
+                }
+                T* yg = yd + (n * o_.out_channels + gr * kg) * ohw;
+                if (o_.bias)
+                    for (std::size_t k = 0; k < kg; ++k)
+                        std::fill(yg + k * ohw, yg + (k + 1) * ohw, b_.data()[gr * kg + k]);
+                detail::gemm(false, false, kg, ohw, rows, T(1), w_.data() + gr * kg * rows, col,
+                             o_.bias ? T(1) : T(0), yg);
+            }
+        }
+    }
+
+    void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        const geometry g = check_input(x, "backward");
+        const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
+        const std::size_t ohw = g.oh * g.ow, kk = o_.kernel_h * o_.kernel_w, rows = cg * kk;
+        if (dy.size() != g.n * o_.out_channels * ohw)
+            throw shape_error("xnas::nn::conv2d::backward: dy has " + std::to_string(dy.size()) +
+                              " elements, expected " + std::to_string(g.n * o_.out_channels * ohw));
+        const T* xd = x.data();
+        const T* dyd = dy.data();
+        if (o_.bias) {
+            // Row-wise accumulation, reduced once: element-wise loops vectorise.
+            acc_.assign(o_.out_channels * ohw, T(0));
+            for (std::size_t n = 0; n < g.n; ++n)
+                for (std::size_t k = 0; k < o_.out_channels; ++k)
+                    detail::accumulate(dyd + (n * o_.out_channels + k) * ohw, ohw,
+                                       acc_.data() + k * ohw);
+            for (std::size_t k = 0; k < o_.out_channels; ++k)
+                db_.data()[k] = detail::sum(acc_.data() + k * ohw, ohw);
+        }
+        if (dx)
+            ensure_shape(*dx, {g.n, o_.in_channels, g.h, g.w});
+        if (direct()) {
+            backward_direct(g, xd, dyd, dx);
+            return;
+        }
+        for (std::size_t n = 0; n < g.n; ++n) {
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                const T* col = pointwise_identity()
+                                   ? xd + (n * o_.in_channels + gr * cg) * g.h * g.w
+                                   : col_.data() + (n * o_.groups + gr) * rows * ohw;
+                const T* dyg = dyd + (n * o_.out_channels + gr * kg) * ohw;
+                detail::gemm(false, true, kg, rows, ohw, T(1), dyg, col, n == 0 ? T(0) : T(1),
+                             dw_.data() + gr * kg * rows);
+                if (!dx)
+                    continue;
+                T* dxg = dx->data() + (n * o_.in_channels + gr * cg) * g.h * g.w;
+                if (pointwise_identity()) {
+                    detail::gemm(true, false, rows, ohw, kg, T(1), w_.data() + gr * kg * rows, dyg,
+                                 T(0), dxg);
+                } else {
+                    dcol_.resize(rows * ohw);
+                    detail::gemm(true, false, rows, ohw, kg, T(1), w_.data() + gr * kg * rows, dyg,
+                                 T(0), dcol_.data());
+                    std::fill(dxg, dxg + cg * g.h * g.w, T(0));
+                    detail::col2im(dcol_.data(), ohw, cg, g.h, g.w, o_.kernel_h, o_.kernel_w,
+                                   o_.stride_h, o_.stride_w, o_.padding_h, o_.padding_w, g.oh, g.ow,
+                                   dxg);
+                }
+            }
+        }
+    }
+
+    std::vector<parameter<T>> parameters() {
+        std::vector<parameter<T>> p{{"weight", &w_, &dw_}};
+        if (o_.bias)
+            p.push_back({"bias", &b_, &db_});
+        return p;
+    }
+
+    shape output_shape(const shape& in) const {
+        if (in.size() != 3 || in[0] != o_.in_channels || in[1] + 2 * o_.padding_h < o_.kernel_h ||
+            in[2] + 2 * o_.padding_w < o_.kernel_w)
+            throw shape_error("xnas::nn::conv2d: input has shape " + to_string(in) +
+                              ", layer expects " + expected());
+        return {o_.out_channels, (in[1] + 2 * o_.padding_h - o_.kernel_h) / o_.stride_h + 1,
+                (in[2] + 2 * o_.padding_w - o_.kernel_w) / o_.stride_w + 1};
+    }
+    std::size_t parameter_count() const { return w_.size() + b_.size(); }
+    /// Per sample: 2 * (C / groups) * kh * kw multiply-adds per output element, plus the bias.
+    std::size_t flops(const shape& in) const {
+        const shape out = output_shape(in);
+        const std::size_t per_output =
+            2 * (o_.in_channels / o_.groups) * o_.kernel_h * o_.kernel_w + (o_.bias ? 1 : 0);
+        return volume(out) * per_output;
+    }
+    layer_spec spec() const {
+        const auto s = [](std::size_t v) { return std::to_string(v); };
+        return {"conv2d",
+                {{"in_channels", s(o_.in_channels)},
+                 {"out_channels", s(o_.out_channels)},
+                 {"kernel_h", s(o_.kernel_h)},
+                 {"kernel_w", s(o_.kernel_w)},
+                 {"stride_h", s(o_.stride_h)},
+                 {"stride_w", s(o_.stride_w)},
+                 {"padding_h", s(o_.padding_h)},
+                 {"padding_w", s(o_.padding_w)},
+                 {"groups", s(o_.groups)},
+                 {"bias", o_.bias ? "1" : "0"}}};
+    }
+
+    const conv2d_options& options() const { return o_; }
+    array<T>& weight() { return w_; }
+    array<T>& bias() { return b_; }
+
+  private:
+    struct geometry {
+        std::size_t n, h, w, oh, ow;
+    };
+
+    bool direct() const {
+        return o_.in_channels == o_.groups && o_.stride_h == 1 && o_.stride_w == 1;
+    }
+    bool pointwise_identity() const {
+        return o_.kernel_h == 1 && o_.kernel_w == 1 && o_.stride_h == 1 && o_.stride_w == 1 &&
+               o_.padding_h == 0 && o_.padding_w == 0;
+    }
+
+    std::string expected() const {
+        return "(N, " + std::to_string(o_.in_channels) + ", H >= " +
+               std::to_string(o_.kernel_h > 2 * o_.padding_h ? o_.kernel_h - 2 * o_.padding_h : 1) +
+               ", W >= " +
+               std::to_string(o_.kernel_w > 2 * o_.padding_w ? o_.kernel_w - 2 * o_.padding_w : 1) +
+               ")";
+    }
+
+    geometry check_input(const array<T>& x, const char* fn) const {
+        const auto& s = x.shape();
+        if (x.dimension() != 4 || s[1] != o_.in_channels || s[2] + 2 * o_.padding_h < o_.kernel_h ||
+            s[3] + 2 * o_.padding_w < o_.kernel_w) {
+            std::string got = "(";
+            for (std::size_t i = 0; i < x.dimension(); ++i)
+                got += (i ? ", " : "") + std::to_string(s[i]);
+            throw shape_error(std::string("xnas::nn::conv2d::") + fn + ": input has shape " + got +
+                              "), layer expects " + expected());
+        }
+        return {s[0], s[2], s[3], (s[2] + 2 * o_.padding_h - o_.kernel_h) / o_.stride_h + 1,
+                (s[3] + 2 * o_.padding_w - o_.kernel_w) / o_.stride_w + 1};
+    }
+
+    /// The plane itself when there is no padding, else its zero-padded copy in pad_.
+    const T* padded(const T* plane, const geometry& g) {
+        if (o_.padding_h == 0 && o_.padding_w == 0)
+            return plane;
+        detail::pad_plane(plane, g.h, g.w, o_.padding_h, o_.padding_w, pad_.data());
+        return pad_.data();
+    }
+
+    void backward_direct(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
+        const std::size_t kg = o_.out_channels / o_.groups, kk = o_.kernel_h * o_.kernel_w;
+        const std::size_t ohw = g.oh * g.ow;
+        const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+        pad_.resize(hp * wp);
+        acc_.assign(o_.out_channels * kk * g.ow, T(0));
+        if (dx)
+            dpad_.resize(hp * wp);
+        for (std::size_t n = 0; n < g.n; ++n) {
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
+                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
+                    detail::direct_conv_dw_plane(plane, wp, dyd + (n * o_.out_channels + k) * ohw,
+                                                 g.oh, g.ow, o_.kernel_h, o_.kernel_w,
+                                                 acc_.data() + k * kk * g.ow);
+                if (!dx)
+                    continue;
+                std::fill(dpad_.begin(), dpad_.end(), T(0));
+                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
+                    detail::direct_conv_dx_plane(dyd + (n * o_.out_channels + k) * ohw, g.oh, g.ow,
+                                                 w_.data() + k * kk, o_.kernel_h, o_.kernel_w,
+                                                 dpad_.data(), wp);
+                T* dst = dx->data() + (n * o_.in_channels + gr) * g.h * g.w;
+                for (std::size_t i = 0; i < g.h; ++i)
+                    std::copy(dpad_.data() + (i + o_.padding_h) * wp + o_.padding_w,
+                              dpad_.data() + (i + o_.padding_h) * wp + o_.padding_w + g.w,
+                              dst + i * g.w);
+            }
+        }
+        for (std::size_t t = 0; t < o_.out_channels * kk; ++t)
+            dw_.data()[t] = detail::sum(acc_.data() + t * g.ow, g.ow);
+    }
+
+    conv2d_options o_;
+    array<T> w_, dw_, b_, db_;
+    std::vector<T> col_, dcol_, pad_, dpad_, acc_; ///< reused scratch; sized on first use
+};
+
+static_assert(layer<conv2d<float>>);
+static_assert(describable_layer<conv2d<double>>);
+
+} // namespace xnas::nn
