@@ -10,7 +10,9 @@
 #include <xnas/nn/layers/dense.hpp>
 #include <xnas/nn/layers/dropout.hpp>
 #include <xnas/nn/layers/flatten.hpp>
+#include <xnas/nn/layers/gru.hpp>
 #include <xnas/nn/layers/identity.hpp>
+#include <xnas/nn/layers/lstm.hpp>
 #include <xnas/nn/layers/pooling.hpp>
 #include <xnas/nn/layers/zero.hpp>
 #include <xnas/nn/loss.hpp>
