@@ -4,4 +4,5 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
+#include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>

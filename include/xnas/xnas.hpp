@@ -8,3 +8,6 @@
 #include <xnas/data.hpp>
 #include <xnas/report.hpp>
 #include <xnas/space.hpp>
+#include <xnas/select.hpp>
+#include <xnas/evaluate.hpp>
+#include <xnas/run.hpp>

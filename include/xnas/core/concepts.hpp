@@ -2,14 +2,13 @@
 // The extension points of xnas as C++20 concepts. Read this header first: to plug in your own
 // search space, strategy, evaluator or selector, write a type that models one of these.
 
-#include <xnas/core/rng.hpp>
-#include <xnas/core/trial.hpp>
-
 #include <concepts>
 #include <cstddef>
 #include <span>
 #include <string>
 #include <vector>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>
 
 namespace xnas {
 
@@ -20,18 +19,19 @@ namespace xnas {
 ///  2. mutate(a, g) returns an architecture of the space, usually different from a.
 ///  3. Architectures are regular values (copyable, equality comparable).
 template <class S>
-concept search_space = std::copy_constructible<S> && requires { typename S::architecture; } &&
-    std::regular<typename S::architecture> &&
+concept search_space = std::copy_constructible<S> && requires {
+    typename S::architecture;
+} && std::regular<typename S::architecture> &&
     requires(const S& s, rng& g, const typename S::architecture& a) {
-        { s.sample(g) } -> std::same_as<typename S::architecture>;
-        { s.mutate(a, g) } -> std::same_as<typename S::architecture>;
-    };
+    { s.sample(g) } -> std::same_as<typename S::architecture>;
+    { s.mutate(a, g) } -> std::same_as<typename S::architecture>;
+};
 
 /// A space whose architectures print and parse with an exact round trip (journals need it).
 ///  1. parse(to_string(a)) == a; parse throws xnas::parse_error naming the bad token.
 template <class S>
-concept serializable_space = search_space<S> && requires(const S& s, const typename S::architecture& a,
-                                                         const std::string& text) {
+concept serializable_space = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a, const std::string& text) {
     { s.to_string(a) } -> std::convertible_to<std::string>;
     { s.parse(text) } -> std::same_as<typename S::architecture>;
 };
@@ -39,21 +39,24 @@ concept serializable_space = search_space<S> && requires(const S& s, const typen
 /// A space that lists the architectures one edit away (local search).
 ///  1. neighbours(a) is deterministic, excludes a, and each element is one mutation of a.
 template <class S>
-concept neighbourhood_space = search_space<S> && requires(const S& s, const typename S::architecture& a) {
+concept neighbourhood_space = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a) {
     { s.neighbours(a) } -> std::same_as<std::vector<typename S::architecture>>;
 };
 
 /// A space with a fixed-length numeric encoding (predictors).
 ///  1. encode(a).size() == encoding_size() for every a.
 template <class S>
-concept encodable_space = search_space<S> && requires(const S& s, const typename S::architecture& a) {
+concept encodable_space = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a) {
     { s.encode(a) } -> std::same_as<std::vector<double>>;
     { s.encoding_size() } -> std::convertible_to<std::size_t>;
 };
 
 /// A space that can recombine two parents (evolution with crossover, NSGA-II).
 template <class S>
-concept crossover_space = search_space<S> && requires(const S& s, const typename S::architecture& a, rng& g) {
+concept crossover_space = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a, rng& g) {
     { s.crossover(a, a, g) } -> std::same_as<typename S::architecture>;
 };
 
@@ -73,10 +76,11 @@ concept finite_space = search_space<S> && requires(const S& s) {
 ///  3. ids of asked trials are unique within a study.
 template <class St, class S>
 concept strategy = search_space<S> &&
-    requires(St& st, const S& s, rng& g, const trial<typename S::architecture>& t, const evaluation& e) {
-        { st.ask(s, g) } -> std::same_as<trial<typename S::architecture>>;
-        { st.tell(t, e) };
-    };
+    requires(St& st, const S& s, rng& g, const trial<typename S::architecture>& t,
+             const evaluation& e) {
+    { st.ask(s, g) } -> std::same_as<trial<typename S::architecture>>;
+    {st.tell(t, e)};
+};
 
 /// An evaluator of architectures of type A.
 ///

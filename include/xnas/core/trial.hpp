@@ -6,12 +6,29 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace xnas {
 
 enum class direction { maximize, minimize };
+
+/// "maximize" or "minimize".
+inline const char* to_string(direction d) {
+    return d == direction::maximize ? "maximize" : "minimize";
+}
+
+/// Inverse of to_string(direction); throws std::invalid_argument naming the bad text.
+inline direction parse_direction(const std::string& text) {
+    if (text == "maximize" || text == "max")
+        return direction::maximize;
+    if (text == "minimize" || text == "min")
+        return direction::minimize;
+    throw std::invalid_argument("xnas::parse_direction: '" + text +
+                                "' is not a direction; expected 'maximize' or 'minimize'");
+}
 
 /// A named objective: "val_accuracy" maximized, "params" minimized, ...
 struct objective {
@@ -28,18 +45,37 @@ struct trial {
     A architecture{};
     double fidelity = 1.0;
     std::vector<std::uint64_t> parents{};
+    bool operator==(const trial&) const = default;
 };
 
 enum class status { ok, failed, diverged, timed_out };
 
 inline const char* to_string(status s) {
     switch (s) {
-    case status::ok: return "ok";
-    case status::failed: return "failed";
-    case status::diverged: return "diverged";
-    case status::timed_out: return "timed_out";
+    case status::ok:
+        return "ok";
+    case status::failed:
+        return "failed";
+    case status::diverged:
+        return "diverged";
+    case status::timed_out:
+        return "timed_out";
     }
     return "unknown";
+}
+
+/// Inverse of to_string(status); throws std::invalid_argument naming the bad text.
+inline status parse_status(const std::string& text) {
+    if (text == "ok")
+        return status::ok;
+    if (text == "failed")
+        return status::failed;
+    if (text == "diverged")
+        return status::diverged;
+    if (text == "timed_out")
+        return status::timed_out;
+    throw std::invalid_argument("xnas::parse_status: '" + text +
+                                "' is not a status; expected ok, failed, diverged or timed_out");
 }
 
 /// The outcome of evaluating one trial. Objectives are keyed by name; `metrics` holds anything
@@ -53,6 +89,7 @@ struct evaluation {
     double cost = 0.0;
 
     bool ok() const { return state == status::ok; }
+    bool operator==(const evaluation&) const = default;
 
     /// The value of objective `name`, or NaN when absent or the evaluation failed.
     double value(const std::string& name) const {

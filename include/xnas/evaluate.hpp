@@ -1,0 +1,4 @@
+#pragma once
+// Area umbrella: evaluators (function, tabular, ...).
+
+#include <xnas/evaluate/function_evaluator.hpp>

@@ -1,0 +1,245 @@
+#pragma once
+// The search journal: one JSON object per line, appended and fsync'd per record, so a study
+// survives a crash and resumes by replay (xnas::search with search_options::resume). Also the
+// reader, which tolerates a torn last line and names the line of any other damage.
+//
+// Records (field "event"):
+//   {"event":"start","format":"xnas-journal","version":1,"seed":42,"objectives":[{"name":..,"direction":..}]}
+//   {"event":"ask","id":3,"architecture":"<space.to_string(a)>","fidelity":1.0,"parents":[1]}
+//   {"event":"result","id":3,"status":"ok","message":"","objectives":{..},"metrics":{..},"cost":0.5}
+// Non-finite numbers are written as null and read back as NaN.
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/core/trial.hpp>
+
+namespace xnas {
+
+/// One parsed journal line with its 1-based line number (for error messages).
+struct journal_record {
+    std::size_t line = 0;
+    nlohmann::json data;
+};
+
+/// What read_journal found.
+struct journal_contents {
+    std::vector<journal_record> records{};
+    std::vector<std::string> warnings{}; ///< e.g. a torn last line that was ignored
+    std::uintmax_t valid_bytes = 0;      ///< length of the intact prefix (a torn tail is after it)
+    bool missing_newline = false;        ///< the intact prefix does not end in '\n'
+};
+
+/// Reads a journal. A last line without its newline that does not parse is a torn write (crash
+/// mid-append): it is ignored and reported in `warnings`. Any other line that is not a JSON
+/// object with a string "event" throws xnas::parse_error naming the file and line. Blank lines
+/// are skipped. Throws xnas::file_error when the file cannot be read.
+inline journal_contents read_journal(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw file_error("xnas::read_journal: cannot open '" + path + "': " + std::strerror(errno));
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+
+    journal_contents out;
+    std::size_t pos = 0;
+    std::size_t line = 0;
+    while (pos < text.size()) {
+        ++line;
+        const std::size_t nl = text.find('\n', pos);
+        const bool complete = nl != std::string::npos;
+        const std::size_t end = complete ? nl : text.size();
+        const std::string_view body(text.data() + pos, end - pos);
+        const std::size_t start = pos;
+        pos = complete ? nl + 1 : text.size();
+        if (body.find_first_not_of(" \t\r") == std::string_view::npos) {
+            out.valid_bytes = pos;
+            continue;
+        }
+        auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+        const bool good =
+            !j.is_discarded() && j.is_object() && j.contains("event") && j["event"].is_string();
+        if (!good) {
+            if (!complete) {
+                out.warnings.push_back("xnas::read_journal: " + path + ":" + std::to_string(line) +
+                                       ": torn last line (" + std::to_string(body.size()) +
+                                       " bytes, no newline) ignored; a crash mid-write left it");
+                out.valid_bytes = start;
+                return out;
+            }
+            const std::string shown(body.substr(0, 60));
+            throw parse_error("xnas::read_journal: " + path + ":" + std::to_string(line) +
+                              ": corrupt record, expected a JSON object with a string \"event\", "
+                              "got '" +
+                              shown + (body.size() > 60 ? "...'" : "'"));
+        }
+        out.records.push_back({line, std::move(j)});
+        out.valid_bytes = pos;
+        out.missing_newline = !complete;
+    }
+    return out;
+}
+
+/// Appends records to a journal file, one JSON line each, with write(2) and fsync(2) per record
+/// so that a record reported written survives a crash. Move-only.
+class journal_writer {
+  public:
+    /// Opens `path` for appending (creating it). With `truncate_to`, first cuts the file to that
+    /// many bytes (dropping a torn tail); with `add_newline`, terminates an unterminated last
+    /// record. `sync` = false skips fsync (tests on slow disks; not crash-safe).
+    explicit journal_writer(const std::string& path, bool sync = true,
+                            std::uintmax_t truncate_to = std::numeric_limits<std::uintmax_t>::max(),
+                            bool add_newline = false)
+        : path_(path)
+        , sync_(sync) {
+        if (truncate_to != std::numeric_limits<std::uintmax_t>::max())
+            if (::truncate(path.c_str(), static_cast<off_t>(truncate_to)) != 0)
+                throw file_error("xnas::journal_writer: cannot truncate '" + path + "' to " +
+                                 std::to_string(truncate_to) + " bytes: " + std::strerror(errno));
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd_ < 0)
+            throw file_error("xnas::journal_writer: cannot open '" + path +
+                             "' for appending: " + std::strerror(errno));
+        if (add_newline)
+            write_all("\n");
+    }
+    journal_writer(const journal_writer&) = delete;
+    journal_writer& operator=(const journal_writer&) = delete;
+    journal_writer(journal_writer&& o) noexcept
+        : path_(std::move(o.path_))
+        , fd_(std::exchange(o.fd_, -1))
+        , sync_(o.sync_) {}
+    journal_writer& operator=(journal_writer&& o) noexcept {
+        if (this != &o) {
+            close();
+            path_ = std::move(o.path_);
+            fd_ = std::exchange(o.fd_, -1);
+            sync_ = o.sync_;
+        }
+        return *this;
+    }
+    ~journal_writer() { close(); }
+
+    /// Writes `record` as one line and makes it durable. Throws xnas::file_error on I/O failure.
+    void append(const nlohmann::json& record) {
+        // One write of the whole line: a crash leaves at most one torn line, at the end.
+        write_all(record.dump() + "\n");
+        if (sync_ && ::fsync(fd_) != 0)
+            throw file_error("xnas::journal_writer: fsync of '" + path_ +
+                             "' failed: " + std::strerror(errno));
+    }
+
+    const std::string& path() const { return path_; }
+
+  private:
+    void write_all(const std::string& s) {
+        const char* p = s.data();
+        std::size_t left = s.size();
+        while (left > 0) {
+            const ssize_t n = ::write(fd_, p, left);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                throw file_error("xnas::journal_writer: write to '" + path_ +
+                                 "' failed: " + std::strerror(errno));
+            }
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+    }
+    void close() noexcept {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+    }
+
+    std::string path_;
+    int fd_ = -1;
+    bool sync_ = true;
+};
+
+namespace detail {
+
+inline nlohmann::json number_to_json(double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+inline double number_from_json(const nlohmann::json& j) {
+    return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+}
+
+inline nlohmann::json map_to_json(const std::map<std::string, double>& m) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : m)
+        j[k] = number_to_json(v);
+    return j;
+}
+
+inline std::map<std::string, double> map_from_json(const nlohmann::json& j) {
+    std::map<std::string, double> m;
+    for (auto it = j.begin(); it != j.end(); ++it)
+        m[it.key()] = number_from_json(it.value());
+    return m;
+}
+
+} // namespace detail
+
+/// The "start" record of a run: the settings a resume must match.
+inline nlohmann::json journal_start_record(std::uint64_t seed, const std::vector<objective>& objs) {
+    nlohmann::json o = nlohmann::json::array();
+    for (const auto& ob : objs)
+        o.push_back({{"name", ob.name}, {"direction", to_string(ob.dir)}});
+    return {{"event", "start"},
+            {"format", "xnas-journal"},
+            {"version", 1},
+            {"seed", seed},
+            {"objectives", o}};
+}
+
+/// The "ask" record of trial `t`, whose architecture prints as `architecture`.
+template <class A>
+nlohmann::json journal_ask_record(const trial<A>& t, const std::string& architecture) {
+    return {{"event", "ask"},
+            {"id", t.id},
+            {"architecture", architecture},
+            {"fidelity", detail::number_to_json(t.fidelity)},
+            {"parents", t.parents}};
+}
+
+/// The "result" record of trial `id`.
+inline nlohmann::json journal_result_record(std::uint64_t id, const evaluation& e) {
+    return {{"event", "result"},
+            {"id", id},
+            {"status", to_string(e.state)},
+            {"message", e.message},
+            {"objectives", detail::map_to_json(e.objectives)},
+            {"metrics", detail::map_to_json(e.metrics)},
+            {"cost", detail::number_to_json(e.cost)}};
+}
+
+/// The evaluation stored in a "result" record. Throws nlohmann::json::exception or
+/// std::invalid_argument on a malformed record (callers add the file and line).
+inline evaluation journal_evaluation(const nlohmann::json& r) {
+    evaluation e;
+    e.state = parse_status(r.at("status").get<std::string>());
+    e.message = r.value("message", std::string{});
+    e.objectives = detail::map_from_json(r.at("objectives"));
+    e.metrics = detail::map_from_json(r.value("metrics", nlohmann::json::object()));
+    e.cost = detail::number_from_json(r.at("cost"));
+    return e;
+}
+
+} // namespace xnas

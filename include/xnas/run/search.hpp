@@ -1,0 +1,494 @@
+#pragma once
+// xnas::search: the search driver. Asks the strategy for trials, has them evaluated by a serial
+// or thread-pool executor, journals every ask and result, tells the strategy, and returns the
+// study. Budgets: trials, wall-clock seconds, summed cost. Resumes from a journal by replay.
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/error.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/study.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/run/journal.hpp>
+
+namespace xnas {
+
+/// Settings of one search. A budget of 0 means "no limit"; at least one must be set.
+/// Example: `search_options{.objectives = {{"acc", direction::maximize}}, .max_trials = 100}`.
+struct search_options {
+    /// Objectives trials are ranked by; the first is the primary one (study::best()). Every ok
+    /// evaluation must report each of them (in objectives or metrics), or it is recorded failed.
+    std::vector<objective> objectives{};
+    std::size_t max_trials = 0; ///< trials asked in total (a resumed run counts journaled ones)
+    double max_seconds = 0;     ///< wall-clock seconds of this run; checked before each ask
+    double max_cost = 0;        ///< summed evaluation cost (e.g. a table's training seconds)
+    std::uint64_t seed = 0;     ///< seeds the generator the strategy draws from
+    /// Evaluations in flight. 1: serial, in the calling thread, deterministic. W > 1: a pool of W
+    /// threads; the evaluator is copied per worker unless is_thread_safe_evaluator says it is
+    /// thread-safe. The strategy is only ever called from the calling thread.
+    std::size_t workers = 1;
+    std::string journal{}; ///< journal path; empty: no journal (needs a serializable_space)
+    /// With a journal: replay it first (if it exists), then continue. Without resume an existing
+    /// non-empty journal is an error, never silently overwritten.
+    bool resume = false;
+    bool fsync = true; ///< fsync the journal after every record (crash-safe); false for speed
+};
+
+namespace detail {
+
+/// Evaluates and turns any exception into a failed evaluation: the search goes on.
+template <class E, class A>
+evaluation safe_evaluate(E& ev, const trial<A>& t) {
+    try {
+        return ev.evaluate(t);
+    } catch (const std::exception& ex) {
+        return evaluation::failure(status::failed, ex.what());
+    } catch (...) {
+        return evaluation::failure(status::failed, "evaluator threw an exception of unknown type");
+    }
+}
+
+/// Evaluates each submitted trial when its result is awaited, in the calling thread.
+template <class E, class A>
+class serial_executor {
+  public:
+    explicit serial_executor(E& ev)
+        : ev_(ev) {}
+    void submit(trial<A> t) { queue_.push_back(std::move(t)); }
+    scored<A> wait_one() {
+        scored<A> s{std::move(queue_.front()), {}};
+        queue_.pop_front();
+        s.e = safe_evaluate(ev_, s.t);
+        return s;
+    }
+
+  private:
+    E& ev_;
+    std::deque<trial<A>> queue_;
+};
+
+/// A pool of worker threads; results come back in completion order.
+template <class E, class A>
+class thread_executor {
+  public:
+    thread_executor(E& ev, std::size_t workers) {
+        if constexpr (!is_thread_safe_evaluator<E>) {
+            if constexpr (std::is_copy_constructible_v<E>) {
+                copies_.reserve(workers);
+                for (std::size_t w = 0; w < workers; ++w)
+                    copies_.push_back(ev);
+            } else
+                throw std::invalid_argument(
+                    "xnas::search: workers > 1 needs an evaluator that is thread-safe "
+                    "(static constexpr bool thread_safe = true) or copyable");
+        }
+        threads_.reserve(workers);
+        for (std::size_t w = 0; w < workers; ++w) {
+            E* mine = nullptr;
+            if constexpr (is_thread_safe_evaluator<E>)
+                mine = &ev;
+            else
+                mine = &copies_[w];
+            threads_.emplace_back([this, mine] { run(*mine); });
+        }
+    }
+    thread_executor(const thread_executor&) = delete;
+    thread_executor& operator=(const thread_executor&) = delete;
+    ~thread_executor() {
+        {
+            std::lock_guard lock(m_);
+            quit_ = true;
+        }
+        task_cv_.notify_all();
+        for (auto& th : threads_)
+            th.join();
+    }
+
+    void submit(trial<A> t) {
+        {
+            std::lock_guard lock(m_);
+            tasks_.push_back(std::move(t));
+        }
+        task_cv_.notify_one();
+    }
+
+    scored<A> wait_one() {
+        std::unique_lock lock(m_);
+        done_cv_.wait(lock, [this] { return !done_.empty(); });
+        scored<A> s = std::move(done_.front());
+        done_.pop_front();
+        return s;
+    }
+
+  private:
+    void run(E& ev) {
+        for (;;) {
+            trial<A> t;
+            {
+                std::unique_lock lock(m_);
+                task_cv_.wait(lock, [this] { return quit_ || !tasks_.empty(); });
+                if (quit_)
+                    return;
+                t = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+            evaluation e = safe_evaluate(ev, t);
+            {
+                std::lock_guard lock(m_);
+                done_.push_back({std::move(t), std::move(e)});
+            }
+            done_cv_.notify_one();
+        }
+    }
+
+    std::vector<E> copies_;
+    std::vector<std::thread> threads_;
+    std::mutex m_;
+    std::condition_variable task_cv_, done_cv_;
+    std::deque<trial<A>> tasks_;
+    std::deque<scored<A>> done_;
+    bool quit_ = false;
+};
+
+// Callback hooks: every one optional, detected; a hook returning true asks to stop.
+template <class R>
+bool stop_value(R&& r) {
+    if constexpr (std::is_convertible_v<R, bool>)
+        return static_cast<bool>(r);
+    else
+        return false;
+}
+
+template <class Cb, class A>
+bool hook_on_start(Cb& cb, const study<A>& s) {
+    if constexpr (requires { cb.on_start(s); }) {
+        if constexpr (std::is_void_v<decltype(cb.on_start(s))>)
+            cb.on_start(s);
+        else
+            return stop_value(cb.on_start(s));
+    }
+    return false;
+}
+
+template <class Cb, class A>
+bool hook_on_ask(Cb& cb, const trial<A>& t) {
+    if constexpr (requires { cb.on_ask(t); }) {
+        if constexpr (std::is_void_v<decltype(cb.on_ask(t))>)
+            cb.on_ask(t);
+        else
+            return stop_value(cb.on_ask(t));
+    }
+    return false;
+}
+
+template <class Cb, class A>
+bool hook_on_result(Cb& cb, const scored<A>& r, const study<A>& s) {
+    if constexpr (requires { cb.on_result(r, s); }) {
+        if constexpr (std::is_void_v<decltype(cb.on_result(r, s))>)
+            cb.on_result(r, s);
+        else
+            return stop_value(cb.on_result(r, s));
+    } else if constexpr (requires { cb.on_result(r); }) {
+        if constexpr (std::is_void_v<decltype(cb.on_result(r))>)
+            cb.on_result(r);
+        else
+            return stop_value(cb.on_result(r));
+    }
+    return false;
+}
+
+template <class Cb>
+void hook_on_warning(Cb& cb, const std::string& w) {
+    if constexpr (requires { cb.on_warning(w); })
+        cb.on_warning(w);
+}
+
+template <class Cb, class A>
+void hook_on_end(Cb& cb, const study<A>& s) {
+    if constexpr (requires { cb.on_end(s); })
+        cb.on_end(s);
+}
+
+/// An ok evaluation missing a study objective, or with a non-finite one, is not ok.
+template <class A>
+void check_objectives(const trial<A>& t, evaluation& e, const std::vector<objective>& objs) {
+    if (!e.ok())
+        return;
+    for (const auto& o : objs) {
+        const bool present = e.objectives.count(o.name) || e.metrics.count(o.name);
+        if (!present) {
+            std::string have;
+            for (const auto& [k, v] : e.objectives) {
+                have += have.empty() ? "" : ", ";
+                have += k;
+            }
+            for (const auto& [k, v] : e.metrics) {
+                have += have.empty() ? "" : ", ";
+                have += k;
+            }
+            e.state = status::failed;
+            e.message = "xnas::search: evaluation of trial " + std::to_string(t.id) +
+                        " lacks objective '" + o.name +
+                        "' (it reported: " + (have.empty() ? "nothing" : have) + ")";
+            return;
+        }
+        if (!std::isfinite(e.value(o.name))) {
+            e.state = status::diverged;
+            e.message = "xnas::search: trial " + std::to_string(t.id) + " objective '" + o.name +
+                        "' is not finite";
+            return;
+        }
+    }
+}
+
+inline void validate(const search_options& opt) {
+    if (opt.objectives.empty())
+        throw std::invalid_argument("xnas::search: search_options::objectives is empty; name at "
+                                    "least one objective, e.g. {{\"acc\", direction::maximize}}");
+    if (opt.max_trials == 0 && !(opt.max_seconds > 0) && !(opt.max_cost > 0))
+        throw std::invalid_argument("xnas::search: no budget; set search_options::max_trials, "
+                                    "max_seconds or max_cost");
+    if (opt.max_seconds < 0 || opt.max_cost < 0 || std::isnan(opt.max_seconds) ||
+        std::isnan(opt.max_cost))
+        throw std::invalid_argument("xnas::search: max_seconds and max_cost must be >= 0");
+    if (opt.workers == 0)
+        throw std::invalid_argument("xnas::search: workers = 0, expected >= 1");
+    if (opt.resume && opt.journal.empty())
+        throw std::invalid_argument("xnas::search: resume = true needs search_options::journal");
+}
+
+/// Search state shared by the replay and the live loop.
+template <class Space, class St, class A>
+struct search_run {
+    const Space& space;
+    St& strategy;
+    const search_options& opt;
+    study<A>& out;
+    rng g;
+    std::size_t asked = 0;
+    double cost = 0;
+    std::vector<trial<A>> pending{}; // asked, not yet told (replay only)
+
+    /// Re-drives the strategy through a journal: re-asks (verifying each architecture) and
+    /// re-tells recorded results, restoring its state and the generator's.
+    void replay(const journal_contents& j) {
+        const std::string& path = opt.journal;
+        for (const auto& rec : j.records) {
+            const std::string where = path + ":" + std::to_string(rec.line);
+            try {
+                const auto& d = rec.data;
+                const std::string event = d.at("event").get<std::string>();
+                if (event == "start") {
+                    const auto seed = d.at("seed").get<std::uint64_t>();
+                    if (seed != opt.seed)
+                        throw file_error("xnas::search: journal " + where + ": written with seed " +
+                                         std::to_string(seed) + ", options.seed is " +
+                                         std::to_string(opt.seed) + "; resume needs the same seed");
+                    std::vector<objective> objs;
+                    for (const auto& o : d.at("objectives"))
+                        objs.push_back({o.at("name").get<std::string>(),
+                                        parse_direction(o.at("direction").get<std::string>())});
+                    if (objs != opt.objectives)
+                        throw file_error("xnas::search: journal " + where +
+                                         ": written with other objectives than options.objectives");
+                } else if (event == "ask") {
+                    trial<A> t = strategy.ask(space, g);
+                    ++asked;
+                    const std::string text = space.to_string(t.architecture);
+                    const auto id = d.at("id").get<std::uint64_t>();
+                    const auto arch = d.at("architecture").get<std::string>();
+                    const double fid = detail::number_from_json(d.at("fidelity"));
+                    const auto parents = d.value("parents", std::vector<std::uint64_t>{});
+                    if (id != t.id || arch != text || !(fid == t.fidelity) || parents != t.parents)
+                        throw file_error(
+                            "xnas::search: journal " + where + ": replay asked trial " +
+                            std::to_string(t.id) + " '" + text + "' (fidelity " +
+                            std::to_string(t.fidelity) + ") but the journal recorded trial " +
+                            std::to_string(id) + " '" + arch + "' (fidelity " +
+                            std::to_string(fid) +
+                            "); resume needs the same space, strategy, seed and options");
+                    pending.push_back(std::move(t));
+                } else if (event == "result") {
+                    const auto id = d.at("id").get<std::uint64_t>();
+                    auto it = pending.begin();
+                    while (it != pending.end() && it->id != id)
+                        ++it;
+                    if (it == pending.end())
+                        throw parse_error("xnas::search: journal " + where + ": result for trial " +
+                                          std::to_string(id) + " which was not asked before");
+                    scored<A> s{std::move(*it), journal_evaluation(d)};
+                    pending.erase(it);
+                    strategy.tell(s.t, s.e);
+                    cost += s.e.cost;
+                    out.history.push_back(std::move(s));
+                } else {
+                    throw parse_error("xnas::search: journal " + where + ": unknown event '" +
+                                      event + "', expected start, ask or result");
+                }
+            } catch (const nlohmann::json::exception& ex) {
+                throw parse_error("xnas::search: journal " + where +
+                                  ": malformed record: " + ex.what());
+            } catch (const std::invalid_argument& ex) {
+                if (dynamic_cast<const parse_error*>(&ex))
+                    throw;
+                throw parse_error("xnas::search: journal " + where + ": " + ex.what());
+            }
+        }
+    }
+};
+
+} // namespace detail
+
+/// Runs a search: asks `strategy` for trials over `space`, evaluates them with `eval`, tells the
+/// results back, until a budget in `opt` is spent or a callback asks to stop.
+///
+/// Callbacks are any objects; each hook is optional and a hook returning true asks to stop:
+///   on_start(const study<A>&), on_ask(const trial<A>&),
+///   on_result(const scored<A>&, const study<A>&) or on_result(const scored<A>&),
+///   on_warning(const std::string&) (e.g. a torn journal line), on_end(const study<A>&).
+/// In-flight trials are finished and recorded after a stop.
+///
+/// An evaluator that throws is recorded as status::failed with the exception's message; an ok
+/// evaluation lacking an objective of `opt` is recorded failed, a non-finite one diverged.
+///
+/// Throws std::invalid_argument for bad options; xnas::file_error / xnas::parse_error naming the
+/// file and line for an unusable journal (a resume that does not replay to the same asks).
+template <class Space, class St, class E, class... Callbacks>
+requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
+    evaluator < std::remove_cvref_t<E>,
+typename Space::architecture >
+    study<typename Space::architecture> search(const Space& space, St&& strategy, E&& eval,
+                                               const search_options& opt,
+                                               Callbacks&&... callbacks) {
+    using A = typename Space::architecture;
+    using Ev = std::remove_cvref_t<E>;
+    using Stt = std::remove_cvref_t<St>;
+    detail::validate(opt);
+
+    study<A> out;
+    out.objectives = opt.objectives;
+    detail::search_run<Space, Stt, A> run{space, strategy, opt, out, rng(opt.seed)};
+    const auto started = std::chrono::steady_clock::now();
+
+    std::optional<journal_writer> journal;
+    if (!opt.journal.empty()) {
+        if constexpr (serializable_space<Space>) {
+            namespace fs = std::filesystem;
+            std::error_code ec;
+            const bool exists = fs::exists(opt.journal, ec);
+            const bool non_empty = exists && fs::file_size(opt.journal, ec) > 0;
+            if (non_empty && !opt.resume)
+                throw file_error("xnas::search: journal '" + opt.journal +
+                                 "' exists; set search_options::resume = true to continue it, "
+                                 "or remove it to start afresh");
+            if (non_empty) {
+                const journal_contents j = read_journal(opt.journal);
+                for (const auto& w : j.warnings) {
+                    out.warnings.push_back(w);
+                    (detail::hook_on_warning(callbacks, w), ...);
+                }
+                run.replay(j);
+                journal.emplace(opt.journal, opt.fsync, j.valid_bytes, j.missing_newline);
+            } else {
+                journal.emplace(opt.journal, opt.fsync);
+            }
+            journal->append(journal_start_record(opt.seed, opt.objectives));
+        } else {
+            throw std::invalid_argument("xnas::search: search_options::journal is set but the "
+                                        "space has no to_string/parse (serializable_space)");
+        }
+    }
+
+    bool stop = false;
+    auto request_stop = [&](stop_reason r) {
+        if (out.stopped_by == stop_reason::none)
+            out.stopped_by = r;
+        stop = true;
+    };
+    // Every callback sees every event, so no short-circuit between them.
+    bool asked_stop = false;
+    ((asked_stop = detail::hook_on_start(callbacks, std::as_const(out)) || asked_stop), ...);
+    if (asked_stop)
+        request_stop(stop_reason::callback);
+
+    auto may_ask = [&] {
+        if (stop)
+            return false;
+        if (opt.max_trials > 0 && run.asked >= opt.max_trials)
+            request_stop(stop_reason::max_trials);
+        else if (opt.max_cost > 0 && run.cost >= opt.max_cost)
+            request_stop(stop_reason::max_cost);
+        else if (opt.max_seconds > 0 &&
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                         .count() >= opt.max_seconds)
+            request_stop(stop_reason::max_seconds);
+        return !stop;
+    };
+
+    auto loop = [&](auto& exec) {
+        std::size_t in_flight = 0;
+        // Trials asked before a crash but never finished run first, as they would have.
+        for (auto& t : run.pending) {
+            exec.submit(std::move(t));
+            ++in_flight;
+        }
+        run.pending.clear();
+        for (;;) {
+            while (in_flight < opt.workers && may_ask()) {
+                trial<A> t = run.strategy.ask(space, run.g);
+                ++run.asked;
+                if constexpr (serializable_space<Space>)
+                    if (journal)
+                        journal->append(journal_ask_record(t, space.to_string(t.architecture)));
+                bool cb_stop = false;
+                ((cb_stop = detail::hook_on_ask(callbacks, std::as_const(t)) || cb_stop), ...);
+                if (cb_stop)
+                    request_stop(stop_reason::callback);
+                exec.submit(std::move(t));
+                ++in_flight;
+            }
+            if (in_flight == 0)
+                break;
+            scored<A> s = exec.wait_one();
+            --in_flight;
+            detail::check_objectives(s.t, s.e, opt.objectives);
+            if (journal)
+                journal->append(journal_result_record(s.t.id, s.e));
+            run.strategy.tell(std::as_const(s.t), std::as_const(s.e));
+            run.cost += s.e.cost;
+            out.history.push_back(std::move(s));
+            bool cb_stop = false;
+            ((cb_stop = detail::hook_on_result(callbacks, std::as_const(out.history.back()),
+                                               std::as_const(out)) ||
+                        cb_stop),
+             ...);
+            if (cb_stop)
+                request_stop(stop_reason::callback);
+        }
+    };
+    if (opt.workers <= 1) {
+        detail::serial_executor<Ev, A> exec(eval);
+        loop(exec);
+    } else {
+        detail::thread_executor<Ev, A> exec(eval, opt.workers);
+        loop(exec);
+    }
+    (detail::hook_on_end(callbacks, std::as_const(out)), ...);
+    return out;
+}
+
+} // namespace xnas

@@ -1,0 +1,7 @@
+#pragma once
+// Area umbrella: selectors (top-k, tournament, Pareto / NSGA-II, constraint filters).
+
+#include <xnas/select/constraint.hpp>
+#include <xnas/select/pareto.hpp>
+#include <xnas/select/top_k.hpp>
+#include <xnas/select/tournament.hpp>

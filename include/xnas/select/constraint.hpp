@@ -1,0 +1,77 @@
+#pragma once
+// Constraint filters: keep only trials whose metrics lie within bounds (e.g. params <= 1e6),
+// then let another selector choose among them.
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/trial.hpp>
+
+namespace xnas {
+
+/// A bound on one objective or metric: feasible when min <= value <= max. A missing value (or a
+/// failed trial) is infeasible.
+struct bound {
+    std::string metric;
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+
+    bool feasible(const evaluation& e) const {
+        const double v = e.value(metric);
+        return !std::isnan(v) && v >= min && v <= max;
+    }
+};
+
+/// Filters a population to the trials meeting every bound, then lets `inner` select among them;
+/// indices come back in terms of the original population. Copies the feasible trials (the inner
+/// selector needs them contiguous). Composes: the inner selector may be another filter.
+template <class Inner>
+struct constraint_filter {
+    std::vector<bound> bounds;
+    Inner inner;
+
+    bool feasible(const evaluation& e) const {
+        for (const auto& b : bounds)
+            if (!b.feasible(e))
+                return false;
+        return true;
+    }
+
+    template <class A>
+    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng& g) {
+        std::vector<scored<A>> kept;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < pop.size(); ++i)
+            if (feasible(pop[i].e)) {
+                kept.push_back(pop[i]);
+                where.push_back(i);
+            }
+        auto chosen = inner.select(std::span<const scored<A>>(kept), k, g);
+        for (auto& c : chosen)
+            c = where[c];
+        return chosen;
+    }
+};
+
+/// `with_constraints({bound{.metric = "params", .max = 1e6}}, top_k{{"acc"}})`.
+template <class Inner>
+constraint_filter<Inner> with_constraints(std::vector<bound> bounds, Inner inner) {
+    return {std::move(bounds), std::move(inner)};
+}
+
+namespace detail {
+struct selector_archetype {
+    template <class A>
+    std::vector<std::size_t> select(std::span<const scored<A>>, std::size_t, rng&) {
+        return {};
+    }
+};
+} // namespace detail
+static_assert(selector<constraint_filter<detail::selector_archetype>, int>);
+
+} // namespace xnas

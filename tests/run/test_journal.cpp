@@ -1,0 +1,213 @@
+#include "run/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+#include <xnas/evaluate/function_evaluator.hpp>
+#include <xnas/run/journal.hpp>
+#include <xnas/run/search.hpp>
+
+using test::digit_space;
+using test::tiny_evolution;
+
+namespace {
+
+const std::vector<xnas::objective> score_max{{"score", xnas::direction::maximize}};
+
+std::string temp_path(const std::string& name) {
+    auto p = std::filesystem::temp_directory_path() /
+             ("xnas_test_" + name + "_" + std::to_string(::getpid()) + ".jsonl");
+    std::filesystem::remove(p);
+    return p.string();
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void spit(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        out.push_back(l);
+    return out;
+}
+
+// Fails on some trials so failed results go through the journal too.
+auto eval() {
+    return xnas::function_evaluator([](const std::vector<int>& a) -> xnas::evaluation {
+        if (a[0] == 0)
+            throw std::runtime_error("digit 0 crashes \"training\"");
+        xnas::evaluation e;
+        e.objectives["score"] = test::score(a) + 0.1; // not exactly representable in binary
+        e.metrics["digits"] = static_cast<double>(a[0] * 100 + a[1] * 10 + a[2]);
+        e.cost = 0.25;
+        return e;
+    });
+}
+
+xnas::study<std::vector<int>> run(std::size_t trials, const std::string& journal, bool resume,
+                                  std::uint64_t seed = 7) {
+    tiny_evolution st;
+    return xnas::search(digit_space{}, st, eval(),
+                        {.objectives = score_max,
+                         .max_trials = trials,
+                         .seed = seed,
+                         .journal = journal,
+                         .resume = resume});
+}
+
+void require_same(const xnas::study<std::vector<int>>& a, const xnas::study<std::vector<int>>& b) {
+    REQUIRE(a.history.size() == b.history.size());
+    for (std::size_t i = 0; i < a.history.size(); ++i) {
+        INFO("trial " << i);
+        CHECK(a.history[i].t == b.history[i].t);
+        CHECK(a.history[i].e == b.history[i].e);
+    }
+}
+
+} // namespace
+
+TEST_CASE("journal: one JSON line per ask and result", "[run][journal]") {
+    const auto path = temp_path("lines");
+    const auto s = run(5, path, false);
+    const auto lines = lines_of(slurp(path));
+    REQUIRE(lines.size() == 1 + 2 * 5);
+    CHECK_THAT(lines[0], Catch::Matchers::Contains("\"event\":\"start\""));
+    CHECK_THAT(lines[1], Catch::Matchers::Contains("\"event\":\"ask\""));
+    CHECK_THAT(lines[1], Catch::Matchers::Contains(
+                             "\"architecture\":\"" +
+                             digit_space{}.to_string(s.history[0].t.architecture) + "\""));
+    CHECK_THAT(lines[2], Catch::Matchers::Contains("\"event\":\"result\""));
+    const auto j = xnas::read_journal(path);
+    CHECK(j.records.size() == 11);
+    CHECK(j.warnings.empty());
+    CHECK(j.records[3].line == 4);
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("journal: kill and resume gives the uninterrupted study", "[run][journal]") {
+    const auto full = run(25, "", false);
+    bool some_failed = false;
+    for (const auto& r : full.history)
+        some_failed = some_failed || !r.e.ok();
+    CHECK(some_failed); // the journal carries failures too
+
+    SECTION("stopped after N results") {
+        const auto path = temp_path("resume");
+        run(10, path, false);
+        const auto resumed = run(25, path, true);
+        require_same(resumed, full);
+        // and the journal now replays to the same study again
+        const auto again = run(25, path, true);
+        require_same(again, full);
+        std::filesystem::remove(path);
+    }
+    SECTION("crashed between an ask and its result") {
+        const auto path = temp_path("midtrial");
+        run(10, path, false);
+        auto lines = lines_of(slurp(path));
+        lines.pop_back(); // the last result never got written
+        std::string text;
+        for (const auto& l : lines)
+            text += l + "\n";
+        spit(path, text);
+        const auto resumed = run(25, path, true);
+        require_same(resumed, full);
+        std::filesystem::remove(path);
+    }
+    SECTION("torn last line is ignored with a warning") {
+        const auto path = temp_path("torn");
+        run(10, path, false);
+        const auto text = slurp(path);
+        spit(path, text + "{\"event\":\"ask\",\"id\":10,\"archi");
+        struct warn_cb {
+            std::vector<std::string> seen;
+            void on_warning(const std::string& w) { seen.push_back(w); }
+        } cb;
+        tiny_evolution st;
+        const auto resumed = xnas::search(
+            digit_space{}, st, eval(),
+            {.objectives = score_max, .max_trials = 25, .seed = 7, .journal = path, .resume = true},
+            cb);
+        require_same(resumed, full);
+        REQUIRE(cb.seen.size() == 1);
+        CHECK_THAT(cb.seen[0],
+                   Catch::Matchers::Contains(path + ":22") && Catch::Matchers::Contains("torn"));
+        CHECK(resumed.warnings == cb.seen);
+        // The torn bytes were cut, so the journal is clean afterwards.
+        const auto j = xnas::read_journal(path);
+        CHECK(j.warnings.empty());
+        std::filesystem::remove(path);
+    }
+}
+
+TEST_CASE("journal: damage is reported by file and line", "[run][journal]") {
+    const auto path = temp_path("corrupt");
+    run(6, path, false);
+    const auto good = lines_of(slurp(path));
+
+    SECTION("a corrupt middle line throws naming the line") {
+        auto lines = good;
+        lines[3] = "{\"event\":\"result\",\"id\":1,\"sta";
+        std::string text;
+        for (const auto& l : lines)
+            text += l + "\n";
+        spit(path, text);
+        CHECK_THROWS_AS(xnas::read_journal(path), xnas::parse_error);
+        CHECK_THROWS_WITH(run(10, path, true), Catch::Matchers::Contains(path + ":4") &&
+                                                   Catch::Matchers::Contains("corrupt"));
+    }
+    SECTION("a record with a missing field names the line") {
+        auto lines = good;
+        lines[4] = "{\"event\":\"result\",\"id\":1}";
+        std::string text;
+        for (const auto& l : lines)
+            text += l + "\n";
+        spit(path, text);
+        CHECK_THROWS_WITH(run(10, path, true), Catch::Matchers::Contains(path + ":5"));
+    }
+    SECTION("another seed does not replay") {
+        CHECK_THROWS_WITH(run(10, path, true, 8), Catch::Matchers::Contains(path + ":1") &&
+                                                      Catch::Matchers::Contains("seed"));
+    }
+    SECTION("an ask that does not match names the line") {
+        auto lines = good;
+        const auto pos = lines[3].find("\"architecture\":\"");
+        REQUIRE(pos != std::string::npos);
+        lines[3][pos + 16] = lines[3][pos + 16] == '1' ? '2' : '1';
+        std::string text;
+        for (const auto& l : lines)
+            text += l + "\n";
+        spit(path, text);
+        CHECK_THROWS_WITH(run(10, path, true), Catch::Matchers::Contains(path + ":4") &&
+                                                   Catch::Matchers::Contains("replay asked"));
+    }
+    SECTION("an existing journal is never overwritten without resume") {
+        CHECK_THROWS_AS(run(10, path, false), xnas::file_error);
+        CHECK(lines_of(slurp(path)) == good);
+    }
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("journal: a space without to_string cannot be journaled", "[run][journal]") {
+    struct plain_space {
+        using architecture = int;
+        int sample(xnas::rng& g) const { return static_cast<int>(g.below(5)); }
+        int mutate(int a, xnas::rng&) const { return a + 1; }
+    };
+    test::random_strategy st;
+    auto ev = xnas::function_evaluator([](int a) { return double(a); }, {.objective = "score"});
+    CHECK_THROWS_WITH(xnas::search(plain_space{}, st, ev,
+                                   {.objectives = score_max, .max_trials = 2, .journal = "x"}),
+                      Catch::Matchers::Contains("serializable_space"));
+}

@@ -1,0 +1,232 @@
+#include "run/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <stdexcept>
+#include <xnas/evaluate/function_evaluator.hpp>
+#include <xnas/run/search.hpp>
+
+using test::digit_space;
+using test::random_strategy;
+using test::tiny_evolution;
+
+static_assert(xnas::strategy<random_strategy, digit_space>);
+static_assert(xnas::strategy<tiny_evolution, digit_space>);
+
+namespace {
+
+const std::vector<xnas::objective> score_max{{"score", xnas::direction::maximize}};
+
+auto score_eval() {
+    return xnas::function_evaluator([](const std::vector<int>& a) { return test::score(a); },
+                                    {.objective = "score"});
+}
+
+template <class A>
+void require_same(const xnas::study<A>& a, const xnas::study<A>& b) {
+    REQUIRE(a.history.size() == b.history.size());
+    for (std::size_t i = 0; i < a.history.size(); ++i) {
+        CHECK(a.history[i].t == b.history[i].t);
+        CHECK(a.history[i].e == b.history[i].e);
+    }
+}
+
+} // namespace
+
+TEST_CASE("random search finds the optimum of a small space over several seeds", "[run][search]") {
+    const digit_space space{2, 5}; // 25 architectures, optimum 4-4 (closest to 7)
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        random_strategy st;
+        const auto s = xnas::search(space, st, score_eval(),
+                                    {.objectives = score_max, .max_trials = 150, .seed = seed});
+        CHECK(s.history.size() == 150);
+        CHECK(s.best().t.architecture == std::vector<int>{4, 4});
+        CHECK(s.best().e.value("score") == -18.0);
+        CHECK(s.stopped_by == xnas::stop_reason::max_trials);
+    }
+}
+
+TEST_CASE("evolution through the driver reaches the optimum", "[run][search]") {
+    const digit_space space{3, 10};
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+        tiny_evolution st{.population = 20};
+        const auto s = xnas::search(space, st, score_eval(),
+                                    {.objectives = score_max, .max_trials = 400, .seed = seed});
+        CHECK(s.best().e.value("score") == 0.0);
+        CHECK(st.told == 400);
+    }
+}
+
+TEST_CASE("budget by summed cost", "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    auto ev = xnas::function_evaluator([](const std::vector<int>& a) {
+        xnas::evaluation e;
+        e.objectives["score"] = test::score(a);
+        e.cost = 1.5;
+        return e;
+    });
+    const auto s =
+        xnas::search(space, st, ev, {.objectives = score_max, .max_cost = 10.0, .seed = 3});
+    CHECK(s.history.size() == 7); // 6 * 1.5 = 9 < 10, 7 * 1.5 = 10.5
+    CHECK(s.total_cost() == 10.5);
+    CHECK(s.stopped_by == xnas::stop_reason::max_cost);
+}
+
+struct throwing_every_third {
+    int calls = 0;
+    template <class A>
+    xnas::evaluation evaluate(const xnas::trial<A>& t) {
+        if (++calls % 3 == 0)
+            throw std::runtime_error("out of memory on trial " + std::to_string(t.id));
+        xnas::evaluation e;
+        e.objectives["score"] = test::score(t.architecture);
+        return e;
+    }
+};
+
+TEST_CASE("an evaluator that throws is recorded as failed and the search goes on",
+          "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    throwing_every_third ev;
+    const auto s = xnas::search(space, st, ev, {.objectives = score_max, .max_trials = 9});
+    REQUIRE(s.history.size() == 9);
+    CHECK(ev.calls == 9);
+    for (std::size_t i = 0; i < 9; ++i) {
+        const auto& r = s.history[i];
+        if (i % 3 == 2) {
+            CHECK(r.e.state == xnas::status::failed);
+            CHECK(r.e.message == "out of memory on trial " + std::to_string(r.t.id));
+            CHECK(std::isnan(r.e.value("score")));
+        } else {
+            CHECK(r.e.ok());
+        }
+    }
+    CHECK(s.best().e.ok());
+}
+
+TEST_CASE("missing or non-finite objectives are not ok", "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    int n = 0;
+    auto ev = xnas::function_evaluator([&n](const std::vector<int>&) {
+        std::map<std::string, double> m;
+        if (n++ % 2 == 0)
+            m["other"] = 1.0;
+        else
+            m["score"] = 2.0;
+        return m;
+    });
+    const auto s = xnas::search(space, st, ev, {.objectives = score_max, .max_trials = 4});
+    CHECK(s.history[0].e.state == xnas::status::failed);
+    CHECK_THAT(s.history[0].e.message, Catch::Matchers::Contains("lacks objective 'score'") &&
+                                           Catch::Matchers::Contains("other"));
+    CHECK(s.history[1].e.ok());
+
+    auto nan_ev = xnas::function_evaluator([](const std::vector<int>&) { return std::nan(""); },
+                                           {.objective = "score"});
+    random_strategy st2;
+    const auto s2 = xnas::search(space, st2, nan_ev, {.objectives = score_max, .max_trials = 2});
+    CHECK(s2.history[0].e.state == xnas::status::diverged);
+    CHECK_THROWS_AS(s2.best(), std::out_of_range);
+}
+
+TEST_CASE("same seed, same study; another seed, another study", "[run][search]") {
+    const digit_space space;
+    auto run = [&](std::uint64_t seed) {
+        tiny_evolution st;
+        return xnas::search(space, st, score_eval(),
+                            {.objectives = score_max, .max_trials = 40, .seed = seed});
+    };
+    const auto a = run(11), b = run(11), c = run(12);
+    require_same(a, b);
+    bool differs = false;
+    for (std::size_t i = 0; i < a.history.size(); ++i)
+        differs = differs || a.history[i].t.architecture != c.history[i].t.architecture;
+    CHECK(differs);
+}
+
+struct counting_callbacks {
+    int asks = 0, results = 0, starts = 0, ends = 0;
+    int stop_after = 5;
+    void on_start(const xnas::study<std::vector<int>>&) { ++starts; }
+    void on_ask(const xnas::trial<std::vector<int>>&) { ++asks; }
+    bool on_result(const xnas::scored<std::vector<int>>&, const xnas::study<std::vector<int>>& s) {
+        ++results;
+        return static_cast<int>(s.history.size()) >= stop_after;
+    }
+    void on_end(const xnas::study<std::vector<int>>&) { ++ends; }
+};
+
+struct no_hooks {};
+
+TEST_CASE("callbacks: optional hooks, true stops the search, every callback sees events",
+          "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    counting_callbacks cb;
+    counting_callbacks other{.stop_after = 1000};
+    no_hooks none;
+    const auto s = xnas::search(space, st, score_eval(),
+                                {.objectives = score_max, .max_trials = 100}, cb, none, other);
+    CHECK(s.history.size() == 5);
+    CHECK(s.stopped_by == xnas::stop_reason::callback);
+    CHECK(cb.asks == 5);
+    CHECK(cb.results == 5);
+    CHECK(cb.starts == 1);
+    CHECK(cb.ends == 1);
+    CHECK(other.results == 5);
+}
+
+TEST_CASE("bad options are rejected with a message", "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    CHECK_THROWS_WITH(xnas::search(space, st, score_eval(), {.max_trials = 3}),
+                      Catch::Matchers::Contains("objectives is empty"));
+    CHECK_THROWS_WITH(xnas::search(space, st, score_eval(), {.objectives = score_max}),
+                      Catch::Matchers::Contains("no budget"));
+    CHECK_THROWS_WITH(xnas::search(space, st, score_eval(),
+                                   {.objectives = score_max, .max_trials = 3, .workers = 0}),
+                      Catch::Matchers::Contains("workers = 0"));
+}
+
+TEST_CASE("thread executor: W workers evaluate every asked trial exactly once", "[run][search]") {
+    const digit_space space;
+    random_strategy st;
+    const auto s = xnas::search(space, st, score_eval(),
+                                {.objectives = score_max, .max_trials = 40, .workers = 3});
+    REQUIRE(s.history.size() == 40);
+    std::vector<int> seen(40, 0);
+    for (const auto& r : s.history) {
+        REQUIRE(r.t.id < 40);
+        ++seen[r.t.id];
+        CHECK(r.e.value("score") == test::score(r.t.architecture));
+    }
+    for (int c : seen)
+        CHECK(c == 1);
+
+    auto shared = xnas::make_thread_safe_evaluator(
+        [](const std::vector<int>& a) { return test::score(a); }, {.objective = "score"});
+    random_strategy st2;
+    const auto s2 =
+        xnas::search(space, st2, shared, {.objectives = score_max, .max_trials = 20, .workers = 2});
+    CHECK(s2.history.size() == 20);
+}
+
+TEST_CASE("one worker through the thread pool matches the serial executor", "[run][search]") {
+    // workers = 1 is the serial executor; 1 in-flight trial makes any pool deterministic too,
+    // and this checks the serial path's ask/tell interleaving against a hand-run loop.
+    const digit_space space;
+    tiny_evolution st;
+    const auto s = xnas::search(space, st, score_eval(),
+                                {.objectives = score_max, .max_trials = 30, .seed = 5});
+    tiny_evolution hand;
+    xnas::rng g(5);
+    for (std::size_t i = 0; i < 30; ++i) {
+        auto t = hand.ask(space, g);
+        xnas::evaluation e;
+        e.objectives["score"] = test::score(t.architecture);
+        REQUIRE(s.history[i].t == t);
+        hand.tell(t, e);
+    }
+}
