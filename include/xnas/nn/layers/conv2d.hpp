@@ -92,17 +92,7 @@ class conv2d {
         const T* xd = x.data();
         T* yd = y.data();
         if (direct()) {
-            const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
-            pad_.resize(hp * wp);
-            for (std::size_t n = 0; n < g.n; ++n) {
-                for (std::size_t gr = 0; gr < o_.groups; ++gr) {
-                    const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
-                    for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
-                        detail::direct_conv_plane(plane, wp, w_.data() + k * kk, o_.kernel_h,
-                                                  o_.kernel_w, o_.bias ? b_.data()[k] : T(0),
-                                                  yd + (n * o_.out_channels + k) * ohw, g.oh, g.ow);
-                }
-            }
+            forward_direct(g, xd, yd);
             return;
         }
         if (!pointwise_identity())
@@ -264,28 +254,59 @@ class conv2d {
         return pad_.data();
     }
 
+    // Direct path (one input channel per group, stride 1): flat kernels of detail/conv.hpp on
+    // planes of pitch wp = W + 2 padding_w; flat outputs are compacted row by row.
+    void forward_direct(const geometry& g, const T* xd, T* yd) {
+        const std::size_t kg = o_.out_channels / o_.groups, kk = o_.kernel_h * o_.kernel_w;
+        const std::size_t ohw = g.oh * g.ow, wp = g.w + 2 * o_.padding_w;
+        const std::size_t len = (g.oh - 1) * wp + g.ow;
+        pad_.resize((g.h + 2 * o_.padding_h) * wp);
+        flat_.resize(g.oh * wp);
+        for (std::size_t n = 0; n < g.n; ++n) {
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
+                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k) {
+                    T* yk = yd + (n * o_.out_channels + k) * ohw;
+                    const bool in_place = wp == g.ow; // 1-wide kernels: flat is the output
+                    detail::direct_conv_flat(plane, wp, len, w_.data() + k * kk, o_.kernel_h,
+                                             o_.kernel_w, o_.bias ? b_.data()[k] : T(0),
+                                             in_place ? yk : flat_.data());
+                    if (!in_place)
+                        for (std::size_t i = 0; i < g.oh; ++i)
+                            std::copy(flat_.data() + i * wp, flat_.data() + i * wp + g.ow,
+                                      yk + i * g.ow);
+                }
+            }
+        }
+    }
+
     void backward_direct(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
         const std::size_t kg = o_.out_channels / o_.groups, kk = o_.kernel_h * o_.kernel_w;
         const std::size_t ohw = g.oh * g.ow;
         const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+        const std::size_t len = (g.oh - 1) * wp + g.ow;
         pad_.resize(hp * wp);
-        acc_.assign(o_.out_channels * kk * g.ow, T(0));
+        flat_.assign(g.oh * wp, T(0)); // junk columns stay zero: they must not contribute
+        std::fill(dw_.begin(), dw_.end(), T(0));
         if (dx)
             dpad_.resize(hp * wp);
         for (std::size_t n = 0; n < g.n; ++n) {
             for (std::size_t gr = 0; gr < o_.groups; ++gr) {
                 const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
-                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
-                    detail::direct_conv_dw_plane(plane, wp, dyd + (n * o_.out_channels + k) * ohw,
-                                                 g.oh, g.ow, o_.kernel_h, o_.kernel_w,
-                                                 acc_.data() + k * kk * g.ow);
+                if (dx)
+                    std::fill(dpad_.begin(), dpad_.end(), T(0));
+                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k) {
+                    const T* dyk = dyd + (n * o_.out_channels + k) * ohw;
+                    for (std::size_t i = 0; i < g.oh; ++i)
+                        std::copy(dyk + i * g.ow, dyk + (i + 1) * g.ow, flat_.data() + i * wp);
+                    detail::direct_conv_dw_flat(plane, wp, flat_.data(), len, o_.kernel_h,
+                                                o_.kernel_w, dw_.data() + k * kk);
+                    if (dx)
+                        detail::direct_conv_dx_flat(flat_.data(), len, w_.data() + k * kk,
+                                                    o_.kernel_h, o_.kernel_w, dpad_.data(), wp);
+                }
                 if (!dx)
                     continue;
-                std::fill(dpad_.begin(), dpad_.end(), T(0));
-                for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k)
-                    detail::direct_conv_dx_plane(dyd + (n * o_.out_channels + k) * ohw, g.oh, g.ow,
-                                                 w_.data() + k * kk, o_.kernel_h, o_.kernel_w,
-                                                 dpad_.data(), wp);
                 T* dst = dx->data() + (n * o_.in_channels + gr) * g.h * g.w;
                 for (std::size_t i = 0; i < g.h; ++i)
                     std::copy(dpad_.data() + (i + o_.padding_h) * wp + o_.padding_w,
@@ -293,13 +314,11 @@ class conv2d {
                               dst + i * g.w);
             }
         }
-        for (std::size_t t = 0; t < o_.out_channels * kk; ++t)
-            dw_.data()[t] = detail::sum(acc_.data() + t * g.ow, g.ow);
     }
 
     conv2d_options o_;
     array<T> w_, dw_, b_, db_;
-    std::vector<T> col_, dcol_, pad_, dpad_, acc_; ///< reused scratch; sized on first use
+    std::vector<T> col_, dcol_, pad_, dpad_, acc_, flat_; ///< reused scratch; sized on first use
 };
 
 static_assert(layer<conv2d<float>>);
