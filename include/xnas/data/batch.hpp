@@ -22,7 +22,8 @@ struct batch_options {
     bool drop_last = false; ///< drop the last batch when it is smaller than batch_size
 };
 
-/// Mini-batches of a data set. Holds a pointer to the data set, which must outlive it.
+/// Mini-batches of a data set. Holds a pointer to the data set, which must outlive it and keep
+/// its size (rebuild the batcher after changing the data set).
 /// Until the first new_epoch() the order is the data set's order.
 template <class T = float>
 class batcher {

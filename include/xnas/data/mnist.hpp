@@ -34,8 +34,8 @@ template <class T = float>
 dataset<T> load_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels,
                          std::size_t num_classes = 0) {
     const std::string fn = "xnas::data::load_idx_pair: ";
+    const idx_array lab = read_idx(labels); // the small file first: fail fast when it is bad
     const idx_array img = read_idx(images);
-    const idx_array lab = read_idx(labels);
     const auto magic = [](const idx_array& a) {
         const std::uint8_t m[4] = {0, 0, static_cast<std::uint8_t>(a.type),
                                    static_cast<std::uint8_t>(a.dims.size())};
