@@ -1,0 +1,289 @@
+#pragma once
+// train_evaluator: evaluates an architecture by building its network, training it on a
+// training split and measuring it on a validation split cut from the training set (the test
+// set is never seen during search). Reports validation accuracy, parameters, FLOPs and
+// measured inference latency; turns every failure of a candidate into a recorded evaluation.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <variant>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/error.hpp>
+#include <xnas/data/batch.hpp>
+#include <xnas/data/dataset.hpp>
+#include <xnas/evaluate/builder.hpp>
+#include <xnas/nn/init.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/network.hpp>
+#include <xnas/nn/optim/adam.hpp>
+#include <xnas/nn/optim/sgd.hpp>
+
+namespace xnas {
+
+/// How to train one candidate. An architecture may carry its own (see train_evaluator).
+struct training_recipe {
+    std::string optimizer = "sgd"; ///< sgd (with momentum), adam or adamw
+    double lr = 0.05;
+    double momentum = 0.9; ///< sgd only
+    double weight_decay = 0.0;
+    std::size_t batch_size = 64;
+};
+
+/// Which resource a trial's fidelity (0, 1] scales.
+enum class fidelity_axis {
+    epochs, ///< round(epochs * fidelity) epochs, at least 1
+    data    ///< the first round(fidelity * N) samples of the training split, every epoch
+};
+
+struct train_evaluator_options {
+    std::size_t epochs = 1; ///< epochs at fidelity 1
+    fidelity_axis fidelity = fidelity_axis::epochs;
+    training_recipe recipe{};      ///< used when the builder supplies none
+    std::size_t max_params = 0;    ///< 0: no limit; larger candidates fail before training
+    std::size_t max_memory_mb = 0; ///< 0: no limit; estimated before any activation is allocated
+    double time_limit_seconds = 0; ///< 0: no limit; checked between batches (cooperative)
+    bool measure_latency = true;   ///< time single-image inference (median of 15 runs)
+    nn::init::scheme init = nn::init::scheme::pytorch_default;
+    std::uint64_t seed = 0; ///< with the trial id, seeds initialisation and shuffling
+};
+
+/// What training a network produced.
+struct training_result {
+    std::size_t epochs = 0;
+    std::size_t images = 0; ///< samples processed
+    double last_epoch_loss = 0.0;
+    double seconds = 0.0;
+};
+
+namespace detail {
+
+using any_optimizer = std::variant<nn::sgd<float>, nn::adam<float>, nn::adamw<float>>;
+
+inline any_optimizer make_optimizer(const training_recipe& r) {
+    if (r.optimizer == "sgd")
+        return nn::sgd<float>({.lr = r.lr, .momentum = r.momentum, .weight_decay = r.weight_decay});
+    if (r.optimizer == "adam")
+        return nn::adam<float>({.lr = r.lr, .weight_decay = r.weight_decay});
+    if (r.optimizer == "adamw")
+        return nn::adamw<float>({.lr = r.lr, .weight_decay = r.weight_decay});
+    throw std::invalid_argument("xnas::training_recipe: unknown optimizer \"" + r.optimizer +
+                                "\" (known: sgd, adam, adamw)");
+}
+
+/// Bytes a training step needs, estimated from shapes before anything large is allocated:
+/// parameters with gradient and two optimizer moments, and per node its output and output
+/// gradient plus one more buffer for layer caches (im2col columns, masks, merged inputs).
+inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
+    double values = 4.0 * static_cast<double>(net.parameter_count());
+    for (std::size_t id = 0; id < net.size(); ++id)
+        values +=
+            3.0 * static_cast<double>(batch) * static_cast<double>(nn::volume(net.node_shape(id)));
+    return values * sizeof(float);
+}
+
+} // namespace detail
+
+/// Trains `net` (already initialised) for `epochs` on `train`, reshuffling with `g` each epoch.
+/// Throws xnas::numerical_error on a non-finite loss, and stops early (returning what it did)
+/// when `should_stop` returns true, which it asks between batches.
+inline training_result train_network(nn::network<float>& net, const data::dataset<float>& train,
+                                     const training_recipe& recipe, std::size_t epochs, rng& g,
+                                     const std::function<bool()>& should_stop = {}) {
+    const auto start = std::chrono::steady_clock::now();
+    training_result r;
+    auto opt = detail::make_optimizer(recipe);
+    auto params = net.parameters();
+    nn::softmax_cross_entropy<float> loss;
+    data::batcher<float> batches(train, recipe.batch_size);
+    nn::array<float> x, dlogits;
+    std::vector<std::int32_t> y;
+    bool stopped = false;
+    for (std::size_t e = 0; e < epochs && !stopped; ++e) {
+        batches.new_epoch(g);
+        double sum = 0;
+        for (std::size_t b = 0; b < batches.batch_count(); ++b) {
+            if (should_stop && (stopped = should_stop()))
+                break;
+            batches.copy(b, x, y);
+            try {
+                sum += loss(net.forward(x, nn::mode::train), y, &dlogits);
+            } catch (const numerical_error& ex) { // the loss checks finiteness; add where
+                throw numerical_error(std::string(ex.what()) + " at epoch " +
+                                      std::to_string(e + 1) + ", batch " + std::to_string(b + 1));
+            }
+            net.backward(dlogits);
+            std::visit([&](auto& o) { o.step(params); }, opt);
+            r.images += y.size();
+        }
+        if (stopped)
+            break;
+        r.last_epoch_loss = sum / static_cast<double>(batches.batch_count());
+        r.epochs = e + 1;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+/// Accuracy of `net` on `ds` in eval mode, in batches of `batch`.
+inline double accuracy(nn::network<float>& net, const data::dataset<float>& ds,
+                       std::size_t batch = 500) {
+    if (ds.empty())
+        throw std::invalid_argument("xnas::accuracy: empty data set");
+    data::batcher<float> batches(ds, batch, {.shuffle = false});
+    nn::array<float> x;
+    std::vector<std::int32_t> y;
+    double correct = 0;
+    for (std::size_t b = 0; b < batches.batch_count(); ++b) {
+        batches.copy(b, x, y);
+        correct += nn::accuracy(net.forward(x, nn::mode::eval), y) * static_cast<double>(y.size());
+    }
+    return correct / static_cast<double>(ds.size());
+}
+
+/// Median seconds of a single-sample forward pass in eval mode (after 3 warm-up runs).
+inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
+    nn::array<float> x = nn::array<float>::from_shape(nn::with_batch(1, net.input_shape()));
+    std::fill(x.begin(), x.end(), 0.5f);
+    std::vector<double> t;
+    for (std::size_t i = 0; i < runs + 3; ++i) {
+        const auto s = std::chrono::steady_clock::now();
+        net.forward(x, nn::mode::eval);
+        if (i >= 3)
+            t.push_back(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+    }
+    std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(t.size() / 2), t.end());
+    return t[t.size() / 2];
+}
+
+/// Evaluates architectures of type A by training the network `builder` makes of them.
+///
+/// Objectives reported: val_accuracy (maximise), params, flops (per sample) and latency_ms
+/// (single-image inference on this machine; minimise). Metrics: train_loss, train_seconds,
+/// epochs, train_images. Cost: wall-clock seconds of the evaluation.
+///
+/// The builder may supply the training recipe per architecture with a member
+/// `training_recipe recipe(const A&, const training_recipe& defaults) const`; otherwise
+/// options.recipe is used.
+///
+/// Failures are evaluations, never exceptions: a builder or layer that throws -> failed with
+/// the message; parameter or memory budget exceeded -> failed, checked right after the
+/// structure is built and before any activation or optimizer state exists; non-finite loss ->
+/// diverged; past the per-trial time limit -> timed_out (the network trained so far is not
+/// measured). Thread-safe: evaluate keeps all state local, the data sets are shared read-only.
+template <class A, builder<A> B>
+class train_evaluator {
+  public:
+    static constexpr bool thread_safe = true;
+
+    train_evaluator(B b, std::shared_ptr<const data::dataset<float>> train,
+                    std::shared_ptr<const data::dataset<float>> validation,
+                    train_evaluator_options options = {})
+        : builder_(std::move(b))
+        , train_(std::move(train))
+        , val_(std::move(validation))
+        , options_(options) {
+        if (!train_ || train_->empty() || !val_ || val_->empty())
+            throw std::invalid_argument(
+                "xnas::train_evaluator: training and validation sets must be non-empty");
+        if (options_.epochs == 0)
+            throw std::invalid_argument("xnas::train_evaluator: epochs must be positive");
+    }
+
+    const B& builder() const { return builder_; }
+    const train_evaluator_options& options() const { return options_; }
+
+    /// The recipe the architecture trains with.
+    training_recipe recipe(const A& a) const {
+        if constexpr (requires { builder_.recipe(a, options_.recipe); })
+            return builder_.recipe(a, options_.recipe);
+        else
+            return options_.recipe;
+    }
+
+    evaluation evaluate(const trial<A>& t) const {
+        const auto start = std::chrono::steady_clock::now();
+        auto elapsed = [&] {
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        };
+        try {
+            rng g(options_.seed * 0x9E3779B97F4A7C15ULL + t.id + 1);
+            const training_recipe r = recipe(t.architecture);
+            nn::network<float> net = builder_.build(t.architecture, g);
+            const std::size_t params = net.parameter_count();
+            if (options_.max_params && params > options_.max_params)
+                return evaluation::failure(status::failed,
+                                           "parameter budget: " + std::to_string(params) +
+                                               " parameters > max_params " +
+                                               std::to_string(options_.max_params),
+                                           elapsed());
+            const double mb = detail::training_bytes(net, r.batch_size) / (1024.0 * 1024.0);
+            if (options_.max_memory_mb && mb > static_cast<double>(options_.max_memory_mb))
+                return evaluation::failure(
+                    status::failed,
+                    "memory budget: about " + std::to_string(std::lround(mb)) +
+                        " MiB > max_memory_mb " + std::to_string(options_.max_memory_mb),
+                    elapsed());
+            for (std::size_t id = 1; id < net.size(); ++id)
+                nn::init::apply(net.layer(id), options_.init, g);
+
+            const double f = std::clamp(t.fidelity, 1e-6, 1.0);
+            std::size_t epochs = options_.epochs;
+            const data::dataset<float>* train = train_.get();
+            data::dataset<float> part;
+            if (options_.fidelity == fidelity_axis::epochs) {
+                epochs = std::max<std::size_t>(
+                    1, static_cast<std::size_t>(std::lround(f * static_cast<double>(epochs))));
+            } else if (f < 1.0) {
+                std::vector<std::size_t> first(
+                    std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(
+                                                 f * static_cast<double>(train_->size())))));
+                std::iota(first.begin(), first.end(), std::size_t(0));
+                part = train_->subset(first);
+                train = &part;
+            }
+            bool timed_out = false;
+            const auto stop = [&] {
+                timed_out =
+                    options_.time_limit_seconds > 0 && elapsed() > options_.time_limit_seconds;
+                return timed_out;
+            };
+            const training_result tr = train_network(net, *train, r, epochs, g, stop);
+            if (timed_out)
+                return evaluation::failure(
+                    status::timed_out,
+                    "time limit: stopped after " + std::to_string(elapsed()) +
+                        " s > time_limit_seconds " + std::to_string(options_.time_limit_seconds),
+                    elapsed());
+            evaluation e;
+            e.objectives["val_accuracy"] = accuracy(net, *val_);
+            e.objectives["params"] = static_cast<double>(params);
+            e.objectives["flops"] = static_cast<double>(net.flops());
+            if (options_.measure_latency)
+                e.objectives["latency_ms"] = 1000.0 * latency_seconds(net);
+            e.metrics["train_loss"] = tr.last_epoch_loss;
+            e.metrics["train_seconds"] = tr.seconds;
+            e.metrics["epochs"] = static_cast<double>(tr.epochs);
+            e.metrics["train_images"] = static_cast<double>(tr.images);
+            e.cost = elapsed();
+            return e;
+        } catch (const numerical_error& ex) {
+            return evaluation::failure(status::diverged, ex.what(), elapsed());
+        } catch (const std::exception& ex) {
+            return evaluation::failure(status::failed, ex.what(), elapsed());
+        }
+    }
+
+  private:
+    B builder_;
+    std::shared_ptr<const data::dataset<float>> train_, val_;
+    train_evaluator_options options_;
+};
+
+} // namespace xnas

@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+#include <xnas/evaluate/chain_builder.hpp>
+#include <xnas/evaluate/train_evaluator.hpp>
+
+using namespace xnas;
+using Catch::Matchers::Contains;
+
+namespace {
+// Two classes of 8x8 grey images: the bright blob is in the left or the right half.
+std::shared_ptr<data::dataset<float>> blobs(std::size_t n, std::uint64_t seed) {
+    auto ds = std::make_shared<data::dataset<float>>();
+    ds->x = nn::array<float>::from_shape({n, 1, 8, 8});
+    ds->labels.resize(n);
+    ds->num_classes = 2;
+    rng g(seed);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<std::int32_t>(i % 2);
+        ds->labels[i] = c;
+        const std::size_t col = (c ? 5 : 1) + g.below(2), row = 1 + g.below(5);
+        for (std::size_t k = 0; k < 64; ++k)
+            ds->x.data()[i * 64 + k] = static_cast<float>(0.1 * g.normal());
+        for (std::size_t r = row; r < row + 2; ++r)
+            for (std::size_t q = col; q < col + 2; ++q)
+                ds->x.data()[i * 64 + r * 8 + q] += 1.0f;
+    }
+    return ds;
+}
+
+chain_space tiny_space() {
+    return chain_space(
+        {{"conv",
+          1,
+          1,
+          {{"conv", {chain_space::choice::ints("k", {3}), chain_space::choice::ints("c", {4})}}}}});
+}
+
+using evaluator_t = train_evaluator<chain_space::architecture, chain_builder>;
+
+evaluator_t make(train_evaluator_options o) {
+    o.recipe = {.optimizer = "adam", .lr = 0.01, .batch_size = 16};
+    return evaluator_t(chain_builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2}),
+                       blobs(256, 1), blobs(128, 2), o);
+}
+} // namespace
+
+static_assert(evaluator<evaluator_t, chain_space::architecture>);
+static_assert(is_thread_safe_evaluator<evaluator_t>);
+
+TEST_CASE("train_evaluator trains, validates and reports every objective", "[evaluate][train]") {
+    auto ev = make({.epochs = 3});
+    rng g(1);
+    trial<chain_space::architecture> t{7, tiny_space().sample(g)};
+    const evaluation e = ev.evaluate(t);
+    INFO(e.message);
+    REQUIRE(e.ok());
+    CHECK(e.value("val_accuracy") >= 0.95);
+    CHECK(e.value("params") == 4 * 9 + 4 + 4 * 64 * 2 + 2);
+    CHECK(e.value("flops") > 0);
+    CHECK(e.value("latency_ms") > 0);
+    CHECK(e.metrics.at("epochs") == 3);
+    CHECK(e.metrics.at("train_images") == 3 * 256);
+    CHECK(e.cost > 0);
+    // Same seed and trial id: the same network, so the same accuracy and loss.
+    const evaluation again = ev.evaluate(t);
+    CHECK(again.value("val_accuracy") == e.value("val_accuracy"));
+    CHECK(again.metrics.at("train_loss") == e.metrics.at("train_loss"));
+}
+
+TEST_CASE("train_evaluator scales epochs or data with the trial's fidelity", "[evaluate][train]") {
+    rng g(1);
+    const auto a = tiny_space().sample(g);
+    auto by_epochs = make({.epochs = 4});
+    CHECK(by_epochs.evaluate({1, a, 0.5}).metrics.at("epochs") == 2);
+    CHECK(by_epochs.evaluate({1, a, 0.01}).metrics.at("epochs") == 1);
+    auto by_data = make({.epochs = 1, .fidelity = fidelity_axis::data});
+    CHECK(by_data.evaluate({1, a, 0.25}).metrics.at("train_images") == 64);
+}
+
+TEST_CASE("train_evaluator records failing candidates instead of throwing", "[evaluate][train]") {
+    rng g(1);
+    const auto a = tiny_space().sample(g);
+    SECTION("parameter budget, before training") {
+        const auto e = make({.max_params = 100}).evaluate({1, a});
+        CHECK(e.state == status::failed);
+        CHECK_THAT(e.message, Contains("parameter budget") && Contains("max_params 100"));
+    }
+    SECTION("memory budget") {
+        auto o = train_evaluator_options{.max_memory_mb = 1};
+        evaluator_t big(chain_builder(chain_space({{"conv",
+                                                    1,
+                                                    1,
+                                                    {{"conv",
+                                                      {chain_space::choice::ints("k", {3}),
+                                                       chain_space::choice::ints("c", {512})}}}}}),
+                                      {.input = {1, 8, 8}, .classes = 2}),
+                        blobs(32, 1), blobs(32, 2), o);
+        const auto e = big.evaluate({1, big.builder().space().sample(g)});
+        CHECK(e.state == status::failed);
+        CHECK_THAT(e.message, Contains("memory budget"));
+    }
+    SECTION("divergence") {
+        // Adam's step is about lr in size: weights of 1e38 overflow float in the next forward.
+        evaluator_t diverging(
+            chain_builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2}), blobs(64, 1),
+            blobs(32, 2),
+            {.epochs = 2, .recipe = {.optimizer = "adam", .lr = 1e38, .batch_size = 8}});
+        const auto e = diverging.evaluate({1, a});
+        CHECK(e.state == status::diverged);
+        CHECK_THAT(e.message, Contains("loss is"));
+    }
+    SECTION("time limit") {
+        evaluator_t slow(chain_builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2}),
+                         blobs(256, 1), blobs(32, 2), {.epochs = 1000, .time_limit_seconds = 0.05});
+        const auto e = slow.evaluate({1, a});
+        CHECK(e.state == status::timed_out);
+        CHECK_THAT(e.message, Contains("time limit"));
+    }
+    SECTION("a builder that throws") {
+        chain_space s(1, 1, {{"mystery", {}}});
+        train_evaluator<chain_space::architecture, chain_builder> ev(chain_builder(s), blobs(16, 1),
+                                                                     blobs(16, 2));
+        const auto e = ev.evaluate({1, s.sample(g)});
+        CHECK(e.state == status::failed);
+        CHECK_THAT(e.message, Contains("mystery"));
+    }
+}
