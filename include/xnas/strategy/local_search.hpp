@@ -55,7 +55,7 @@ class local_search {
         if (need_neighbours_) {
             need_neighbours_ = false;
             for (auto& a : space.neighbours(current_->arch))
-                if (!visited_.contains(a))
+                if (!visited_.contains(space, a))
                     queue_.push_back(std::move(a));
             detail::shuffle(queue_.begin(), queue_.end(), g);
             if (queue_.empty() && outstanding_ == 0) // every neighbour already seen: optimum
@@ -69,10 +69,10 @@ class local_search {
             if (init_left_ > 0)
                 --init_left_;
             t.architecture = space.sample(g);
-            for (int i = 0; i < 20 && visited_.contains(t.architecture); ++i)
+            for (int i = 0; i < 20 && visited_.contains(space, t.architecture); ++i)
                 t.architecture = space.sample(g);
         }
-        visited_.insert(t.architecture);
+        visited_.insert(space, t.architecture);
         ++outstanding_;
         pending_.emplace(t.id, origin{climb_, step_});
         return t;
@@ -145,7 +145,7 @@ class local_search {
     local_search_options options_;
     std::optional<member> current_, step_best_;
     std::deque<architecture> queue_;
-    detail::arch_set<architecture> visited_;
+    detail::arch_set<Space> visited_;
     std::unordered_map<std::uint64_t, origin> pending_;
     std::size_t init_left_ = 0, outstanding_ = 0, climb_ = 0, step_ = 0;
     bool need_neighbours_ = false;

@@ -77,16 +77,16 @@ class nsga2 {
         t.fidelity = options_.fidelity;
         if (asked_++ < options_.population_size || parents_.empty()) {
             t.architecture = space.sample(g);
-            for (int i = 0; i < options_.max_redraws && seen_.contains(t.architecture); ++i)
+            for (int i = 0; i < options_.max_redraws && seen_.contains(space, t.architecture); ++i)
                 t.architecture = space.sample(g);
         } else {
             for (int i = 0; i <= options_.max_redraws; ++i) {
                 breed(space, g, t);
-                if (!seen_.contains(t.architecture))
+                if (!seen_.contains(space, t.architecture))
                     break;
             }
         }
-        seen_.insert(t.architecture);
+        seen_.insert(space, t.architecture);
         return t;
     }
 
@@ -178,7 +178,7 @@ class nsga2 {
 
     nsga2_options options_;
     std::vector<member> parents_, offspring_;
-    detail::arch_set<architecture> seen_;
+    detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;
     std::size_t asked_ = 0;
 };

@@ -39,9 +39,9 @@ class random_search {
         t.fidelity = options_.fidelity;
         t.architecture = space.sample(g);
         if (options_.unique) {
-            for (int i = 0; i < options_.max_redraws && seen_.contains(t.architecture); ++i)
+            for (int i = 0; i < options_.max_redraws && seen_.contains(space, t.architecture); ++i)
                 t.architecture = space.sample(g);
-            seen_.insert(t.architecture);
+            seen_.insert(space, t.architecture);
         }
         return t;
     }
@@ -53,7 +53,7 @@ class random_search {
   private:
     random_search_options options_;
     std::uint64_t next_id_ = 0;
-    detail::arch_set<architecture> seen_;
+    detail::arch_set<Space> seen_;
 };
 
 static_assert(strategy<random_search<detail::archetype_space>, detail::archetype_space>);

@@ -73,53 +73,94 @@ concept hashable = requires(const A& a) {
     { std::hash<A>{}(a) } -> std::convertible_to<std::size_t>;
 };
 
-/// A set of architectures: hashed when std::hash<A> exists, ordered when A is totally ordered,
-/// else a linear list (any std::regular type works, only slower).
-template <class A>
+template <class S>
+concept indexable_space = requires(const S& s, const typename S::architecture& a) {
+    { s.index(a) } -> std::convertible_to<std::uint64_t>;
+    { s.cardinality() } -> std::convertible_to<double>;
+};
+
+template <class S>
+concept printable_space = requires(const S& s, const typename S::architecture& a) {
+    { s.to_string(a) } -> std::convertible_to<std::string>;
+};
+
+/// A set of architectures of space S, keyed by the cheapest exact key available: the
+/// architecture itself when std::hash<A> exists or A is totally ordered, else the space's
+/// index(a) (when the space has fewer than 2^63 cells), else its to_string(a), else a linear
+/// list (any std::regular architecture works, only slower).
+template <class S>
 class arch_set {
   public:
+    using A = typename S::architecture;
+
     /// True when a was not in the set.
-    bool insert(const A& a) {
+    bool insert(const S& s, const A& a) {
         if constexpr (hashable<A>) {
             return hashed_.insert(a).second;
         } else if constexpr (std::totally_ordered<A>) {
             return ordered_.insert(a).second;
+        } else if constexpr (indexable_space<S>) {
+            if (use_index(s))
+                return indices_.insert(static_cast<std::uint64_t>(s.index(a))).second;
+            return insert_fallback(s, a);
         } else {
-            if (contains(a))
+            return insert_fallback(s, a);
+        }
+    }
+    bool contains(const S& s, const A& a) const {
+        if constexpr (hashable<A>)
+            return hashed_.count(a) != 0;
+        else if constexpr (std::totally_ordered<A>)
+            return ordered_.count(a) != 0;
+        else if constexpr (indexable_space<S>)
+            return use_index(s) ? indices_.count(static_cast<std::uint64_t>(s.index(a))) != 0
+                                : contains_fallback(s, a);
+        else
+            return contains_fallback(s, a);
+    }
+    std::size_t size() const {
+        return hashed_.size() + ordered_.size() + indices_.size() + strings_.size() + list_.size();
+    }
+    void clear() {
+        hashed_.clear();
+        ordered_.clear();
+        indices_.clear();
+        strings_.clear();
+        list_.clear();
+    }
+
+  private:
+    static bool use_index(const S& s) {
+        if constexpr (indexable_space<S>)
+            return static_cast<double>(s.cardinality()) < 9.2e18;
+        else
+            return false;
+    }
+    bool insert_fallback(const S& s, const A& a) {
+        if constexpr (printable_space<S>) {
+            return strings_.insert(std::string(s.to_string(a))).second;
+        } else {
+            if (contains_fallback(s, a))
                 return false;
             list_.push_back(a);
             return true;
         }
     }
-    bool contains(const A& a) const {
-        if constexpr (hashable<A>)
-            return hashed_.count(a) != 0;
-        else if constexpr (std::totally_ordered<A>)
-            return ordered_.count(a) != 0;
+    bool contains_fallback(const S& s, const A& a) const {
+        if constexpr (printable_space<S>)
+            return strings_.count(std::string(s.to_string(a))) != 0;
         else
             return std::find(list_.begin(), list_.end(), a) != list_.end();
     }
-    std::size_t size() const {
-        if constexpr (hashable<A>)
-            return hashed_.size();
-        else if constexpr (std::totally_ordered<A>)
-            return ordered_.size();
-        else
-            return list_.size();
-    }
-    void clear() {
-        hashed_.clear();
-        ordered_.clear();
-        list_.clear();
-    }
 
-  private:
     struct no_hash {
         std::size_t operator()(const A&) const { return 0; }
     };
     using hasher = std::conditional_t<hashable<A>, std::hash<A>, no_hash>;
     std::unordered_set<A, hasher> hashed_;
     std::set<A, std::conditional_t<std::totally_ordered<A>, std::less<A>, std::less<>>> ordered_;
+    std::unordered_set<std::uint64_t> indices_;
+    std::unordered_set<std::string> strings_;
     std::vector<A> list_;
 };
 

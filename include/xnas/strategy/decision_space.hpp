@@ -1,0 +1,218 @@
+#pragma once
+// xnas::decision_space: a space whose architectures are a fixed-length sequence of categorical
+// decisions, the view a policy-gradient controller (REINFORCE) needs. A user's space models it
+// with three members; the shipped cell_space, chain_space and product_space get adapters here
+// (xnas::decision_adapter specialisations), so the spaces themselves stay untouched.
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/space/cell_space.hpp>
+#include <xnas/space/chain_space.hpp>
+#include <xnas/space/product_space.hpp>
+
+namespace xnas {
+
+/// Customisation point: specialise for a space type you cannot change, with static members
+/// `decisions(s)`, `from_decisions(s, d)`, `to_decisions(s, a)` of the meaning below.
+template <class S>
+struct decision_adapter {};
+
+/// A space exposing decisions as members:
+///  - `decisions()`: the number of choices of each decision, in order (each >= 1);
+///  - `from_decisions(d)`: the architecture for decision values d (d[i] in [0, decisions()[i]));
+///    decisions an architecture does not use (a layer slot beyond the chosen depth) are ignored;
+///  - `to_decisions(a)`: the decision values of a, with -1 for decisions a does not use.
+/// Semantic requirement: from_decisions(to_decisions(a)) == a (unused decisions read as any
+/// value).
+template <class S>
+concept has_decision_members = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a, const std::vector<int>& d) {
+    { s.decisions() } -> std::convertible_to<std::vector<std::size_t>>;
+    { s.from_decisions(d) } -> std::same_as<typename S::architecture>;
+    { s.to_decisions(a) } -> std::convertible_to<std::vector<int>>;
+};
+
+template <class S>
+concept has_decision_adapter = search_space<S> &&
+    requires(const S& s, const typename S::architecture& a, const std::vector<int>& d) {
+    { decision_adapter<S>::decisions(s) } -> std::convertible_to<std::vector<std::size_t>>;
+    { decision_adapter<S>::from_decisions(s, d) } -> std::same_as<typename S::architecture>;
+    { decision_adapter<S>::to_decisions(s, a) } -> std::convertible_to<std::vector<int>>;
+};
+
+/// A space whose architectures are sequences of categorical decisions (members or adapter).
+template <class S>
+concept decision_space = has_decision_members<S> || has_decision_adapter<S>;
+
+/// The choice count of each decision of s.
+template <decision_space S>
+std::vector<std::size_t> decisions(const S& s) {
+    if constexpr (has_decision_members<S>)
+        return s.decisions();
+    else
+        return decision_adapter<S>::decisions(s);
+}
+
+/// The architecture of s for decision values d.
+template <decision_space S>
+typename S::architecture from_decisions(const S& s, const std::vector<int>& d) {
+    if constexpr (has_decision_members<S>)
+        return s.from_decisions(d);
+    else
+        return decision_adapter<S>::from_decisions(s, d);
+}
+
+/// The decision values of a (-1 for decisions a does not use).
+template <decision_space S>
+std::vector<int> to_decisions(const S& s, const typename S::architecture& a) {
+    if constexpr (has_decision_members<S>)
+        return s.to_decisions(a);
+    else
+        return decision_adapter<S>::to_decisions(s, a);
+}
+
+/// cell_space: one decision per edge, over the op list.
+template <>
+struct decision_adapter<cell_space> {
+    static std::vector<std::size_t> decisions(const cell_space& s) {
+        return std::vector<std::size_t>(s.edges(), s.ops().size());
+    }
+    static cell_space::architecture from_decisions(const cell_space& s, const std::vector<int>& d) {
+        if (d.size() != s.edges())
+            throw std::invalid_argument(
+                "xnas::from_decisions(cell_space): " + std::to_string(d.size()) +
+                " decisions, expected " + std::to_string(s.edges()));
+        cell_space::architecture a;
+        a.ops.reserve(d.size());
+        for (int v : d)
+            a.ops.push_back(static_cast<std::uint8_t>(v));
+        return a;
+    }
+    static std::vector<int> to_decisions(const cell_space&, const cell_space::architecture& a) {
+        return std::vector<int>(a.ops.begin(), a.ops.end());
+    }
+};
+
+/// chain_space: per stage, its depth (max - min + 1 choices), then per layer slot up to the
+/// stage's max depth: the op, a value for every choice of every op of the stage (only the chosen
+/// op's are used), and in a stage with skips, for slots after the first, the skip (0: none,
+/// i + 1: from the stage's i-th layer). A constraint set by with_constraint is not applied:
+/// check space.contains(a) (reinforce does).
+template <>
+struct decision_adapter<chain_space> {
+    static std::vector<std::size_t> decisions(const chain_space& s) {
+        std::vector<std::size_t> out;
+        for (const auto& st : s.stages()) {
+            out.push_back(st.max_layers - st.min_layers + 1);
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                out.push_back(st.ops.size());
+                for (const auto& o : st.ops)
+                    for (const auto& c : o.choices)
+                        out.push_back(c.values.size());
+                if (st.skip && p > 0)
+                    out.push_back(p + 1);
+            }
+        }
+        return out;
+    }
+
+    static chain_space::architecture from_decisions(const chain_space& s,
+                                                    const std::vector<int>& d) {
+        chain_space::architecture a;
+        std::size_t at = 0;
+        auto next = [&]() -> std::size_t {
+            if (at >= d.size())
+                throw std::invalid_argument("xnas::from_decisions(chain_space): " +
+                                            std::to_string(d.size()) + " decisions, expected more");
+            const int v = d[at++];
+            return v < 0 ? 0 : static_cast<std::size_t>(v);
+        };
+        for (std::size_t si = 0; si < s.stages().size(); ++si) {
+            const auto& st = s.stages()[si];
+            const std::size_t depth = st.min_layers + next();
+            const std::size_t begin = a.layers.size();
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                chain_space::layer l;
+                l.stage = si;
+                l.op = next();
+                for (std::size_t n = 0; n < st.ops.size(); ++n)
+                    for (std::size_t k = 0; k < st.ops[n].choices.size(); ++k) {
+                        const std::size_t v = next();
+                        if (n == l.op)
+                            l.values.push_back(v);
+                    }
+                if (st.skip && p > 0) {
+                    const std::size_t v = next();
+                    if (v > 0)
+                        l.skip = begin + v - 1;
+                }
+                if (p < depth)
+                    a.layers.push_back(std::move(l));
+            }
+        }
+        return a;
+    }
+
+    static std::vector<int> to_decisions(const chain_space& s, const chain_space::architecture& a) {
+        std::vector<int> out;
+        std::size_t j = 0;
+        for (std::size_t si = 0; si < s.stages().size(); ++si) {
+            const auto& st = s.stages()[si];
+            const std::size_t begin = j;
+            while (j < a.layers.size() && a.layers[j].stage == si)
+                ++j;
+            const std::size_t depth = j - begin;
+            out.push_back(static_cast<int>(depth - st.min_layers));
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                const chain_space::layer* l = p < depth ? &a.layers[begin + p] : nullptr;
+                out.push_back(l ? static_cast<int>(l->op) : -1);
+                for (std::size_t n = 0; n < st.ops.size(); ++n)
+                    for (std::size_t k = 0; k < st.ops[n].choices.size(); ++k)
+                        out.push_back(l && n == l->op ? static_cast<int>(l->values[k]) : -1);
+                if (st.skip && p > 0)
+                    out.push_back(!l ? -1 : l->skip ? static_cast<int>(*l->skip - begin + 1) : 0);
+            }
+        }
+        return out;
+    }
+};
+
+/// product_space: the first factor's decisions, then the second's.
+template <decision_space A, decision_space B>
+struct decision_adapter<product_space<A, B>> {
+    using space = product_space<A, B>;
+    static std::vector<std::size_t> decisions(const space& s) {
+        auto out = xnas::decisions(s.first());
+        const auto tail = xnas::decisions(s.second());
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    static typename space::architecture from_decisions(const space& s, const std::vector<int>& d) {
+        const std::size_t n = xnas::decisions(s.first()).size();
+        if (d.size() < n)
+            throw std::invalid_argument("xnas::from_decisions(product_space): " +
+                                        std::to_string(d.size()) + " decisions, expected more");
+        return {
+            xnas::from_decisions(
+                s.first(), std::vector<int>(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(n))),
+            xnas::from_decisions(
+                s.second(), std::vector<int>(d.begin() + static_cast<std::ptrdiff_t>(n), d.end()))};
+    }
+    static std::vector<int> to_decisions(const space& s, const typename space::architecture& a) {
+        auto out = xnas::to_decisions(s.first(), a.first);
+        const auto tail = xnas::to_decisions(s.second(), a.second);
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+};
+
+static_assert(decision_space<cell_space>);
+static_assert(decision_space<chain_space>);
+static_assert(decision_space<product_space<cell_space, chain_space>>);
+
+} // namespace xnas
