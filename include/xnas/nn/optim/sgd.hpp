@@ -62,8 +62,8 @@ class sgd {
             for (const auto& p : params) {
                 if (detail::is_running_state(p))
                     continue;
-                T* w = p.value->data();
-                const T* g = p.gradient->data();
+                T* __restrict w = p.value->data();
+                const T* __restrict g = p.gradient->data();
                 const std::size_t n = p.value->size();
                 for (std::size_t i = 0; i < n; ++i)
                     w[i] -= lr * (g[i] + wd * w[i]);
@@ -78,9 +78,9 @@ class sgd {
         for (std::size_t k = 0; k < params.size(); ++k) {
             if (detail::is_running_state(params[k]))
                 continue;
-            T* w = params[k].value->data();
-            const T* g = params[k].gradient->data();
-            T* b = buffers_[k].data();
+            T* __restrict w = params[k].value->data();
+            const T* __restrict g = params[k].gradient->data();
+            T* __restrict b = buffers_[k].data();
             const std::size_t n = buffers_[k].size();
             // Separate loops keep the branches out of the element loop so it vectorises.
             if (first && nesterov) {
