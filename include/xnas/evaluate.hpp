@@ -2,3 +2,4 @@
 // Area umbrella: evaluators (function, tabular, ...).
 
 #include <xnas/evaluate/function_evaluator.hpp>
+#include <xnas/evaluate/tabular_evaluator.hpp>
