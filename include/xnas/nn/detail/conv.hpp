@@ -39,16 +39,23 @@ void im2col(const T* x, std::size_t c, std::size_t h, std::size_t w, std::size_t
                         std::fill(out, out + ow, T(0));
                         continue;
                     }
-                    // output column o reads input column o * sw + kj - pw (>= 0 for o >= lo)
-                    const T* src = plane + (ih - ph) * w;
-                    std::fill(out, out + lo, T(0));
-                    if (sw == 1 && hi > lo) {
-                        std::copy(src + lo + kj - pw, src + hi + kj - pw, out + lo);
+                    // output column o reads input column o * sw + kj - pw (>= 0 for o >= lo);
+                    // plain loops, not std::copy: rows are short and a library call per row costs
+                    // more than the copy
+                    const std::size_t first = hi > lo ? lo * sw + kj - pw : 0;
+                    const T* __restrict src = plane + (ih - ph) * w + first;
+                    T* __restrict dst = out;
+                    for (std::size_t o = 0; o < lo; ++o)
+                        dst[o] = T(0);
+                    if (sw == 1) {
+                        for (std::size_t o = 0; o < hi - lo; ++o)
+                            dst[lo + o] = src[o];
                     } else {
-                        for (std::size_t o = lo; o < hi; ++o)
-                            out[o] = src[o * sw + kj - pw];
+                        for (std::size_t o = 0; o < hi - lo; ++o)
+                            dst[lo + o] = src[o * sw];
                     }
-                    std::fill(out + hi, out + ow, T(0));
+                    for (std::size_t o = hi; o < ow; ++o)
+                        dst[o] = T(0);
                 }
             }
         }
