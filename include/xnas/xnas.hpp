@@ -6,6 +6,7 @@
 #include <xnas/core.hpp>
 #include <xnas/nn.hpp>
 #include <xnas/data.hpp>
+#include <xnas/train.hpp>
 #include <xnas/report.hpp>
 #include <xnas/space.hpp>
 #include <xnas/select.hpp>

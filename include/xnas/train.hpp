@@ -1,0 +1,7 @@
+#pragma once
+// Area umbrella: the trainer (fit, evaluate), its metrics, callbacks and early stopping.
+
+#include <xnas/train/callbacks.hpp>
+#include <xnas/train/early_stopping.hpp>
+#include <xnas/train/metrics.hpp>
+#include <xnas/train/trainer.hpp>

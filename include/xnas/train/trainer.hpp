@@ -1,0 +1,309 @@
+#pragma once
+// train::fit and train::evaluate: the mini-batch training loop joining nn::network, a
+// classification loss, an nn::optimizer and data::dataset, with learning-rate schedules,
+// augmentation, callbacks, cooperative stopping (deadline, cancel flag) and divergence
+// detection.
+//
+//     nn::sgd<float> opt({.lr = 0.1, .momentum = 0.9});
+//     train::early_stopping stop({.monitor = train::metric::val_loss, .patience = 3});
+//     auto h = train::fit(net, nn::softmax_cross_entropy<float>{}, opt, train_set, val_set,
+//                         {.epochs = 20, .batch_size = 64, .seed = 1}, stop);
+//     auto test = train::evaluate(net, nn::softmax_cross_entropy<float>{}, test_set);
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/data/augment.hpp>
+#include <xnas/data/batch.hpp>
+#include <xnas/data/dataset.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/network.hpp>
+#include <xnas/nn/optim/optimizer.hpp>
+#include <xnas/nn/optim/schedule.hpp>
+#include <xnas/train/callbacks.hpp>
+#include <xnas/train/metrics.hpp>
+
+namespace xnas::train {
+
+/// A loss over network outputs and integer class labels: returns the batch mean and, when the
+/// gradient pointer is not null, writes d(mean)/d(outputs) there (nn::softmax_cross_entropy).
+template <class L, class T>
+concept classification_loss = requires(L& l, const nn::array<T>& y,
+                                       std::span<const std::int32_t> labels, nn::array<T>* dy) {
+    { l(y, labels, dy) } -> std::convertible_to<double>;
+};
+
+/// How fit() trains. Designated initializers: `{.epochs = 10, .batch_size = 64, .seed = 1}`.
+struct fit_options {
+    std::size_t epochs = 10;
+    std::size_t batch_size = 64;
+    std::uint64_t seed = 0; ///< shuffling and augmentation; same seed, same weights
+    bool shuffle = true;    ///< reshuffle every epoch (false: data set order)
+    bool drop_last = false; ///< skip a last batch smaller than batch_size
+    /// Learning rate over epochs (fractional per batch: lr(epoch + batch / batches)); without
+    /// one the optimizer's own learning rate is left alone.
+    std::optional<nn::any_schedule> schedule{};
+    /// Random crop / flip of image batches (N, C, H, W), drawn from a generator split off the
+    /// shuffling one, so turning it on does not change the batch order.
+    std::optional<data::augment_options> augment{};
+    /// Rescale gradients so their global L2 norm is at most this (0: no clipping); "running_"
+    /// state is excluded.
+    double clip_grad_norm = 0;
+    /// Stop between batches once this much wall time has passed (0: no limit).
+    double time_limit_seconds = 0;
+    /// Stop between batches at this instant (per-trial deadlines of a search).
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// Stop between batches when this becomes true (another thread cancels); may be null.
+    const std::atomic<bool>* cancel = nullptr;
+    /// Batch size of validation passes.
+    std::size_t eval_batch_size = 256;
+};
+
+namespace detail {
+
+template <class T>
+void check_inputs(const char* who, const nn::network<T>& net, const data::dataset<T>& ds,
+                  const char* which) {
+    if (ds.empty())
+        throw std::invalid_argument(std::string(who) + ": the " + which + " set is empty");
+    if (ds.sample_shape() != net.input_shape())
+        throw shape_error(std::string(who) + ": " + which + " samples have shape " +
+                          nn::to_string(ds.sample_shape()) + ", the network expects " +
+                          nn::to_string(net.input_shape()));
+}
+
+template <class T>
+double batch_accuracy(const nn::array<T>& y, std::span<const std::int32_t> labels) {
+    if (y.dimension() != 2)
+        return std::numeric_limits<double>::quiet_NaN();
+    return nn::accuracy(y, labels);
+}
+
+template <class T>
+void clip_gradients(std::span<const nn::parameter<T>> params, double max_norm) {
+    double sq = 0;
+    for (const auto& p : params)
+        if (!nn::detail::is_running_state(p))
+            for (std::size_t i = 0; i < p.gradient->size(); ++i) {
+                const double g = static_cast<double>(p.gradient->data()[i]);
+                sq += g * g;
+            }
+    const double norm = std::sqrt(sq);
+    if (!(norm > max_norm)) // also skips NaN: the next loss reports divergence
+        return;
+    const T scale = static_cast<T>(max_norm / norm);
+    for (const auto& p : params)
+        if (!nn::detail::is_running_state(p))
+            for (std::size_t i = 0; i < p.gradient->size(); ++i)
+                p.gradient->data()[i] *= scale;
+}
+
+} // namespace detail
+
+/// Mean loss and accuracy of `net` on `ds` in eval mode, in batches of `batch_size` (outputs
+/// of another shape than (N, C) give accuracy NaN). Throws std::invalid_argument for an empty
+/// set or batch size 0, xnas::shape_error when samples do not fit the network, and what the
+/// loss throws (xnas::numerical_error for a non-finite loss).
+template <class T, class Loss>
+requires classification_loss<std::remove_cvref_t<Loss>, T>
+    eval_result evaluate(nn::network<T>& net, Loss&& loss, const data::dataset<T>& ds,
+                         std::size_t batch_size = 256) {
+    detail::check_inputs("xnas::train::evaluate", net, ds, "evaluation");
+    data::batcher<T> batches(ds, batch_size, {.shuffle = false});
+    nn::array<T> x;
+    std::vector<std::int32_t> y;
+    running_mean l, acc;
+    for (std::size_t b = 0; b < batches.batch_count(); ++b) {
+        batches.copy(b, x, y);
+        const nn::array<T>& out = net.forward(x, nn::mode::eval);
+        const double v = loss(out, std::span<const std::int32_t>(y), nullptr);
+        if (!std::isfinite(v))
+            throw numerical_error("xnas::train::evaluate: loss is " + std::to_string(v) +
+                                  " on batch " + std::to_string(b) + ", expected a finite value");
+        l.add(v, y.size());
+        acc.add(detail::batch_accuracy(out, std::span<const std::int32_t>(y)), y.size());
+    }
+    return {l.value(), acc.value(), l.count()};
+}
+
+/// Trains `net` on `train` with `loss` and `opt` (any nn::optimizer, its state kept across
+/// calls), evaluating on `validation` after every epoch when it is not null, and calling the
+/// hooks of `callbacks` (see callbacks.hpp). Parameters are updated in place; initialise them
+/// before (nn::init). Deterministic on one thread: the same network, seed and options give the
+/// same weights. Stop requests (a hook returning true, the deadline, the time limit, the
+/// cancel flag) are honoured between batches; the history says which one ended the run.
+/// Throws xnas::numerical_error naming the epoch and batch when the loss is not finite (a
+/// diverged candidate), xnas::shape_error when the data do not fit the network,
+/// std::invalid_argument for bad options.
+template <class T, class Loss, class Opt, class... Callbacks>
+requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+    std::same_as<typename Opt::value_type, T> &&
+    (callback<std::remove_cvref_t<Callbacks>>&&...)history
+    fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
+        const data::dataset<T>* validation, const fit_options& o, Callbacks&&... callbacks) {
+    constexpr const char* who = "xnas::train::fit";
+    using clock = std::chrono::steady_clock;
+    detail::check_inputs(who, net, train, "training");
+    if (validation)
+        detail::check_inputs(who, net, *validation, "validation");
+    if (o.batch_size == 0)
+        throw std::invalid_argument(std::string(who) + ": batch_size is 0, expected > 0");
+    if (!(o.clip_grad_norm >= 0))
+        throw std::invalid_argument(std::string(who) + ": clip_grad_norm is " +
+                                    std::to_string(o.clip_grad_norm) + ", expected >= 0");
+
+    const auto start = clock::now();
+    auto deadline = o.deadline;
+    if (o.time_limit_seconds > 0) {
+        const auto limit = start + std::chrono::duration_cast<clock::duration>(
+                                       std::chrono::duration<double>(o.time_limit_seconds));
+        deadline = std::min(deadline, limit);
+    }
+    rng shuffle_rng(o.seed);
+    rng augment_rng = shuffle_rng.split();
+    data::batcher<T> batches(train, o.batch_size, {.shuffle = o.shuffle, .drop_last = o.drop_last});
+    const std::size_t count = batches.batch_count();
+    if (count == 0)
+        throw std::invalid_argument(
+            std::string(who) + ": no batch of " + std::to_string(o.batch_size) +
+            " samples in a training set of " + std::to_string(train.size()) + " with drop_last");
+    const auto params = net.parameters();
+    const std::span<const nn::parameter<T>> param_span(params);
+    nn::array<T> x, dy;
+    std::vector<std::int32_t> labels;
+    history h;
+
+    auto stop_requested = [&]() -> std::optional<stop_reason> {
+        if (o.cancel && o.cancel->load(std::memory_order_relaxed))
+            return stop_reason::cancelled;
+        if (deadline != clock::time_point::max() && clock::now() >= deadline)
+            return stop_reason::deadline;
+        return std::nullopt;
+    };
+
+    bool stop = false;
+    for (std::size_t e = 0; e < o.epochs && !stop; ++e) {
+        (detail::epoch_begin(callbacks, e), ...);
+        const auto epoch_start = clock::now();
+        batches.new_epoch(shuffle_rng);
+        running_mean epoch_loss, epoch_acc;
+        epoch_result r;
+        r.epoch = e;
+        r.lr = opt.learning_rate();
+        for (std::size_t b = 0; b < count; ++b) {
+            if (auto why = stop_requested()) {
+                h.stop = *why;
+                r.complete = false;
+                stop = true;
+                break;
+            }
+            if (o.schedule)
+                opt.set_learning_rate(nn::lr_at(*o.schedule, e, b, count));
+            batches.copy(b, x, labels);
+            if (o.augment)
+                data::augment(x, *o.augment, augment_rng);
+            const std::span<const std::int32_t> ls(labels);
+            const nn::array<T>& out = net.forward(x, nn::mode::train);
+            double v;
+            try {
+                v = loss(out, ls, &dy);
+            } catch (const numerical_error& ex) {
+                throw numerical_error(std::string(who) + ": diverged at epoch " +
+                                      std::to_string(e) + ", batch " + std::to_string(b) + ": " +
+                                      ex.what());
+            }
+            if (!std::isfinite(v))
+                throw numerical_error(std::string(who) + ": diverged at epoch " +
+                                      std::to_string(e) + ", batch " + std::to_string(b) +
+                                      ": loss is " + std::to_string(v));
+            batch_result br;
+            br.epoch = e;
+            br.batch = b;
+            br.batch_count = count;
+            br.samples = labels.size();
+            br.loss = v;
+            br.accuracy = detail::batch_accuracy(out, ls);
+            br.lr = opt.learning_rate();
+            net.backward(dy);
+            if (o.clip_grad_norm > 0)
+                detail::clip_gradients(param_span, o.clip_grad_norm);
+            opt.step(param_span);
+            epoch_loss.add(v, labels.size());
+            epoch_acc.add(br.accuracy, labels.size());
+            r.images += labels.size();
+            r.lr = br.lr;
+            // every callback hears about the batch, even after one has asked to stop
+            bool asked = false;
+            ((asked = detail::batch_end(callbacks, br) || asked), ...);
+            if (asked) {
+                h.stop = stop_reason::callback;
+                stop = true;
+                r.complete = b + 1 == count;
+                break;
+            }
+        }
+        const double train_seconds =
+            std::chrono::duration<double>(clock::now() - epoch_start).count();
+        r.loss = epoch_loss.value();
+        r.accuracy = epoch_acc.value();
+        r.images_per_second =
+            train_seconds > 0 ? static_cast<double>(r.images) / train_seconds : 0.0;
+        if (validation && r.complete) {
+            const eval_result v = evaluate(net, loss, *validation, o.eval_batch_size);
+            r.val_loss = v.loss;
+            r.val_accuracy = v.accuracy;
+        }
+        r.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+        h.images += r.images;
+        if (r.complete || r.images > 0) // a stop before the epoch's first batch leaves no trace
+            h.epochs.push_back(r);
+        if (r.complete) {
+            bool asked = false;
+            ((asked = detail::epoch_end(callbacks, r) || asked), ...);
+            if (asked && !stop) {
+                h.stop = stop_reason::callback;
+                stop = true;
+            }
+        }
+    }
+    h.seconds = std::chrono::duration<double>(clock::now() - start).count();
+    (detail::fit_end(callbacks, h), ...);
+    return h;
+}
+
+/// fit() without a validation set.
+template <class T, class Loss, class Opt, class... Callbacks>
+requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+    std::same_as<typename Opt::value_type, T> &&
+    (callback<std::remove_cvref_t<Callbacks>>&&...)history
+    fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
+        const fit_options& o, Callbacks&&... callbacks) {
+    return fit(net, std::forward<Loss>(loss), opt, train,
+               static_cast<const data::dataset<T>*>(nullptr), o,
+               std::forward<Callbacks>(callbacks)...);
+}
+
+/// fit() with a validation set evaluated after every epoch (val_loss, val_accuracy).
+template <class T, class Loss, class Opt, class... Callbacks>
+requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+    std::same_as<typename Opt::value_type, T> &&
+    (callback<std::remove_cvref_t<Callbacks>>&&...)history
+    fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
+        const data::dataset<T>& validation, const fit_options& o, Callbacks&&... callbacks) {
+    return fit(net, std::forward<Loss>(loss), opt, train, &validation, o,
+               std::forward<Callbacks>(callbacks)...);
+}
+
+} // namespace xnas::train
