@@ -12,6 +12,7 @@
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/recurrent.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -78,20 +79,28 @@ class gru {
                              T(1), gh_.data());
             T* g = gates_.data() + s * n * g3;
             for (std::size_t b = 0; b < n; ++b) {
-                T* gb = g + b * g3;
+                T* gb = g + b * g3; // r, z, n pre-activations (input side), replaced by r, z, n
                 const T* hb = gh_.data() + b * g3;
+                for (std::size_t j = 0; j < 2 * h_; ++j)
+                    gb[j] += hb[j];
+                detail::sigmoid_inplace(gb, 2 * h_);
+                const std::size_t k = s * nh + b * h_;
+                T* hn = hn_.data() + k;
+                T* nv = gb + 2 * h_;
                 for (std::size_t j = 0; j < h_; ++j) {
-                    const std::size_t k = s * nh + b * h_ + j;
-                    const T r = sigmoid(gb[j] + hb[j]);
-                    const T z = sigmoid(gb[h_ + j] + hb[h_ + j]);
-                    const T hn = hb[2 * h_ + j];
-                    const T nv = std::tanh(gb[2 * h_ + j] + r * hn);
-                    const T h_prev = s > 0 ? hs_[k - nh] : T(0);
-                    gb[j] = r;
-                    gb[h_ + j] = z;
-                    gb[2 * h_ + j] = nv;
-                    hn_[k] = hn;
-                    hs_[k] = (T(1) - z) * nv + z * h_prev;
+                    hn[j] = hb[2 * h_ + j];
+                    nv[j] += gb[j] * hn[j];
+                }
+                detail::tanh_to(nv, nv, h_);
+                T* h = hs_.data() + k;
+                const T* z = gb + h_;
+                if (s > 0) {
+                    const T* h_prev = h - nh;
+                    for (std::size_t j = 0; j < h_; ++j)
+                        h[j] = (T(1) - z[j]) * nv[j] + z[j] * h_prev[j];
+                } else {
+                    for (std::size_t j = 0; j < h_; ++j)
+                        h[j] = (T(1) - z[j]) * nv[j];
                 }
             }
         }
@@ -195,8 +204,6 @@ class gru {
     array<T>& bias_hh() { return b_hh_; }
 
   private:
-    static T sigmoid(T v) { return T(1) / (T(1) + std::exp(-v)); }
-
     void column_sums(const std::vector<T>& m, array<T>& out) const {
         const std::size_t cols = out.size();
         std::fill(out.begin(), out.end(), T(0));

@@ -12,6 +12,7 @@
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/recurrent.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -76,24 +77,25 @@ class lstm {
                 detail::gemm(false, true, n, g4, h_, T(1), hs_.data() + (s - 1) * nh, w_hh_.data(),
                              T(1), g);
             for (std::size_t b = 0; b < n; ++b) {
-                T* gb = g + b * g4;
-                for (std::size_t j = 0; j < h_; ++j) {
-                    const T i = sigmoid(gb[j]);
-                    const T f = sigmoid(gb[h_ + j]);
-                    const T gg = std::tanh(gb[2 * h_ + j]);
-                    const T o = sigmoid(gb[3 * h_ + j]);
-                    gb[j] = i;
-                    gb[h_ + j] = f;
-                    gb[2 * h_ + j] = gg;
-                    gb[3 * h_ + j] = o;
-                    const std::size_t k = s * nh + b * h_ + j;
-                    const T c_prev = s > 0 ? c_[k - nh] : T(0);
-                    const T c = f * c_prev + i * gg;
-                    const T tc = std::tanh(c);
-                    c_[k] = c;
-                    tc_[k] = tc;
-                    hs_[k] = o * tc;
+                T* gb = g + b * g4; // i, f, g, o pre-activations, replaced by activations
+                detail::sigmoid_inplace(gb, 2 * h_);
+                detail::tanh_to(gb + 2 * h_, gb + 2 * h_, h_);
+                detail::sigmoid_inplace(gb + 3 * h_, h_);
+                const std::size_t k = s * nh + b * h_;
+                T* c = c_.data() + k;
+                if (s > 0) {
+                    const T* c_prev = c - nh;
+                    for (std::size_t j = 0; j < h_; ++j)
+                        c[j] = gb[h_ + j] * c_prev[j] + gb[j] * gb[2 * h_ + j];
+                } else {
+                    for (std::size_t j = 0; j < h_; ++j)
+                        c[j] = gb[j] * gb[2 * h_ + j];
                 }
+                T* tc = tc_.data() + k;
+                detail::tanh_to(c, tc, h_);
+                T* hb = hs_.data() + k;
+                for (std::size_t j = 0; j < h_; ++j)
+                    hb[j] = gb[3 * h_ + j] * tc[j];
             }
         }
         write_output(y);
@@ -194,8 +196,6 @@ class lstm {
     array<T>& bias_hh() { return b_hh_; }
 
   private:
-    static T sigmoid(T v) { return T(1) / (T(1) + std::exp(-v)); }
-
     std::size_t check_input(const array<T>& x) const {
         if (x.dimension() != 3 || x.shape()[2] != f_ || x.shape()[1] == 0) {
             const shape got(x.shape().begin(), x.shape().end());
