@@ -66,8 +66,15 @@ std::vector<std::pair<nn::conv2d_options, std::vector<std::size_t>>> configurati
          {2, 3, 4, 4}},
         // channel multiplier 2 per group
         {{.in_channels = 2, .out_channels = 4, .groups = 2}, {1, 2, 4, 4}},
-        // im2col path: several channels, strides, padding, non-square kernel and input
+        // flat GEMM path (stride 1, several channels per group): plain, padded, grouped,
+        // non-square kernel with uneven padding
         {{.in_channels = 2, .out_channels = 3}, {2, 2, 5, 6}},
+        {{.in_channels = 3, .out_channels = 2, .padding_h = 1, .padding_w = 1}, {2, 3, 4, 4}},
+        {{.in_channels = 4, .out_channels = 4, .padding_h = 1, .padding_w = 1, .groups = 2},
+         {2, 4, 3, 4}},
+        {{.in_channels = 2, .out_channels = 2, .kernel_h = 2, .kernel_w = 3, .padding_w = 2},
+         {1, 2, 4, 3}},
+        // im2col path: strides, padding, non-square kernel and input
         {{.in_channels = 2,
           .out_channels = 3,
           .kernel_h = 3,

@@ -218,6 +218,37 @@ void direct_conv_dx_flat(const T* dyw, std::size_t len, const T* k, std::size_t 
     }
 }
 
+/// Flat im2col for stride 1: row (ci, ki, kj) of the column matrix is the contiguous run of len
+/// values of padded plane ci (hp x wp) starting at ki * wp + kj, stored at col + row * ld. One
+/// copy per row instead of one per output row; the output it feeds has pitch wp.
+template <class T>
+void im2col_flat(const T* xp, std::size_t c, std::size_t hp, std::size_t wp, std::size_t kh,
+                 std::size_t kw, std::size_t len, T* col, std::size_t ld) {
+    for (std::size_t ci = 0; ci < c; ++ci)
+        for (std::size_t ki = 0; ki < kh; ++ki)
+            for (std::size_t kj = 0; kj < kw; ++kj) {
+                const T* __restrict src = xp + ci * hp * wp + ki * wp + kj;
+                T* __restrict dst = col + ((ci * kh + ki) * kw + kj) * ld;
+                for (std::size_t p = 0; p < len; ++p)
+                    dst[p] = src[p];
+            }
+}
+
+/// Adjoint of im2col_flat: adds row (ci, ki, kj) into padded plane ci at ki * wp + kj. The
+/// column matrix's junk columns (pitch positions past the output width) must be zero.
+template <class T>
+void col2im_flat(const T* col, std::size_t ld, std::size_t c, std::size_t hp, std::size_t wp,
+                 std::size_t kh, std::size_t kw, std::size_t len, T* dxp) {
+    for (std::size_t ci = 0; ci < c; ++ci)
+        for (std::size_t ki = 0; ki < kh; ++ki)
+            for (std::size_t kj = 0; kj < kw; ++kj) {
+                const T* __restrict src = col + ((ci * kh + ki) * kw + kj) * ld;
+                T* __restrict dst = dxp + ci * hp * wp + ki * wp + kj;
+                for (std::size_t p = 0; p < len; ++p)
+                    dst[p] += src[p];
+            }
+}
+
 /// acc[j] += x[j] for j < n: element-wise, so it vectorises; callers reduce acc once at the end.
 template <class T>
 void accumulate(const T* x, std::size_t n, T* acc) {

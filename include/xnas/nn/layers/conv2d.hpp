@@ -95,6 +95,10 @@ class conv2d {
             forward_direct(g, xd, yd);
             return;
         }
+        if (flat()) {
+            forward_flat(g, xd, yd);
+            return;
+        }
         if (!pointwise_identity())
             col_.resize(g.n * o_.groups * rows * ohw);
         for (std::size_t n = 0; n < g.n; ++n) {
@@ -140,6 +144,10 @@ class conv2d {
             ensure_shape(*dx, {g.n, o_.in_channels, g.h, g.w});
         if (direct()) {
             backward_direct(g, xd, dyd, dx);
+            return;
+        }
+        if (flat()) {
+            backward_flat(g, xd, dyd, dx);
             return;
         }
         for (std::size_t n = 0; n < g.n; ++n) {
@@ -219,7 +227,12 @@ class conv2d {
     bool direct() const {
         return o_.in_channels == o_.groups && o_.stride_h == 1 && o_.stride_w == 1;
     }
+    /// Stride 1 with several input channels per group: flat GEMM path (see forward_flat).
+    bool flat() const {
+        return !direct() && !pointwise_identity() && o_.stride_h == 1 && o_.stride_w == 1;
+    }
     bool pointwise_identity() const {
+
         return o_.kernel_h == 1 && o_.kernel_w == 1 && o_.stride_h == 1 && o_.stride_w == 1 &&
                o_.padding_h == 0 && o_.padding_w == 0;
     }
@@ -280,6 +293,130 @@ class conv2d {
         }
     }
 
+    // Flat GEMM path (stride 1): outputs are computed with the padded input's row pitch wp, so
+    // each column-matrix row is one contiguous run of the input (im2col_flat) and col2im one
+    // contiguous add per row, instead of one short copy per output row; the price is wp - ow
+    // junk columns per output row (18% more GEMM work for 13x13 -> 11x11), dropped when the
+    // result is compacted. Images go through in chunks whose buffers stay in cache; columns
+    // are rebuilt in backward rather than kept, which was cheaper than streaming them back.
+    struct flat_geometry {
+        std::size_t hp, wp, len, chunk;
+    };
+    flat_geometry flat_shape(const geometry& g) const {
+        const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+        const std::size_t len = (g.oh - 1) * wp + g.ow;
+        // about 256 KiB of columns per chunk, chunks of balanced size
+        const std::size_t per_image = o_.in_channels * o_.kernel_h * o_.kernel_w * len * sizeof(T);
+        const std::size_t want = std::max<std::size_t>(1, (256u << 10) / per_image);
+        const std::size_t chunks = (g.n + want - 1) / want;
+        return {hp, wp, len, chunks ? (g.n + chunks - 1) / chunks : 1};
+    }
+
+    /// Builds the flat column matrix of images [n0, n0 + b) (padding them first if needed).
+    void flat_columns(const geometry& g, const flat_geometry& f, const T* xd, std::size_t n0,
+                      std::size_t b) {
+        const std::size_t rows = o_.in_channels * o_.kernel_h * o_.kernel_w, ld = b * f.len;
+        col_.resize(rows * f.chunk * f.len);
+        const bool pad = o_.padding_h || o_.padding_w;
+        if (pad)
+            pad_.resize(o_.in_channels * f.hp * f.wp);
+        for (std::size_t n = n0; n < n0 + b; ++n) {
+            const T* planes = xd + n * o_.in_channels * g.h * g.w;
+            if (pad) {
+                for (std::size_t c = 0; c < o_.in_channels; ++c)
+                    detail::pad_plane(planes + c * g.h * g.w, g.h, g.w, o_.padding_h, o_.padding_w,
+                                      pad_.data() + c * f.hp * f.wp);
+                planes = pad_.data();
+            }
+            detail::im2col_flat(planes, o_.in_channels, f.hp, f.wp, o_.kernel_h, o_.kernel_w, f.len,
+                                col_.data() + (n - n0) * f.len, ld);
+        }
+    }
+
+    void forward_flat(const geometry& g, const T* xd, T* yd) {
+        const flat_geometry f = flat_shape(g);
+        const std::size_t kg = o_.out_channels / o_.groups;
+        const std::size_t rows = (o_.in_channels / o_.groups) * o_.kernel_h * o_.kernel_w;
+        const std::size_t ohw = g.oh * g.ow;
+        tmp_.resize(o_.out_channels * f.chunk * f.len);
+        for (std::size_t n0 = 0; n0 < g.n; n0 += f.chunk) {
+            const std::size_t b = std::min(f.chunk, g.n - n0), ld = b * f.len;
+            flat_columns(g, f, xd, n0, b);
+            for (std::size_t gr = 0; gr < o_.groups; ++gr)
+                detail::gemm(false, false, kg, ld, rows, T(1), w_.data() + gr * kg * rows,
+                             col_.data() + gr * rows * ld, T(0), tmp_.data() + gr * kg * ld);
+            for (std::size_t n = n0; n < n0 + b; ++n)
+                for (std::size_t k = 0; k < o_.out_channels; ++k) {
+                    const T* src = tmp_.data() + k * ld + (n - n0) * f.len;
+                    T* dst = yd + (n * o_.out_channels + k) * ohw;
+                    const T bias = o_.bias ? b_.data()[k] : T(0);
+                    for (std::size_t i = 0; i < g.oh; ++i) {
+                        const T* __restrict s = src + i * f.wp;
+                        T* __restrict d = dst + i * g.ow;
+                        for (std::size_t j = 0; j < g.ow; ++j)
+                            d[j] = s[j] + bias;
+                    }
+                }
+        }
+    }
+
+    void backward_flat(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
+        const flat_geometry f = flat_shape(g);
+        const std::size_t kg = o_.out_channels / o_.groups;
+        const std::size_t rows = (o_.in_channels / o_.groups) * o_.kernel_h * o_.kernel_w;
+        const std::size_t ohw = g.oh * g.ow;
+        const bool pad = o_.padding_h || o_.padding_w;
+        tmp_.resize(o_.out_channels * f.chunk * f.len);
+        if (dx) {
+            dcol_.resize(o_.in_channels * o_.kernel_h * o_.kernel_w * f.chunk * f.len);
+            if (pad)
+                dpad_.resize(o_.in_channels * f.hp * f.wp);
+        }
+        for (std::size_t n0 = 0; n0 < g.n; n0 += f.chunk) {
+            const std::size_t b = std::min(f.chunk, g.n - n0), ld = b * f.len;
+            flat_columns(g, f, xd, n0, b);
+            // dy into the flat layout; junk columns zero so they add nothing below
+            for (std::size_t n = n0; n < n0 + b; ++n)
+                for (std::size_t k = 0; k < o_.out_channels; ++k) {
+                    const T* src = dyd + (n * o_.out_channels + k) * ohw;
+                    T* dst = tmp_.data() + k * ld + (n - n0) * f.len;
+                    for (std::size_t i = 0; i < g.oh; ++i) {
+                        const T* __restrict s = src + i * g.ow;
+                        T* __restrict d = dst + i * f.wp;
+                        for (std::size_t j = 0; j < g.ow; ++j)
+                            d[j] = s[j];
+                        if (i + 1 < g.oh)
+                            for (std::size_t j = g.ow; j < f.wp; ++j)
+                                d[j] = T(0);
+                    }
+                }
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                detail::gemm(false, true, kg, rows, ld, T(1), tmp_.data() + gr * kg * ld,
+                             col_.data() + gr * rows * ld, n0 == 0 ? T(0) : T(1),
+                             dw_.data() + gr * kg * rows);
+                if (dx)
+                    detail::gemm(true, false, rows, ld, kg, T(1), w_.data() + gr * kg * rows,
+                                 tmp_.data() + gr * kg * ld, T(0), dcol_.data() + gr * rows * ld);
+            }
+            if (!dx)
+                continue;
+            for (std::size_t n = n0; n < n0 + b; ++n) {
+                T* dxn = dx->data() + n * o_.in_channels * g.h * g.w;
+                T* target = pad ? dpad_.data() : dxn;
+                std::fill(target, target + o_.in_channels * f.hp * f.wp, T(0));
+                detail::col2im_flat(dcol_.data() + (n - n0) * f.len, ld, o_.in_channels, f.hp, f.wp,
+                                    o_.kernel_h, o_.kernel_w, f.len, target);
+                if (pad)
+                    for (std::size_t c = 0; c < o_.in_channels; ++c)
+                        for (std::size_t i = 0; i < g.h; ++i) {
+                            const T* s = dpad_.data() + c * f.hp * f.wp +
+                                         (i + o_.padding_h) * f.wp + o_.padding_w;
+                            std::copy(s, s + g.w, dxn + (c * g.h + i) * g.w);
+                        }
+            }
+        }
+    }
+
     void backward_direct(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
         const std::size_t kg = o_.out_channels / o_.groups, kk = o_.kernel_h * o_.kernel_w;
         const std::size_t ohw = g.oh * g.ow;
@@ -318,7 +455,8 @@ class conv2d {
 
     conv2d_options o_;
     array<T> w_, dw_, b_, db_;
-    std::vector<T> col_, dcol_, pad_, dpad_, acc_, flat_; ///< reused scratch; sized on first use
+    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_,
+        flat_; ///< reused scratch; sized on first use
 };
 
 static_assert(layer<conv2d<float>>);
