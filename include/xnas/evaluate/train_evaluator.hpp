@@ -15,7 +15,6 @@
 #include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
-#include <xnas/data/batch.hpp>
 #include <xnas/data/dataset.hpp>
 #include <xnas/evaluate/builder.hpp>
 #include <xnas/nn/init.hpp>
@@ -23,6 +22,7 @@
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/adam.hpp>
 #include <xnas/nn/optim/sgd.hpp>
+#include <xnas/train/trainer.hpp>
 
 namespace xnas {
 
@@ -53,14 +53,6 @@ struct train_evaluator_options {
     std::uint64_t seed = 0; ///< with the trial id, seeds initialisation and shuffling
 };
 
-/// What training a network produced.
-struct training_result {
-    std::size_t epochs = 0;
-    std::size_t images = 0; ///< samples processed
-    double last_epoch_loss = 0.0;
-    double seconds = 0.0;
-};
-
 namespace detail {
 
 using any_optimizer = std::variant<nn::sgd<float>, nn::adam<float>, nn::adamw<float>>;
@@ -89,61 +81,23 @@ inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
 
 } // namespace detail
 
-/// Trains `net` (already initialised) for `epochs` on `train`, reshuffling with `g` each epoch.
-/// Throws xnas::numerical_error on a non-finite loss, and stops early (returning what it did)
-/// when `should_stop` returns true, which it asks between batches.
-inline training_result train_network(nn::network<float>& net, const data::dataset<float>& train,
-                                     const training_recipe& recipe, std::size_t epochs, rng& g,
-                                     const std::function<bool()>& should_stop = {}) {
-    const auto start = std::chrono::steady_clock::now();
-    training_result r;
+/// Trains `net` (already initialised) with `recipe` for `epochs` through train::fit, shuffling
+/// with a seed drawn from `g`; stops between batches at `deadline`. Throws
+/// xnas::numerical_error naming the epoch and batch when the loss is not finite.
+inline train::history train_network(
+    nn::network<float>& net, const data::dataset<float>& train, const training_recipe& recipe,
+    std::size_t epochs, rng& g,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
     auto opt = detail::make_optimizer(recipe);
-    auto params = net.parameters();
-    nn::softmax_cross_entropy<float> loss;
-    data::batcher<float> batches(train, recipe.batch_size);
-    nn::array<float> x, dlogits;
-    std::vector<std::int32_t> y;
-    bool stopped = false;
-    for (std::size_t e = 0; e < epochs && !stopped; ++e) {
-        batches.new_epoch(g);
-        double sum = 0;
-        for (std::size_t b = 0; b < batches.batch_count(); ++b) {
-            if (should_stop && (stopped = should_stop()))
-                break;
-            batches.copy(b, x, y);
-            try {
-                sum += loss(net.forward(x, nn::mode::train), y, &dlogits);
-            } catch (const numerical_error& ex) { // the loss checks finiteness; add where
-                throw numerical_error(std::string(ex.what()) + " at epoch " +
-                                      std::to_string(e + 1) + ", batch " + std::to_string(b + 1));
-            }
-            net.backward(dlogits);
-            std::visit([&](auto& o) { o.step(params); }, opt);
-            r.images += y.size();
-        }
-        if (stopped)
-            break;
-        r.last_epoch_loss = sum / static_cast<double>(batches.batch_count());
-        r.epochs = e + 1;
-    }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return r;
-}
-
-/// Accuracy of `net` on `ds` in eval mode, in batches of `batch`.
-inline double accuracy(nn::network<float>& net, const data::dataset<float>& ds,
-                       std::size_t batch = 500) {
-    if (ds.empty())
-        throw std::invalid_argument("xnas::accuracy: empty data set");
-    data::batcher<float> batches(ds, batch, {.shuffle = false});
-    nn::array<float> x;
-    std::vector<std::int32_t> y;
-    double correct = 0;
-    for (std::size_t b = 0; b < batches.batch_count(); ++b) {
-        batches.copy(b, x, y);
-        correct += nn::accuracy(net.forward(x, nn::mode::eval), y) * static_cast<double>(y.size());
-    }
-    return correct / static_cast<double>(ds.size());
+    return std::visit(
+        [&](auto& o) {
+            return train::fit(net, nn::softmax_cross_entropy<float>(), o, train,
+                              {.epochs = epochs,
+                               .batch_size = recipe.batch_size,
+                               .seed = g(),
+                               .deadline = deadline});
+        },
+        opt);
 }
 
 /// Median seconds of a single-sample forward pass in eval mode (after 3 warm-up runs).
@@ -248,29 +202,29 @@ class train_evaluator {
                 part = train_->subset(first);
                 train = &part;
             }
-            bool timed_out = false;
-            const auto stop = [&] {
-                timed_out =
-                    options_.time_limit_seconds > 0 && elapsed() > options_.time_limit_seconds;
-                return timed_out;
-            };
-            const training_result tr = train_network(net, *train, r, epochs, g, stop);
-            if (timed_out)
+            const auto deadline =
+                options_.time_limit_seconds > 0
+                    ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(options_.time_limit_seconds))
+                    : std::chrono::steady_clock::time_point::max();
+            const train::history h = train_network(net, *train, r, epochs, g, deadline);
+            if (h.stop == train::stop_reason::deadline)
                 return evaluation::failure(
                     status::timed_out,
                     "time limit: stopped after " + std::to_string(elapsed()) +
                         " s > time_limit_seconds " + std::to_string(options_.time_limit_seconds),
                     elapsed());
             evaluation e;
-            e.objectives["val_accuracy"] = accuracy(net, *val_);
+            e.objectives["val_accuracy"] =
+                train::evaluate(net, nn::softmax_cross_entropy<float>(), *val_).accuracy;
             e.objectives["params"] = static_cast<double>(params);
             e.objectives["flops"] = static_cast<double>(net.flops());
             if (options_.measure_latency)
                 e.objectives["latency_ms"] = 1000.0 * latency_seconds(net);
-            e.metrics["train_loss"] = tr.last_epoch_loss;
-            e.metrics["train_seconds"] = tr.seconds;
-            e.metrics["epochs"] = static_cast<double>(tr.epochs);
-            e.metrics["train_images"] = static_cast<double>(tr.images);
+            e.metrics["train_loss"] = h.last().loss;
+            e.metrics["train_seconds"] = h.seconds;
+            e.metrics["epochs"] = static_cast<double>(h.epochs.size());
+            e.metrics["train_images"] = static_cast<double>(h.images);
             e.cost = elapsed();
             return e;
         } catch (const numerical_error& ex) {
