@@ -2,6 +2,7 @@
 // Area umbrella: the shipped search strategies (ask/tell models of xnas::strategy).
 
 #include <xnas/strategy/asha.hpp>
+#include <xnas/strategy/bananas.hpp>
 #include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/hyperband.hpp>
 #include <xnas/strategy/local_search.hpp>
