@@ -9,6 +9,7 @@
 #include <xnas/train.hpp>
 #include <xnas/report.hpp>
 #include <xnas/space.hpp>
+#include <xnas/strategy.hpp>
 #include <xnas/select.hpp>
 #include <xnas/evaluate.hpp>
 #include <xnas/run.hpp>
