@@ -62,8 +62,12 @@ class relu : public detail::activation<relu<T>, T> {
     }
     void gradient(const T* __restrict, const T* __restrict y, const T* __restrict dy,
                   T* __restrict dx, std::size_t n) const {
-        for (std::size_t i = 0; i < n; ++i)
-            dx[i] = y[i] > T(0) ? dy[i] : T(0);
+        // dy read unconditionally: a conditional load keeps the compiler from if-converting,
+        // and the branch mispredicts on ReLU's half-zero outputs (measured 10x slower on SSE2)
+        for (std::size_t i = 0; i < n; ++i) {
+            const T g = dy[i];
+            dx[i] = y[i] > T(0) ? g : T(0);
+        }
     }
     layer_spec spec() const { return {"relu", {}}; }
 };
