@@ -8,6 +8,7 @@
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/journal.hpp>
 #include <xnas/run/search.hpp>
+#include <xnas/space/param_space.hpp>
 
 using test::digit_space;
 using test::tiny_evolution;
@@ -210,4 +211,37 @@ TEST_CASE("journal: a space without to_string cannot be journaled", "[run][journ
     CHECK_THROWS_WITH(xnas::search(plain_space{}, st, ev,
                                    {.objectives = score_max, .max_trials = 2, .journal = "x"}),
                       Catch::Matchers::Contains("serializable_space"));
+}
+
+TEST_CASE("journal: param_space architectures with floats resume exactly", "[run][journal]") {
+    xnas::param_space space;
+    space.add_log_float("lr", 1e-5, 1.0)
+        .add_float("dropout", 0.0, 0.7)
+        .add_categorical("opt", {"sgd", "adam"})
+        .add_float("momentum", 0.0, 0.99, xnas::when("opt", {"sgd"}));
+    auto f = xnas::function_evaluator(
+        [](const xnas::param_space::architecture& a) {
+            return -std::abs(std::log10(xnas::param_get<double>(a, "lr")) + 2.5) -
+                   xnas::param_get<double>(a, "dropout") / 3;
+        },
+        {.objective = "score"});
+    auto go = [&](std::size_t n, const std::string& path, bool resume) {
+        test::random_strategy st;
+        return xnas::search(space, st, f,
+                            {.objectives = score_max,
+                             .max_trials = n,
+                             .seed = 99,
+                             .journal = path,
+                             .resume = resume});
+    };
+    const auto full = go(12, "", false);
+    const auto path = temp_path("param");
+    go(5, path, false);
+    const auto resumed = go(12, path, true);
+    REQUIRE(resumed.history.size() == 12);
+    for (std::size_t i = 0; i < 12; ++i) {
+        CHECK(resumed.history[i].t == full.history[i].t);
+        CHECK(resumed.history[i].e == full.history[i].e);
+    }
+    std::filesystem::remove(path);
 }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/search.hpp>
+#include <xnas/space/param_space.hpp>
 
 using test::digit_space;
 using test::random_strategy;
@@ -228,5 +229,32 @@ TEST_CASE("one worker through the thread pool matches the serial executor", "[ru
         e.objectives["score"] = test::score(t.architecture);
         REQUIRE(s.history[i].t == t);
         hand.tell(t, e);
+    }
+}
+
+TEST_CASE("random search over a param_space finds the optimum over several seeds",
+          "[run][search][param]") {
+    xnas::param_space space;
+    space.add_categorical("act", {"relu", "tanh", "gelu"})
+        .add_int("layers", 1, 9, 2)
+        .add_categorical("opt", {"sgd", "adam"})
+        .add_int("momentum_steps", 0, 3, xnas::when("opt", {"sgd"}));
+    REQUIRE(space.cardinality() == 3 * 5 * (4 + 1));
+    // best: gelu, 5 layers, sgd with 2 momentum steps
+    auto f = [](const xnas::param_space::architecture& a) {
+        double s = xnas::param_get<std::string>(a, "act") == "gelu" ? 1 : 0;
+        s -= std::abs(static_cast<double>(xnas::param_get<std::int64_t>(a, "layers")) - 5);
+        if (a.count("momentum_steps"))
+            s += 1 -
+                 std::abs(static_cast<double>(xnas::param_get<std::int64_t>(a, "momentum_steps")) -
+                          2);
+        return s;
+    };
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        random_strategy st;
+        const auto s = xnas::search(space, st, xnas::function_evaluator(f, {.objective = "score"}),
+                                    {.objectives = score_max, .max_trials = 800, .seed = seed});
+        CHECK(space.to_string(s.best().t.architecture) ==
+              "act=gelu;layers=5;opt=sgd;momentum_steps=2");
     }
 }
