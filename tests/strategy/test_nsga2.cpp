@@ -7,28 +7,33 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
-#include <xnas/strategy/detail/pareto.hpp>
+#include <xnas/select/pareto.hpp>
 #include <xnas/strategy/nsga2.hpp>
 
 using xnas_test::toy_cell_space;
 using arch = toy_cell_space::architecture;
 
-TEST_CASE("non-dominated fronts and crowding distance", "[strategy][nsga2][pareto]") {
+namespace {
+const std::vector<xnas::objective> max2{{"a"}, {"b"}};
+} // namespace
+
+TEST_CASE("non-dominated fronts and crowding distance as nsga2 uses them",
+          "[strategy][nsga2][pareto]") {
     // Maximize both: (3,1) (2,2) (1,3) are the front; (1,1) is dominated by all three;
     // (0,0) by everything.
     const std::vector<std::vector<double>> pts{{1, 1}, {3, 1}, {0, 0}, {2, 2}, {1, 3}};
-    const auto fronts = xnas::detail::non_dominated_fronts(pts);
+    const auto fronts = xnas::non_dominated_sort(pts, max2);
     REQUIRE(fronts.size() == 3);
     CHECK(std::set<std::size_t>(fronts[0].begin(), fronts[0].end()) ==
           std::set<std::size_t>{1, 3, 4});
     CHECK(fronts[1] == std::vector<std::size_t>{0});
     CHECK(fronts[2] == std::vector<std::size_t>{2});
-    const auto d = xnas::detail::crowding_distance(pts, {1, 3, 4});
+    const auto d = xnas::crowding_distance(pts, std::vector<std::size_t>{1, 3, 4});
     CHECK(std::isinf(d[0]));
     CHECK(std::isinf(d[2]));
     CHECK(d[1] == Approx(2.0)); // (3-1)/(3-1) on each objective
-    CHECK(xnas::detail::dominates({2, 2}, {2, 1}));
-    CHECK_FALSE(xnas::detail::dominates({2, 2}, {2, 2}));
+    CHECK(xnas::dominates(std::vector<double>{2, 2}, std::vector<double>{2, 1}, max2));
+    CHECK_FALSE(xnas::dominates(std::vector<double>{2, 2}, std::vector<double>{2, 2}, max2));
 }
 
 namespace {
@@ -65,7 +70,7 @@ TEST_CASE("nsga2 recovers a known Pareto front", "[strategy][nsga2]") {
         const auto [acc, params] = f(a);
         all.push_back({acc, -params});
     }
-    const auto true_front_idx = xnas::detail::non_dominated_fronts(all)[0];
+    const auto true_front_idx = xnas::non_dominated_sort(all, max2)[0];
     std::set<std::pair<double, double>> true_front;
     for (auto i : true_front_idx)
         true_front.insert({all[i][0], all[i][1]});

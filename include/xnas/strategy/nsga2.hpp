@@ -15,9 +15,9 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/select/pareto.hpp>
 #include <xnas/strategy/detail/archetype.hpp>
 #include <xnas/strategy/detail/common.hpp>
-#include <xnas/strategy/detail/pareto.hpp>
 
 namespace xnas {
 
@@ -154,11 +154,14 @@ class nsga2 {
         points.reserve(pool.size());
         for (const auto& m : pool)
             points.push_back(m.scores);
-        const auto fronts = detail::non_dominated_fronts(points);
+        // Scores are oriented (larger is better), so every objective is maximized here.
+        const std::vector<objective> maximize(options_.objectives.size(),
+                                              objective{"", direction::maximize});
+        const auto fronts = non_dominated_sort(points, maximize);
         std::vector<member> next;
         next.reserve(options_.population_size);
         for (std::size_t f = 0; f < fronts.size() && next.size() < options_.population_size; ++f) {
-            const auto crowd = detail::crowding_distance(points, fronts[f]);
+            const auto crowd = crowding_distance(points, fronts[f]);
             std::vector<std::size_t> order(fronts[f].size());
             std::iota(order.begin(), order.end(), std::size_t{0});
             if (next.size() + order.size() > options_.population_size)
