@@ -1,0 +1,488 @@
+// xnas-search: neural architecture search on Fashion-MNIST (or any IDX image set) from the
+// command line. Searches a space with a strategy, writes everything it learned to --out, then
+// retrains the best architecture on the whole training set and evaluates the test set once.
+//
+//   xnas-search --space chain --strategy evolution --trials 20 --epochs 1 --out out/run1
+//
+// Run with --help for every option.
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unistd.h>
+#include <xnas/data/mnist.hpp>
+#include <xnas/data/normalize.hpp>
+#include <xnas/data/split.hpp>
+#include <xnas/evaluate/cell_builder.hpp>
+#include <xnas/evaluate/chain_builder.hpp>
+#include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/nn/serialize.hpp>
+#include <xnas/report/decisions.hpp>
+#include <xnas/report/html_report.hpp>
+#include <xnas/report/importance.hpp>
+#include <xnas/run/export.hpp>
+#include <xnas/run/journal.hpp>
+#include <xnas/run/search.hpp>
+#include <xnas/strategy.hpp>
+
+namespace fs = std::filesystem;
+using namespace xnas;
+
+namespace {
+
+struct config {
+    std::string data = "/usr/share/datasets/fashion-mnist";
+    std::string space = "chain";
+    std::string strategy = "evolution";
+    std::size_t trials = 0;
+    double minutes = 0;
+    std::size_t epochs = 1;
+    std::size_t final_epochs = 0;
+    std::size_t final_limit = 0;
+    std::size_t train_subset = 0;
+    double validation_fraction = 0.1;
+    std::size_t workers = 0;
+    int threads = 1;
+    std::uint64_t seed = 0;
+    std::size_t max_params = 0;
+    double trial_seconds = 0;
+    std::string out = "xnas-out";
+    bool resume = false;
+    std::string warm_start;
+    std::size_t warm_start_count = 5;
+};
+
+const objective accuracy_objective{"val_accuracy", direction::maximize};
+const objective params_objective{"params", direction::minimize};
+
+/// A strategy chosen at run time: one instantiation of the search loop per space, whatever the
+/// strategy (keeps this tool's compile time down).
+template <class Space>
+struct any_strategy {
+    using A = typename Space::architecture;
+    std::function<trial<A>(const Space&, rng&)> ask_fn;
+    std::function<void(const trial<A>&, const evaluation&)> tell_fn;
+    trial<A> ask(const Space& s, rng& g) { return ask_fn(s, g); }
+    void tell(const trial<A>& t, const evaluation& e) { tell_fn(t, e); }
+
+    template <class St>
+    static any_strategy of(St st) {
+        auto shared = std::make_shared<St>(std::move(st));
+        return {[shared](const Space& s, rng& g) { return shared->ask(s, g); },
+                [shared](const trial<A>& t, const evaluation& e) { shared->tell(t, e); }};
+    }
+};
+
+/// Seeds a search with known architectures: asks them first, then hands over to `inner`, which
+/// is told their results too (so evolution starts with them in its population). Ids are shifted
+/// so the seeds and the inner strategy's trials never collide.
+template <class Space>
+any_strategy<Space> warm_started(any_strategy<Space> inner,
+                                 std::vector<typename Space::architecture> seeds) {
+    using A = typename Space::architecture;
+    struct state {
+        any_strategy<Space> inner;
+        std::vector<A> seeds;
+        std::size_t next = 0;
+    };
+    auto s = std::make_shared<state>(state{std::move(inner), std::move(seeds)});
+    const std::uint64_t k = s->seeds.size();
+    return {[s, k](const Space& space, rng& g) {
+                if (s->next < s->seeds.size()) {
+                    trial<A> t;
+                    t.id = s->next;
+                    t.architecture = s->seeds[s->next++];
+                    return t;
+                }
+                trial<A> t = s->inner.ask(space, g);
+                t.id += k;
+                for (auto& p : t.parents)
+                    p += k;
+                return t;
+            },
+            [s, k](const trial<A>& t, const evaluation& e) {
+                trial<A> inner_trial = t;
+                // Seeds get ids from the top of the range, which no strategy reaches.
+                inner_trial.id = t.id < k ? ~std::uint64_t(0) - t.id : t.id - k;
+                for (auto& p : inner_trial.parents)
+                    p = p < k ? ~std::uint64_t(0) - p : p - k;
+                s->inner.tell(inner_trial, e);
+            }};
+}
+
+template <class Space>
+any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
+    using S = any_strategy<Space>;
+    const std::size_t population = std::clamp<std::size_t>(budget / 4, 4, 50);
+    if (name == "random")
+        return S::of(random_search<Space>());
+    if (name == "evolution")
+        return S::of(
+            regularized_evolution<Space>({.population_size = population,
+                                          .sample_size = std::max<std::size_t>(2, population / 3),
+                                          .objective = accuracy_objective}));
+    if (name == "local") {
+        if constexpr (neighbourhood_space<Space>)
+            return S::of(local_search<Space>({.objective = accuracy_objective}));
+    }
+    if (name == "reinforce") {
+        if constexpr (decision_space<Space>)
+            return S::of(reinforce<Space>({.objective = accuracy_objective}));
+    }
+    if (name == "nsga2")
+        return S::of(nsga2<Space>(
+            {.population_size = population, .objectives = {accuracy_objective, params_objective}}));
+    if (name == "hyperband")
+        return S::of(hyperband<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
+    if (name == "asha")
+        return S::of(asha<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
+    throw std::invalid_argument("--strategy " + name +
+                                " is unknown or not available for this space (random, evolution, "
+                                "local, reinforce, bananas, nsga2, hyperband, asha)");
+}
+
+/// Progress on stderr: a bar redrawn in place on a terminal, one line per trial otherwise.
+struct progress {
+    std::size_t total = 0;
+    double budget_seconds = 0;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    bool tty = isatty(STDERR_FILENO) != 0;
+    std::size_t done = 0, failed = 0;
+    double best = std::numeric_limits<double>::quiet_NaN();
+    std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds since start
+
+    template <class A>
+    void on_result(const scored<A>& r) {
+        const double now =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        finished_at[r.t.id] = now;
+        ++done;
+        if (!r.e.ok())
+            ++failed;
+        const double acc = r.e.value("val_accuracy");
+        if (better(acc, best, direction::maximize))
+            best = acc;
+        double eta = 0;
+        if (total)
+            eta = now / static_cast<double>(done) *
+                  static_cast<double>(total - std::min(done, total));
+        else if (budget_seconds > 0)
+            eta = std::max(0.0, budget_seconds - now);
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best val_acc %.4f  failed %zu",
+                      done, total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta,
+                      std::isnan(best) ? 0.0 : best, failed);
+        if (tty) {
+            const std::size_t width = 24,
+                              filled = total ? width * std::min(done, total) / total : 0;
+            std::fprintf(stderr, "\r[%s%s] %s", std::string(filled, '#').c_str(),
+                         std::string(width - filled, '.').c_str(), line);
+        } else {
+            std::fprintf(stderr, "%s  %s%s%s\n", line, to_string(r.e.state), r.e.ok() ? "" : ": ",
+                         r.e.message.substr(0, 120).c_str());
+        }
+        std::fflush(stderr);
+    }
+    template <class A>
+    void on_end(const study<A>&) {
+        if (tty)
+            std::fprintf(stderr, "\n");
+    }
+    void on_warning(const std::string& w) { std::fprintf(stderr, "\nwarning: %s\n", w.c_str()); }
+};
+
+void write_text(const fs::path& p, const std::string& text) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out)
+        throw file_error("xnas-search: cannot write " + p.string());
+}
+
+/// The best architectures of an earlier journal by val_accuracy (ok results only).
+template <class Space>
+std::vector<typename Space::architecture>
+best_from_journal(const Space& space, const std::string& path, std::size_t k) {
+    const auto j = read_journal(path);
+    std::map<std::uint64_t, std::string> arch;
+    std::vector<std::pair<double, std::string>> scored_archs;
+    for (const auto& r : j.records) {
+        const auto& d = r.data;
+        if (d["event"] == "ask")
+            arch[d.at("id").template get<std::uint64_t>()] =
+                d.at("architecture").template get<std::string>();
+        else if (d["event"] == "result" && d.value("status", "") == "ok" &&
+                 d.contains("objectives") && d["objectives"].contains("val_accuracy"))
+            scored_archs.emplace_back(d["objectives"]["val_accuracy"].template get<double>(),
+                                      arch.at(d.at("id").template get<std::uint64_t>()));
+    }
+    std::stable_sort(scored_archs.begin(), scored_archs.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<typename Space::architecture> out;
+    for (const auto& [acc, text] : scored_archs) {
+        auto a = space.parse(text);
+        if (std::find(out.begin(), out.end(), a) == out.end())
+            out.push_back(std::move(a));
+        if (out.size() == k)
+            break;
+    }
+    if (out.empty())
+        throw std::invalid_argument("--warm-start " + path +
+                                    ": no successful trial with val_accuracy");
+    return out;
+}
+
+struct prepared_data {
+    std::shared_ptr<data::dataset<float>> train, validation, full_train, test;
+    data::split_indices split;
+};
+
+prepared_data prepare(const config& c, bool sequences) {
+    auto tt = data::load_fashion_mnist<float>(c.data);
+    rng g(c.seed ^ 0x5EED5EEDULL);
+    prepared_data p;
+    p.split = data::stratified_split(tt.train.labels, c.validation_fraction, g);
+    auto train = tt.train.subset(p.split.train);
+    auto validation = tt.train.subset(p.split.validation);
+    if (c.train_subset && c.train_subset < train.size()) {
+        std::vector<std::size_t> first(c.train_subset);
+        std::iota(first.begin(), first.end(), std::size_t(0));
+        train = train.subset(first);
+    }
+    // Statistics from the search's training data only: nothing of validation or test leaks in.
+    const auto stats = data::compute_normalization(train, data::norm_scope::global);
+    for (auto* ds : {&train, &validation, &tt.train, &tt.test})
+        data::normalize(*ds, stats);
+    for (auto* ds : {&train, &validation, &tt.train, &tt.test}) {
+        if (sequences) // 28 rows of 28 features: sequential Fashion-MNIST
+            ds->x.reshape({ds->size(), 28, 28});
+    }
+    p.train = std::make_shared<data::dataset<float>>(std::move(train));
+    p.validation = std::make_shared<data::dataset<float>>(std::move(validation));
+    p.full_train = std::make_shared<data::dataset<float>>(std::move(tt.train));
+    p.test = std::make_shared<data::dataset<float>>(std::move(tt.test));
+    return p;
+}
+
+template <class Space, class Builder>
+int run(const config& c, const Space& space, const Builder& builder, bool sequences) {
+    using A = typename Space::architecture;
+    const auto t0 = std::chrono::steady_clock::now();
+    prepared_data d = prepare(c, sequences);
+    fs::create_directories(c.out);
+    {
+        nlohmann::json split{{"train", d.split.train}, {"val", d.split.validation}};
+        write_text(fs::path(c.out) / "split.json", split.dump());
+    }
+
+    const std::size_t workers =
+        c.workers ? c.workers : std::max(1u, std::thread::hardware_concurrency());
+    nn::set_blas_threads(c.threads);
+    train_evaluator<A, Builder> evaluator(builder, d.train, d.validation,
+                                          {.epochs = c.epochs,
+                                           .max_params = c.max_params,
+                                           .time_limit_seconds = c.trial_seconds,
+                                           .seed = c.seed});
+
+    auto strategy = make_strategy<Space>(c.strategy, c.trials ? c.trials : 50);
+    if (!c.warm_start.empty())
+        strategy = warm_started(std::move(strategy),
+                                best_from_journal(space, c.warm_start, c.warm_start_count));
+
+    search_options opt{.objectives = {accuracy_objective, params_objective},
+                       .max_trials = c.trials,
+                       .max_seconds = c.minutes * 60,
+                       .seed = c.seed,
+                       .workers = workers,
+                       .journal = (fs::path(c.out) / "journal.jsonl").string(),
+                       .resume = c.resume};
+    progress bar{.total = c.trials, .budget_seconds = c.minutes * 60};
+    study<A> s = search(space, strategy, evaluator, opt, bar);
+    const double search_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    save_csv((fs::path(c.out) / "trials.csv").string(), s, space);
+    std::ostringstream pareto;
+    pareto << "id,architecture,val_accuracy,params,flops,latency_ms\n";
+    for (std::size_t i : s.pareto_front()) {
+        const auto& r = s.history[i];
+        pareto << r.t.id << ',' << detail::csv_field(space.to_string(r.t.architecture)) << ','
+               << detail::csv_number(r.e.value("val_accuracy")) << ','
+               << detail::csv_number(r.e.value("params")) << ','
+               << detail::csv_number(r.e.value("flops")) << ','
+               << detail::csv_number(r.e.value("latency_ms")) << '\n';
+    }
+    write_text(fs::path(c.out) / "pareto.csv", pareto.str());
+
+    if (!s.best_index(accuracy_objective)) {
+        std::fprintf(stderr, "xnas-search: no trial succeeded (%zu failed); see %s\n",
+                     s.history.size(), (fs::path(c.out) / "trials.csv").c_str());
+        return 1;
+    }
+    const scored<A>& best = s.best();
+    const std::string best_text = space.to_string(best.t.architecture);
+
+    // Retrain the winner on the whole training set (search train + validation) at full fidelity.
+    rng g(c.seed + 1);
+    nn::network<float> net = builder.build(best.t.architecture, g);
+    for (std::size_t id = 1; id < net.size(); ++id)
+        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    const training_recipe recipe = evaluator.recipe(best.t.architecture);
+    const std::size_t final_epochs =
+        c.final_epochs ? c.final_epochs : std::max<std::size_t>(c.epochs, 2);
+    if (c.final_limit && c.final_limit < d.full_train->size()) {
+        std::vector<std::size_t> first(c.final_limit);
+        std::iota(first.begin(), first.end(), std::size_t(0));
+        *d.full_train = d.full_train->subset(first);
+    }
+    std::fprintf(stderr, "retraining the best architecture on %zu images for %zu epochs...\n",
+                 d.full_train->size(), final_epochs);
+    const train::history tr = train_network(net, *d.full_train, recipe, final_epochs, g);
+    const double test_acc =
+        train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
+    nn::save(net, (fs::path(c.out) / "best_model.xnas").string());
+
+    nlohmann::json best_json{{"architecture", best_text},
+                             {"trial", best.t.id},
+                             {"seed", c.seed},
+                             {"space", c.space},
+                             {"strategy", c.strategy},
+                             {"val_accuracy", best.e.value("val_accuracy")},
+                             {"params", best.e.value("params")},
+                             {"flops", best.e.value("flops")},
+                             {"latency_ms", best.e.value("latency_ms")},
+                             {"retrain_epochs", tr.epochs.size()},
+                             {"model", "best_model.xnas"},
+                             {"test_accuracy", test_acc}};
+    write_text(fs::path(c.out) / "best.json", best_json.dump(2) + "\n");
+
+    // The report: progress over trials and time, accuracy against size, decision importance.
+    report::report_data rep;
+    rep.title = "xnas-search: " + c.space + " space, " + c.strategy;
+    rep.summary = {{"best architecture", best_text},
+                   {"validation accuracy", std::to_string(best.e.value("val_accuracy"))},
+                   {"test accuracy (retrained)", std::to_string(test_acc)},
+                   {"parameters", std::to_string(static_cast<long long>(best.e.value("params")))}};
+    std::vector<report::decision_row> rows;
+    double cumulative_cost = 0;
+    for (std::size_t i = 0; i < s.history.size(); ++i) {
+        const auto& r = s.history[i];
+        cumulative_cost += r.e.cost;
+        const auto at = bar.finished_at.find(r.t.id);
+        rep.trials.push_back({i + 1,
+                              at != bar.finished_at.end()
+                                  ? at->second
+                                  : cumulative_cost / static_cast<double>(workers),
+                              r.e.value("val_accuracy"), r.e.value("params"), r.e.ok(),
+                              space.to_string(r.t.architecture)});
+        if (r.e.ok() && r.t.fidelity >= 1.0)
+            rows.push_back({report::decisions(space, r.t.architecture), r.e.value("val_accuracy")});
+    }
+    std::string importance_text;
+    // Main effects need several trials per decision value to mean anything.
+    if (rows.size() >= 8) {
+        rep.importance = report::main_effects(rows);
+        for (const auto& imp : rep.importance)
+            importance_text += "  " + imp.decision + ": " +
+                               std::to_string(100 * imp.share).substr(0, 5) + " % (best " +
+                               imp.mean_by_value.front().first + ")\n";
+    }
+    report::write_html(rep, (fs::path(c.out) / "report.html").string());
+    if (!importance_text.empty())
+        std::fprintf(stderr, "decision importance (share of validation-accuracy variance):\n%s",
+                     importance_text.c_str());
+
+    std::size_t failed = 0;
+    for (const auto& r : s.history)
+        failed += !r.e.ok();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json summary{{"best_arch", best_text},
+                           {"val_accuracy", best.e.value("val_accuracy")},
+                           {"test_accuracy", test_acc},
+                           {"params", best.e.value("params")},
+                           {"trials", s.history.size()},
+                           {"failed", failed},
+                           {"search_seconds", std::round(search_seconds * 10) / 10},
+                           {"seconds", std::round(seconds * 10) / 10},
+                           {"out", c.out}};
+    std::printf("%s\n", summary.dump().c_str());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    config c;
+    CLI::App app{
+        "xnas-search: neural architecture search on Fashion-MNIST.\n"
+        "Writes journal.jsonl, trials.csv, pareto.csv, best.json, split.json and report.html to "
+        "--out,\n"
+        "retrains the best architecture on the full training set, evaluates the test set once,\n"
+        "and prints a JSON summary on stdout."};
+    app.add_option("--data", c.data, "directory with the IDX files (Debian: dataset-fashion-mnist)")
+        ->capture_default_str();
+    app.add_option("--space", c.space,
+                   "chain (conv + dense macro space), cell (NAS-Bench-201 cells), "
+                   "rnn (LSTM/GRU over image rows)")
+        ->check(CLI::IsMember({"chain", "cell", "rnn"}))
+        ->capture_default_str();
+    app.add_option("--strategy", c.strategy,
+                   "random, evolution, local, reinforce, bananas, nsga2, hyperband, asha")
+        ->capture_default_str();
+    auto* trials = app.add_option("--trials", c.trials, "trials to evaluate");
+    auto* minutes = app.add_option("--minutes", c.minutes, "wall-clock budget of the search");
+    trials->excludes(minutes);
+    app.add_option("--epochs", c.epochs, "training epochs per candidate (at full fidelity)")
+        ->capture_default_str();
+    app.add_option("--final-epochs", c.final_epochs,
+                   "epochs of the final retrain (default: max(epochs, 2))");
+    app.add_option("--final-limit", c.final_limit,
+                   "retrain on the first K training images only (0: all; for smoke tests)");
+    app.add_option("--train-subset", c.train_subset,
+                   "train candidates on the first K images of the training split (0: all)");
+    app.add_option("--validation-fraction", c.validation_fraction,
+                   "share of the training set held out for validation (stratified, seeded)")
+        ->check(CLI::Range(0.01, 0.5))
+        ->capture_default_str();
+    app.add_option("--workers", c.workers, "candidates trained at once (default: number of cores)");
+    app.add_option("--threads", c.threads, "BLAS threads per candidate")->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of the split, the strategy and every initialisation")
+        ->capture_default_str();
+    app.add_option("--max-params", c.max_params,
+                   "candidates with more parameters fail without training");
+    app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)");
+    app.add_option("--out", c.out, "output directory")->capture_default_str();
+    app.add_flag("--resume", c.resume,
+                 "continue the search journaled in --out (nothing lost or repeated)");
+    app.add_option("--warm-start", c.warm_start,
+                   "journal of an earlier search: its best architectures are tried first");
+    app.add_option("--warm-start-count", c.warm_start_count,
+                   "how many architectures --warm-start takes")
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (!c.trials && c.minutes <= 0)
+        c.trials = 20;
+
+    try {
+        if (c.space == "cell")
+            return run(c, cell_space::nb201(), cell_builder(cell_space::nb201()), false);
+        if (c.space == "rnn") {
+            chain_builder b(chain_space::sequence(), {.input = {28, 28}, .classes = 10});
+            return run(c, b.space(), b, true);
+        }
+        chain_builder b(chain_space::image());
+        return run(c, b.space(), b, false);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "xnas-search: %s\n", e.what());
+        return 1;
+    }
+}
