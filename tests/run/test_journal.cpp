@@ -245,3 +245,21 @@ TEST_CASE("journal: param_space architectures with floats resume exactly", "[run
     }
     std::filesystem::remove(path);
 }
+
+TEST_CASE("journal: a parallel run replays in its recorded interleaving", "[run][journal]") {
+    // With 3 workers, asks run ahead of tells; the journal keeps the interleaving, so the
+    // evolution (whose asks depend on earlier tells) replays exactly.
+    const auto path = temp_path("parallel");
+    tiny_evolution st;
+    const auto par = xnas::search(
+        digit_space{}, st, eval(),
+        {.objectives = score_max, .max_trials = 15, .seed = 4, .workers = 3, .journal = path});
+    REQUIRE(par.history.size() == 15);
+    const auto resumed = run(22, path, true, 4);
+    REQUIRE(resumed.history.size() == 22);
+    for (std::size_t i = 0; i < 15; ++i) {
+        CHECK(resumed.history[i].t == par.history[i].t);
+        CHECK(resumed.history[i].e == par.history[i].e);
+    }
+    std::filesystem::remove(path);
+}

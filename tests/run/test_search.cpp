@@ -73,6 +73,16 @@ TEST_CASE("budget by summed cost", "[run][search]") {
     CHECK(s.stopped_by == xnas::stop_reason::max_cost);
 }
 
+TEST_CASE("budget by wall-clock seconds stops before the next ask", "[run][search]") {
+    // No timing assertion: a budget far below the setup time must stop before any trial.
+    const digit_space space;
+    random_strategy st;
+    const auto s =
+        xnas::search(space, st, score_eval(), {.objectives = score_max, .max_seconds = 1e-12});
+    CHECK(s.history.empty());
+    CHECK(s.stopped_by == xnas::stop_reason::max_seconds);
+}
+
 struct throwing_every_third {
     int calls = 0;
     template <class A>

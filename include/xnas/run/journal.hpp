@@ -16,9 +16,11 @@
 #include <fcntl.h>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
@@ -109,10 +111,13 @@ class journal_writer {
             if (::truncate(path.c_str(), static_cast<off_t>(truncate_to)) != 0)
                 throw file_error("xnas::journal_writer: cannot truncate '" + path + "' to " +
                                  std::to_string(truncate_to) + " bytes: " + std::strerror(errno));
+        const bool existed = ::access(path.c_str(), F_OK) == 0;
         fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd_ < 0)
             throw file_error("xnas::journal_writer: cannot open '" + path +
                              "' for appending: " + std::strerror(errno));
+        if (!existed && sync_)
+            sync_directory(path);
         if (add_newline)
             write_all("\n");
     }
@@ -159,6 +164,16 @@ class journal_writer {
             p += n;
             left -= static_cast<std::size_t>(n);
         }
+    }
+    // A new file's directory entry must be durable too, or a crash can lose the whole file.
+    static void sync_directory(const std::string& path) {
+        const auto slash = path.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return; // best effort: some file systems do not open directories
+        ::fsync(dfd);
+        ::close(dfd);
     }
     void close() noexcept {
         if (fd_ >= 0)

@@ -360,7 +360,8 @@ struct search_run {
 ///   on_start(const study<A>&), on_ask(const trial<A>&),
 ///   on_result(const scored<A>&, const study<A>&) or on_result(const scored<A>&),
 ///   on_warning(const std::string&) (e.g. a torn journal line), on_end(const study<A>&).
-/// In-flight trials are finished and recorded after a stop.
+/// In-flight trials are finished and recorded after a stop. Results replayed from a journal
+/// are not reported to on_ask / on_result (they are in the study's history on_start receives).
 ///
 /// An evaluator that throws is recorded as status::failed with the exception's message; an ok
 /// evaluation lacking an objective of `opt` is recorded failed, a non-finite one diverged.
