@@ -256,3 +256,19 @@ TEST_CASE("conv2d rejects bad configurations and inputs with messages", "[nn][co
     CHECK_THROWS_AS(c.output_shape({3, 8}), shape_error);
     CHECK_THROWS_WITH(c.output_shape({2, 8, 8}), Catch::Matchers::Contains("(2, 8, 8)"));
 }
+
+TEST_CASE("conv2d on an empty batch gives empty outputs and zero gradients", "[nn][conv2d]") {
+    for (std::size_t cin : {1, 3}) {
+        nn::conv2d<float> c(cin, 2, 3);
+        for (auto& v : c.weight())
+            v = 1.f;
+        nn::array<float> x = nn::array<float>::from_shape({0, cin, 5, 5}), y, dx;
+        c.forward(x, y, nn::mode::train);
+        CHECK(y.shape() == std::vector<std::size_t>{0, 2, 3, 3});
+        c.parameters()[0].gradient->fill(7.f);
+        c.backward(x, y, y, &dx);
+        CHECK(dx.shape() == x.shape());
+        for (float v : *c.parameters()[0].gradient)
+            CHECK(v == 0.f);
+    }
+}

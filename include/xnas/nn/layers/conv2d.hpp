@@ -1,8 +1,9 @@
 #pragma once
 // nn::conv2d, 2-D cross-correlation on (N, C, H, W) batches with kernel size, stride, zero
-// padding, bias and channel groups (depthwise: groups == channels; pointwise: 1x1). Three
-// kernels chosen from the configuration: im2col + GEMM (general), GEMM on the input itself
-// (1x1, stride 1, no padding) and a direct loop (one input channel per group at stride 1).
+// padding, bias and channel groups (depthwise: groups == channels; pointwise: 1x1). Four
+// kernels chosen from the configuration: a direct loop (one input channel per group, stride 1),
+// GEMM on the input itself (1x1, stride 1, no padding), a "flat" im2col + GEMM (other stride-1
+// cases) and classic im2col + GEMM (strided).
 
 #include <algorithm>
 #include <stdexcept>
@@ -32,11 +33,16 @@ struct conv2d_options {
 /// start at zero (use nn::init).
 ///
 /// Kernels: one input channel per group at stride 1 (a grey-scale first layer, depthwise
-/// convolutions) runs a direct loop, since im2col's GEMM would have an inner dimension of only
-/// kh * kw; 1x1 at stride 1 without padding multiplies the input planes directly; everything
-/// else is im2col (Chellapilla et al., 2006) + one GEMM per image and group, keeping the
-/// unfolded input for the weight gradient. Backward: dW by GEMM against the kept columns, dx by
-/// GEMM then col2im. Buffers live in the layer and are reused, so steady state allocates nothing.
+/// convolutions) runs a direct SIMD loop, since im2col's GEMM would have an inner dimension of
+/// only kh * kw; 1x1 at stride 1 without padding multiplies the input planes directly; other
+/// stride-1 convolutions use im2col (Chellapilla et al., 2006) computed at the input's row pitch
+/// so that every column row is one contiguous copy, with GEMMs over chunks of images; strided
+/// ones use classic im2col + one GEMM per image and group, keeping the columns for backward.
+/// Backward: dW by GEMM against the columns, dx by GEMM then col2im (the direct path
+/// accumulates both in SIMD registers). Buffers live in the layer and are reused, so steady
+/// state allocates nothing. Measured on the benchmark CNN (batch 64, 1 thread, CPU time,
+/// loaded machine): conv3x3 16->32 on 13x13 forward 1.3 ms, backward 2.9 ms; conv3x3 1->16 on
+/// 28x28 forward 0.38 ms, backward without dx 0.5 ms.
 ///
 /// spec(): type "conv2d"; attributes in_channels, out_channels, kernel_h, kernel_w, stride_h,
 /// stride_w, padding_h, padding_w, groups, bias ("1"/"0").
@@ -129,6 +135,13 @@ class conv2d {
         if (dy.size() != g.n * o_.out_channels * ohw)
             throw shape_error("xnas::nn::conv2d::backward: dy has " + std::to_string(dy.size()) +
                               " elements, expected " + std::to_string(g.n * o_.out_channels * ohw));
+        if (g.n == 0) { // an empty batch still overwrites the gradients
+            std::fill(dw_.begin(), dw_.end(), T(0));
+            std::fill(db_.begin(), db_.end(), T(0));
+            if (dx)
+                ensure_shape(*dx, {0, o_.in_channels, g.h, g.w});
+            return;
+        }
         const T* xd = x.data();
         const T* dyd = dy.data();
         if (o_.bias) {
