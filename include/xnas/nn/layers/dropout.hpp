@@ -43,9 +43,17 @@ class dropout {
         }
         mask_.resize(n);
         const T keep_scale = static_cast<T>(1.0 / (1.0 - p_));
-        // Compare 53-bit uniforms against p: exact for any p, one generator call per element.
-        for (std::size_t i = 0; i < n; ++i)
-            mask_[i] = rng_.uniform() < p_ ? T(0) : keep_scale;
+        // Each 64-bit draw gives two 32-bit uniforms, compared against p * 2^32 (p resolved to
+        // 2^-32, far below any dropout rate's precision; half the generator calls).
+        const auto threshold = static_cast<std::uint64_t>(p_ * 4294967296.0);
+        std::size_t i = 0;
+        for (; i + 1 < n; i += 2) {
+            const std::uint64_t r = rng_();
+            mask_[i] = (r & 0xFFFFFFFFu) < threshold ? T(0) : keep_scale;
+            mask_[i + 1] = (r >> 32) < threshold ? T(0) : keep_scale;
+        }
+        if (i < n)
+            mask_[i] = (rng_() & 0xFFFFFFFFu) < threshold ? T(0) : keep_scale;
         const T* md = mask_.data();
         for (std::size_t i = 0; i < n; ++i)
             yd[i] = xd[i] * md[i];

@@ -185,10 +185,11 @@ class max_pool2d {
         T* dxd = dx->data();
         const T* dyd = dy.data();
         const std::uint32_t* am = argmax_.data();
-        // Zero-fill then scatter measured faster than writing each window's four values once.
-        std::fill(dxd, dxd + dx->size(), T(0));
+        // Zero-fill then scatter, plane by plane so each plane is still in L1 for its scatter
+        // (measured faster than writing each 2x2 window's four values once).
         for (std::size_t p = 0; p < n * c; ++p) {
             T* plane = dxd + p * hw;
+            std::fill(plane, plane + hw, T(0));
             for (std::size_t q = 0; q < ohw; ++q)
                 plane[am[p * ohw + q]] += dyd[p * ohw + q];
         }
