@@ -54,13 +54,18 @@ concept encodable_space = search_space<S> &&
 };
 
 /// A space that can recombine two parents (evolution with crossover, NSGA-II).
+///  1. crossover(a, b, g) is a deterministic function of the generator's state and returns an
+///     architecture of the space built from a's and b's parts.
 template <class S>
 concept crossover_space = search_space<S> &&
     requires(const S& s, const typename S::architecture& a, rng& g) {
     { s.crossover(a, a, g) } -> std::same_as<typename S::architecture>;
 };
 
-/// A finite space that knows its size.
+/// A space that knows its size.
+///  1. cardinality() is the number of distinct architectures; +infinity when the space has a
+///     continuous part (param_space with a float parameter); an upper bound when constraints
+///     filter architectures after the fact.
 template <class S>
 concept finite_space = search_space<S> && requires(const S& s) {
     { s.cardinality() } -> std::convertible_to<double>;
@@ -74,6 +79,8 @@ concept finite_space = search_space<S> && requires(const S& s) {
 ///  2. ask may be called several times before any tell (asynchronous parallel evaluation), and
 ///     tells may arrive in any order.
 ///  3. ids of asked trials are unique within a study.
+///  4. xnas::search calls ask and tell from one thread only (whatever the executor), so a
+///     strategy need not be thread-safe.
 template <class St, class S>
 concept strategy = search_space<S> &&
     requires(St& st, const S& s, rng& g, const trial<typename S::architecture>& t,
@@ -88,7 +95,10 @@ concept strategy = search_space<S> &&
 ///  1. evaluate never throws for a bad candidate: a failing candidate is an evaluation with a
 ///     status other than ok and a message. It throws only for misuse (a bad table, a bad file).
 ///  2. Thread-safety is declared by the trait `static constexpr bool thread_safe`; an evaluator
-///     without it is treated as not thread-safe and is copied per worker.
+///     without it is treated as not thread-safe and is copied per worker (so it must then be
+///     copy-constructible, and state changed in a worker's copy is not seen in the original).
+///  3. xnas::search still catches anything evaluate throws and records the trial as
+///     status::failed with the exception's message, so one bad candidate never ends a study.
 template <class E, class A>
 concept evaluator = requires(E& e, const trial<A>& t) {
     { e.evaluate(t) } -> std::same_as<evaluation>;
