@@ -1,8 +1,9 @@
 // train_fashion_mnist: train a fixed MLP and a fixed CNN on Fashion-MNIST with the xnas training
-// core, one progress line per epoch, test accuracy at the end. No search: this is the plain
-// "train a network" loop, written out so you can copy it.
+// core (train::fit), one progress line per epoch, test accuracy at the end. No search: this is
+// plain "train a network", the starting point for your own models.
 //
 //   train_fashion_mnist [--model mlp|cnn|both] [--epochs E] [--limit N] [--data DIR] [--seed S]
+//                       [--threads T]
 //
 // Recipes (as in benchmarks/xnas_train_bench.cpp and its PyTorch twin):
 //   MLP  flatten - dense 784->256 - ReLU - dense 256->128 - ReLU - dense 128->10, batch 128
@@ -10,19 +11,19 @@
 //        dense 800->10, batch 64
 // Pixels in [0, 1] standardised with mean 0.2860, std 0.3530; SGD lr 0.05, momentum 0.9;
 // PyTorch's default initialisation. --limit N trains on the first N training images only.
+// --threads sets OpenBLAS's threads (default: its own choice); use 1 when other jobs share the
+// cores, since OpenBLAS threads that wait for each other on a busy machine are very slow.
 // The data comes from the Debian package dataset-fashion-mnist.
 
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <numeric>
 #include <string>
 #include <vector>
-#include <xnas/data/batch.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
-#include <xnas/evaluate/train_evaluator.hpp> // xnas::accuracy
+#include <xnas/nn/detail/blas.hpp> // nn::set_blas_threads
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/layers/activation.hpp>
 #include <xnas/nn/layers/conv2d.hpp>
@@ -32,6 +33,7 @@
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/sgd.hpp>
+#include <xnas/train/trainer.hpp>
 
 using namespace xnas;
 
@@ -61,40 +63,32 @@ nn::network<float> make_cnn() {
     return net;
 }
 
+/// One progress line per epoch: a train::fit callback (any object with the hooks it wants).
+struct progress {
+    std::string name;
+    std::size_t epochs;
+    void on_epoch_end(const train::epoch_result& e) const {
+        std::printf("%s epoch %zu/%zu: loss %.4f, %.1f s, %.0f images/s\n", name.c_str(),
+                    e.epoch + 1, epochs, e.loss, e.seconds, e.images_per_second);
+        std::fflush(stdout);
+    }
+};
+
 void train_and_test(const std::string& name, nn::network<float> net, std::size_t batch,
-                    const data::dataset<float>& train, const data::dataset<float>& test,
+                    const data::dataset<float>& train_set, const data::dataset<float>& test,
                     std::size_t epochs, std::uint64_t seed) {
     rng g(seed);
     for (std::size_t id = 1; id < net.size(); ++id) // node 0 is the input
         nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
     std::printf("%s: %zu parameters, batch %zu, %zu training images\n", name.c_str(),
-                net.parameter_count(), batch, train.size());
+                net.parameter_count(), batch, train_set.size());
 
-    nn::sgd<float> opt({.lr = 0.05, .momentum = 0.9}); // one optimizer for every epoch (momentum)
-    nn::softmax_cross_entropy<float> loss;
-    auto params = net.parameters();
-    data::batcher<float> batches(train, batch);
-    nn::array<float> x, dlogits; // reused: steady-state training allocates nothing
-    std::vector<std::int32_t> y;
-    for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
-        batches.new_epoch(g); // reshuffle
-        double loss_sum = 0;
-        const auto start = std::chrono::steady_clock::now();
-        for (std::size_t b = 0; b < batches.batch_count(); ++b) {
-            batches.copy(b, x, y);
-            loss_sum += loss(net.forward(x, nn::mode::train), y, &dlogits);
-            net.backward(dlogits);
-            opt.step(params);
-        }
-        const double s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("%s epoch %zu/%zu: loss %.4f, %.1f s, %.0f images/s\n", name.c_str(), epoch,
-                    epochs, loss_sum / static_cast<double>(batches.batch_count()), s,
-                    static_cast<double>(train.size()) / s);
-        std::fflush(stdout);
-    }
-    std::printf("%s test accuracy: %.2f%% (%zu test images)\n\n", name.c_str(),
-                100.0 * accuracy(net, test), test.size());
+    nn::sgd<float> opt({.lr = 0.05, .momentum = 0.9});
+    train::fit(net, nn::softmax_cross_entropy<float>(), opt, train_set,
+               {.epochs = epochs, .batch_size = batch, .seed = seed}, progress{name, epochs});
+    const auto result = train::evaluate(net, nn::softmax_cross_entropy<float>(), test);
+    std::printf("%s test accuracy: %.2f%% (loss %.4f, %zu test images)\n\n", name.c_str(),
+                100.0 * result.accuracy, result.loss, test.size());
 }
 
 // Minimal "--name value" options, so the example needs nothing beyond xnas.
@@ -119,11 +113,12 @@ int main(int argc, char** argv) {
                              {"epochs", "1"},
                              {"limit", "0"},
                              {"seed", "1"},
+                             {"threads", "0"},
                              {"data", "/usr/share/datasets/fashion-mnist"}});
     } catch (const std::exception& e) {
         std::fprintf(stderr,
                      "train_fashion_mnist: %s\nusage: train_fashion_mnist [--model mlp|cnn|both] "
-                     "[--epochs E] [--limit N] [--data DIR] [--seed S]\n",
+                     "[--epochs E] [--limit N] [--data DIR] [--seed S] [--threads T]\n",
                      e.what());
         return 2;
     }
@@ -131,6 +126,8 @@ int main(int argc, char** argv) {
     const auto epochs = std::stoul(opt["epochs"]);
     const auto limit = std::stoul(opt["limit"]);
     const auto seed = std::stoull(opt["seed"]);
+    if (const int threads = std::stoi(opt["threads"]); threads > 0)
+        nn::set_blas_threads(threads);
     if (model != "mlp" && model != "cnn" && model != "both") {
         std::fprintf(stderr, "train_fashion_mnist: --model must be mlp, cnn or both\n");
         return 2;
