@@ -8,11 +8,13 @@ accuracy.
     /usr/bin/python3 benchmarks/optuna_torch_search.py --split out/xnas/split.json \
         --minutes 30 --epochs 1 --train-subset 10000 --threads 1 --workers 2
 
-The space (kept in step with include/xnas/evaluate/image_space.hpp):
-  1-4 conv stages: kernel {3,5}, channels {8,16,24,32,48,64}, batch norm {0,1},
-  activation {relu, gelu, tanh}, pooling {none, max, avg}, residual skip {0,1} (when shapes allow);
-  0-2 dense layers: width {32,64,128,256}, dropout {0, 0.2, 0.4};
+The space (kept in step with image_search_space() in include/xnas/evaluate/training_params.hpp
+and chain_space::image()):
+  1-4 conv layers: kernel {3,5}, channels {8,16,32,64}, activation {relu, gelu}, batch norm {0,1},
+  pooling {none, max, avg}, residual from the previous layer {0,1} (applied when shapes allow);
+  0-2 dense layers: width {32,64,128,256}, activation {relu, gelu}, dropout {0, 0.2, 0.5};
   optimizer {sgd (momentum 0.9), adam}, learning rate log-uniform [3e-4, 0.1], batch {32, 64, 128}.
+(xnas's skip may name any earlier conv layer; here it is the previous one, the common case.)
 """
 import argparse
 import gzip
@@ -42,27 +44,25 @@ class Stage(nn.Module):
         layers = [nn.Conv2d(cin, cout, k, padding=k // 2)]
         if bn:
             layers.append(nn.BatchNorm2d(cout))
-        layers.append({"relu": nn.ReLU(), "gelu": nn.GELU(), "tanh": nn.Tanh()}[act])
+        layers.append({"relu": nn.ReLU(), "gelu": nn.GELU()}[act])
         self.body = nn.Sequential(*layers)
-        self.skip = skip and cin == cout
+        self.skip = skip and cin == cout and pool == "none"
         self.pool = {"none": nn.Identity(), "max": nn.MaxPool2d(2), "avg": nn.AvgPool2d(2)}[pool]
 
     def forward(self, x):
-        y = self.body(x)
-        if self.skip:
-            y = y + x
-        return self.pool(y)
+        y = self.pool(self.body(x))
+        return y + x if self.skip else y
 
 
 def build(trial):
     layers, c, hw = [], 1, 28
     for i in range(trial.suggest_int("conv_stages", 1, 4)):
         k = trial.suggest_categorical(f"c{i}_kernel", [3, 5])
-        cout = trial.suggest_categorical(f"c{i}_channels", [8, 16, 24, 32, 48, 64])
+        cout = trial.suggest_categorical(f"c{i}_channels", [8, 16, 32, 64])
+        act = trial.suggest_categorical(f"c{i}_act", ["relu", "gelu"])
         bn = trial.suggest_categorical(f"c{i}_bn", [0, 1])
-        act = trial.suggest_categorical(f"c{i}_act", ["relu", "gelu", "tanh"])
         pool = trial.suggest_categorical(f"c{i}_pool", ["none", "max", "avg"])
-        skip = trial.suggest_categorical(f"c{i}_skip", [0, 1])
+        skip = trial.suggest_categorical(f"c{i}_skip", [0, 1]) if i > 0 else 0
         if pool != "none" and hw < 2:
             pool = "none"
         layers.append(Stage(c, cout, k, bn, act, pool, skip))
@@ -71,8 +71,10 @@ def build(trial):
     features = c * hw * hw
     for i in range(trial.suggest_int("dense_layers", 0, 2)):
         w = trial.suggest_categorical(f"d{i}_width", [32, 64, 128, 256])
-        drop = trial.suggest_categorical(f"d{i}_dropout", [0.0, 0.2, 0.4])
-        layers += [nn.Linear(features, w), nn.ReLU()] + ([nn.Dropout(drop)] if drop > 0 else [])
+        act = trial.suggest_categorical(f"d{i}_act", ["relu", "gelu"])
+        drop = trial.suggest_categorical(f"d{i}_dropout", [0.0, 0.2, 0.5])
+        layers += [nn.Linear(features, w), nn.ReLU() if act == "relu" else nn.GELU()]
+        layers += [nn.Dropout(drop)] if drop > 0 else []
         features = w
     layers.append(nn.Linear(features, 10))
     return nn.Sequential(*layers)

@@ -23,6 +23,7 @@
 #include <xnas/evaluate/cell_builder.hpp>
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/evaluate/training_params.hpp>
 #include <xnas/nn/serialize.hpp>
 #include <xnas/report/decisions.hpp>
 #include <xnas/report/html_report.hpp>
@@ -479,8 +480,9 @@ int main(int argc, char** argv) {
             chain_builder b(chain_space::sequence(), {.input = {28, 28}, .classes = 10});
             return run(c, b.space(), b, true);
         }
-        chain_builder b(chain_space::image());
-        return run(c, b.space(), b, false);
+        const auto space = image_search_space();
+        return run(c, space, with_training_params<chain_builder>(chain_builder(space.first())),
+                   false);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "xnas-search: %s\n", e.what());
         return 1;

@@ -111,3 +111,29 @@ TEST_CASE("cell_builder stacks NAS-Bench-201 cells", "[evaluate][builder]") {
 TEST_CASE("cell_builder rejects ops it has no layers for", "[evaluate][builder]") {
     CHECK_THROWS_WITH(cell_builder(cell_space(3, {"none", "sep_conv"})), Contains("\"sep_conv\""));
 }
+
+#include <xnas/evaluate/training_params.hpp>
+
+TEST_CASE("with_training_params builds the layers and reads the recipe of a product architecture",
+          "[evaluate][builder]") {
+    const auto space = image_search_space();
+    with_training_params<chain_builder> b(chain_builder(space.first()));
+    static_assert(builder<decltype(b), decltype(space)::architecture>);
+    rng g(4);
+    for (int i = 0; i < 10; ++i) {
+        const auto a = space.sample(g);
+        INFO(space.to_string(a));
+        CHECK(space.parse(space.to_string(a)) == a);
+        CHECK(b.build(a, g).output_shape() == nn::shape{10});
+        const training_recipe r = b.recipe(a, {});
+        CHECK((r.optimizer == "sgd" || r.optimizer == "adam"));
+        CHECK(r.lr >= 3e-4);
+        CHECK(r.lr <= 0.1);
+        CHECK((r.batch_size == 32 || r.batch_size == 64 || r.batch_size == 128));
+    }
+    param_space bad;
+    bad.add_categorical("lr", {"fast"});
+    with_training_params<chain_builder> b2(chain_builder(chain_space::image()));
+    product_space<chain_space, param_space> s2(chain_space::image(), bad);
+    CHECK_THROWS_WITH(b2.recipe(s2.sample(g), {}), Contains("'lr' = 'fast' is not a number"));
+}

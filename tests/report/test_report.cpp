@@ -87,3 +87,36 @@ TEST_CASE("the HTML report draws the three charts and the Pareto front", "[repor
     std::filesystem::remove(path);
     CHECK_THROWS_AS(report::write_html(data, "/nonexistent-dir/x/report.html"), file_error);
 }
+
+#include <xnas/report/decisions.hpp>
+
+TEST_CASE("decisions name every choice of cell, chain, param and product architectures",
+          "[report][decisions]") {
+    const auto nb = cell_space::nb201();
+    const auto cd = report::decisions(nb, nb.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|"
+                                                   "avg_pool_3x3~0|none~1|nor_conv_1x1~2|"));
+    CHECK(cd.size() == 6);
+    CHECK(cd.at("edge 0->1") == "nor_conv_3x3");
+    CHECK(cd.at("edge 2->3") == "nor_conv_1x1");
+
+    const auto chain = chain_space::image();
+    const auto ch = report::decisions(
+        chain, chain.parse("conv(k=5,c=16,act=relu,bn=1,pool=max)|conv(k=3,c=16,act=gelu,bn=0,"
+                           "pool=none,skip=0)+"));
+    CHECK(ch.at("conv layers") == "2");
+    CHECK(ch.at("dense layers") == "0");
+    CHECK(ch.at("conv 1.k") == "5");
+    CHECK(ch.at("conv 2.act") == "gelu");
+    CHECK(ch.at("conv 2.skip") == "1");
+
+    param_space p;
+    p.add_categorical("opt", {"sgd", "adam"}).add_log_float("lr", 1e-4, 1.0);
+    const auto pd = report::decisions(p, p.parse("opt=adam;lr=0.004"));
+    CHECK(pd.at("opt") == "adam");
+    CHECK(pd.at("lr") == "3e-03..1e-02"); // half-decade bin, not the raw value
+    const auto both = report::decisions(
+        product_space<cell_space, param_space>(nb, p),
+        {nb.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), p.parse("opt=sgd;lr=0.2")});
+    CHECK(both.size() == 8);
+    CHECK(both.at("lr") == "1e-01..3e-01");
+}

@@ -4,10 +4,13 @@
 // for a chain; both parts for a product space. Users of their own space add an overload of
 // xnas::report::decisions (found by argument-dependent lookup on their space type).
 
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <xnas/space/cell_space.hpp>
 #include <xnas/space/chain_space.hpp>
+#include <xnas/space/param_space.hpp>
 #include <xnas/space/product_space.hpp>
 
 namespace xnas::report {
@@ -41,6 +44,25 @@ inline decision_map decisions(const chain_space& s, const chain_space::architect
     }
     for (std::size_t k = 0; k < count.size(); ++k)
         d[s.stages()[k].name + " layers"] = std::to_string(count[k]);
+    return d;
+}
+
+/// One decision per active parameter. A real value is binned into half-decades ("3e-3..1e-2"):
+/// left continuous, every trial would be a group of its own and the parameter would seem to
+/// explain all the variance.
+inline decision_map decisions(const param_space&, const param_space::architecture& a) {
+    decision_map d;
+    for (const auto& [name, value] : a) {
+        if (const auto* x = std::get_if<double>(&value); x && *x != 0.0 && std::isfinite(*x)) {
+            const double lo = std::floor(2.0 * std::log10(std::abs(*x))) / 2.0;
+            char bin[64];
+            std::snprintf(bin, sizeof bin, "%s%.0e..%.0e", *x < 0 ? "-" : "", std::pow(10.0, lo),
+                          std::pow(10.0, lo + 0.5));
+            d[name] = bin;
+        } else {
+            d[name] = xnas::to_string(value);
+        }
+    }
     return d;
 }
 
