@@ -152,6 +152,35 @@ TEST_CASE("journal: kill and resume gives the uninterrupted study", "[run][journ
     }
 }
 
+TEST_CASE("journal: a complete last record without its newline is kept", "[run][journal]") {
+    const auto full = run(12, "", false);
+    const auto path = temp_path("nonl");
+    run(6, path, false);
+    auto text = slurp(path);
+    REQUIRE(text.back() == '\n');
+    text.pop_back();
+    spit(path, text);
+    const auto resumed = run(12, path, true);
+    CHECK(resumed.warnings.empty());
+    require_same(resumed, full);
+    CHECK(xnas::read_journal(path).records.size() == 1 + 12 * 2 + 1); // two start records
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("journal: invalid UTF-8 in a failure message does not stop the search",
+          "[run][journal]") {
+    const auto path = temp_path("utf8");
+    test::random_strategy st;
+    auto ev = xnas::function_evaluator(
+        [](const std::vector<int>&) -> double { throw std::runtime_error("bad \xff byte"); });
+    const auto s = xnas::search(digit_space{}, st, ev,
+                                {.objectives = score_max, .max_trials = 2, .journal = path});
+    CHECK(s.history.size() == 2);
+    const auto j = xnas::read_journal(path);
+    CHECK(j.records.size() == 5);
+    std::filesystem::remove(path);
+}
+
 TEST_CASE("journal: damage is reported by file and line", "[run][journal]") {
     const auto path = temp_path("corrupt");
     run(6, path, false);

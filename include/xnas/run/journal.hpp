@@ -141,7 +141,8 @@ class journal_writer {
     /// Writes `record` as one line and makes it durable. Throws xnas::file_error on I/O failure.
     void append(const nlohmann::json& record) {
         // One write of the whole line: a crash leaves at most one torn line, at the end.
-        write_all(record.dump() + "\n");
+        // Invalid UTF-8 (say, in an exception message) is replaced, never a throw mid-search.
+        write_all(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         if (sync_ && ::fsync(fd_) != 0)
             throw file_error("xnas::journal_writer: fsync of '" + path_ +
                              "' failed: " + std::strerror(errno));
