@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <xnas/space/param_space.hpp>
 #include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/reinforce.hpp>
@@ -107,4 +108,59 @@ TEST_CASE("reinforce honours the ask/tell contract", "[strategy][reinforce][cont
     CHECK(same);
     CHECK_THROWS_WITH(xnas::reinforce<toy_cell_space>({.baseline_decay = 1.0}),
                       Catch::Matchers::Contains("baseline_decay is 1"));
+}
+
+TEST_CASE("param_space decisions: exact for categorical and small ints, binned reals",
+          "[strategy][reinforce][decisions]") {
+    const auto s = xnas::param_space{}
+                       .add_categorical("opt", {"sgd", "adam"})
+                       .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
+                       .add_int("layers", 1, 4)
+                       .add_int("width", 8, 1024, 8)
+                       .add_log_float("lr", 1e-4, 1e-1);
+    const auto sizes = xnas::decisions(s);
+    CHECK(sizes == std::vector<std::size_t>{2, 16, 4, 16, 16});
+    xnas::rng g(7);
+    for (int i = 0; i < 100; ++i) {
+        const auto a = s.sample(g);
+        const auto d = xnas::to_decisions(s, a);
+        CHECK((d[1] == -1) == (std::get<std::string>(a.at("opt")) == "adam"));
+        const auto b = xnas::from_decisions(s, d);
+        CHECK(b.at("opt") == a.at("opt"));
+        CHECK(b.at("layers") == a.at("layers"));
+        CHECK(xnas::to_decisions(s, b) == d); // bins are stable
+        CHECK(s.contains(b));
+        std::vector<int> r(sizes.size());
+        for (std::size_t k = 0; k < r.size(); ++k)
+            r[k] = static_cast<int>(g.below(sizes[k]));
+        CHECK(s.contains(xnas::from_decisions(s, r)));
+    }
+}
+
+TEST_CASE("reinforce tunes a param_space", "[strategy][reinforce]") {
+    const auto s = xnas::param_space{}
+                       .add_categorical("opt", {"sgd", "adam", "rmsprop"})
+                       .add_int("layers", 1, 8)
+                       .add_log_float("lr", 1e-4, 1e-1);
+    // Best: adam, 5 layers, lr near 3e-3.
+    auto f = [](const xnas::trial<xnas::param_space::architecture>& t) {
+        const auto& a = t.architecture;
+        double v = std::get<std::string>(a.at("opt")) == "adam" ? 1.0 : 0.0;
+        v -= 0.2 * std::abs(static_cast<double>(std::get<std::int64_t>(a.at("layers")) - 5));
+        v -= 0.5 * std::abs(std::log10(std::get<double>(a.at("lr"))) - std::log10(3e-3));
+        xnas::evaluation e;
+        e.objectives["score"] = v;
+        return e;
+    };
+    xnas::reinforce<xnas::param_space> rl({.entropy_weight = 0.001});
+    const auto rs = xnas_test::run(rl, s, f, 300, 5);
+    const auto p = rl.policy().probabilities(0);
+    CHECK(p[1] > 0.8); // adam
+    double late = 0;
+    for (std::size_t i = 250; i < 300; ++i)
+        late += rs[i].e.value("score");
+    double early = 0;
+    for (std::size_t i = 0; i < 50; ++i)
+        early += rs[i].e.value("score");
+    CHECK(late > early + 20); // the policy moved towards good settings
 }

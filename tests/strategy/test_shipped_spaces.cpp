@@ -7,6 +7,7 @@
 #include <set>
 #include <xnas/space/cell_space.hpp>
 #include <xnas/space/chain_space.hpp>
+#include <xnas/space/param_space.hpp>
 #include <xnas/strategy.hpp>
 
 namespace {
@@ -112,4 +113,16 @@ TEST_CASE("local search on cell_space climbs to the known optimum", "[strategy][
         150, 3);
     CHECK(xnas_test::best_of(rs) ==
           Approx(cell_score(s.make(std::vector<std::string>(6, "nor_conv_3x3")))));
+}
+
+TEST_CASE("every strategy searches a param_space", "[strategy][spaces]") {
+    const auto s = xnas::param_space{}
+                       .add_categorical("opt", {"sgd", "adam"})
+                       .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
+                       .add_int("layers", 1, 6)
+                       .add_log_float("lr", 1e-4, 1e-1);
+    exercise_all(s, [](const xnas::param_space::architecture& a) {
+        return static_cast<double>(std::get<std::int64_t>(a.at("layers"))) -
+               std::abs(std::log10(std::get<double>(a.at("lr"))) + 2.5);
+    });
 }

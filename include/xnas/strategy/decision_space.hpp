@@ -3,7 +3,10 @@
 // decisions, the view a policy-gradient controller (REINFORCE) needs. A user's space models it
 // with three members; the shipped cell_space, chain_space and product_space get adapters here
 // (xnas::decision_adapter specialisations), so the spaces themselves stay untouched.
+// param_space gets one decision per parameter (real ranges cut into bins).
 
+#include <algorithm>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +16,7 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/space/cell_space.hpp>
 #include <xnas/space/chain_space.hpp>
+#include <xnas/space/param_space.hpp>
 #include <xnas/space/product_space.hpp>
 
 namespace xnas {
@@ -182,6 +186,122 @@ struct decision_adapter<chain_space> {
     }
 };
 
+/// param_space: one decision per parameter in declaration order: a categorical's choices; an
+/// integer's values when there are at most 64 of them, else 16 bins of the range; a real or
+/// log-real range cut into 16 bins (of the log range for log-real) whose centre is the value.
+/// An inactive conditional parameter reads -1. The round trip is exact for categorical and
+/// small integer parameters, and up to the bin for the others. Constraints are not applied:
+/// reinforce checks contains(a).
+template <>
+struct decision_adapter<param_space> {
+    static constexpr std::size_t bins = 16, max_exact_ints = 64;
+
+    static std::size_t count(const param_def& p) {
+        switch (p.kind) {
+        case param_kind::categorical:
+            return p.choices.size();
+        case param_kind::integer: {
+            const auto n = static_cast<std::size_t>((p.ihi - p.ilo) / p.step + 1);
+            return n <= max_exact_ints ? n : bins;
+        }
+        default:
+            return p.hi > p.lo ? bins : 1;
+        }
+    }
+
+    static std::vector<std::size_t> decisions(const param_space& s) {
+        std::vector<std::size_t> out;
+        for (const auto& p : s.parameters())
+            out.push_back(count(p));
+        return out;
+    }
+
+    static param_space::architecture from_decisions(const param_space& s,
+                                                    const std::vector<int>& d) {
+        const auto& ps = s.parameters();
+        if (d.size() != ps.size())
+            throw std::invalid_argument(
+                "xnas::from_decisions(param_space): " + std::to_string(d.size()) +
+                " decisions, expected " + std::to_string(ps.size()));
+        param_space::architecture a;
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            const param_def& p = ps[i];
+            if (p.condition) {
+                const auto it = a.find(p.condition->parent);
+                if (it == a.end() ||
+                    std::find(p.condition->values.begin(), p.condition->values.end(), it->second) ==
+                        p.condition->values.end())
+                    continue;
+            }
+            const std::size_t k = d[i] < 0 ? 0 : static_cast<std::size_t>(d[i]);
+            const std::size_t n = count(p);
+            switch (p.kind) {
+            case param_kind::categorical:
+                a[p.name] = p.choices[std::min(k, n - 1)];
+                break;
+            case param_kind::integer: {
+                const std::int64_t values = (p.ihi - p.ilo) / p.step + 1;
+                std::int64_t j = static_cast<std::int64_t>(k);
+                if (n != static_cast<std::size_t>(values)) // binned: centre of bin k
+                    j = static_cast<std::int64_t>((static_cast<double>(k) + 0.5) *
+                                                  static_cast<double>(values) /
+                                                  static_cast<double>(n));
+                a[p.name] = p.ilo + std::clamp<std::int64_t>(j, 0, values - 1) * p.step;
+                break;
+            }
+            default: {
+                const double u = (static_cast<double>(k) + 0.5) / static_cast<double>(n);
+                double v = p.kind == param_kind::log_real
+                               ? std::exp(std::log(p.lo) + u * (std::log(p.hi) - std::log(p.lo)))
+                               : p.lo + u * (p.hi - p.lo);
+                a[p.name] = std::clamp(v, p.lo, p.hi);
+            }
+            }
+        }
+        return a;
+    }
+
+    static std::vector<int> to_decisions(const param_space& s, const param_space::architecture& a) {
+        std::vector<int> out;
+        for (const auto& p : s.parameters()) {
+            const auto it = a.find(p.name);
+            if (it == a.end()) {
+                out.push_back(-1);
+                continue;
+            }
+            const std::size_t n = count(p);
+            std::size_t k = 0;
+            switch (p.kind) {
+            case param_kind::categorical:
+                k = static_cast<std::size_t>(std::find(p.choices.begin(), p.choices.end(),
+                                                       std::get<std::string>(it->second)) -
+                                             p.choices.begin());
+                break;
+            case param_kind::integer: {
+                const std::int64_t values = (p.ihi - p.ilo) / p.step + 1;
+                const std::int64_t j = (std::get<std::int64_t>(it->second) - p.ilo) / p.step;
+                k = n == static_cast<std::size_t>(values)
+                        ? static_cast<std::size_t>(j)
+                        : static_cast<std::size_t>(static_cast<double>(j) * static_cast<double>(n) /
+                                                   static_cast<double>(values));
+                break;
+            }
+            default: {
+                const double v = std::get<double>(it->second);
+                double u = 0;
+                if (p.hi > p.lo)
+                    u = p.kind == param_kind::log_real
+                            ? (std::log(v) - std::log(p.lo)) / (std::log(p.hi) - std::log(p.lo))
+                            : (v - p.lo) / (p.hi - p.lo);
+                k = static_cast<std::size_t>(std::max(0.0, u * static_cast<double>(n)));
+            }
+            }
+            out.push_back(static_cast<int>(std::min(k, n - 1)));
+        }
+        return out;
+    }
+};
+
 /// product_space: the first factor's decisions, then the second's.
 template <decision_space A, decision_space B>
 struct decision_adapter<product_space<A, B>> {
@@ -213,6 +333,7 @@ struct decision_adapter<product_space<A, B>> {
 
 static_assert(decision_space<cell_space>);
 static_assert(decision_space<chain_space>);
+static_assert(decision_space<param_space>);
 static_assert(decision_space<product_space<cell_space, chain_space>>);
 
 } // namespace xnas
