@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 #include <xnas/core/error.hpp>
+#include <xnas/nn/detail/reduce.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -78,22 +79,16 @@ class batch_norm {
                                   "value per channel, got input " +
                                   shape_text(x));
             for (std::size_t ch = 0; ch < c; ++ch) {
-                // Two passes in double: mean, then the centred sum of squares (no cancellation).
+                // Two passes: mean, then the centred sum of squares (no cancellation); SIMD
+                // partial sums per row, rows added in double.
                 double sum = 0;
-                for (std::size_t b = 0; b < n; ++b) {
-                    const T* p = xd + (b * c + ch) * s;
-                    for (std::size_t i = 0; i < s; ++i)
-                        sum += static_cast<double>(p[i]);
-                }
+                for (std::size_t b = 0; b < n; ++b)
+                    sum += detail::row_sum(xd + (b * c + ch) * s, s);
                 const double mean = sum / static_cast<double>(count);
                 double sq = 0;
-                for (std::size_t b = 0; b < n; ++b) {
-                    const T* p = xd + (b * c + ch) * s;
-                    for (std::size_t i = 0; i < s; ++i) {
-                        const double d = static_cast<double>(p[i]) - mean;
-                        sq += d * d;
-                    }
-                }
+                for (std::size_t b = 0; b < n; ++b)
+                    sq +=
+                        detail::row_centred_squares(xd + (b * c + ch) * s, s, static_cast<T>(mean));
                 const double var = sq / static_cast<double>(count);
                 const double inv = 1.0 / std::sqrt(var + o_.eps);
                 inv_std_[ch] = static_cast<T>(inv);
@@ -139,17 +134,12 @@ class batch_norm {
         const T* dyd = dy.data();
         const double count = static_cast<double>(n * s);
         for (std::size_t ch = 0; ch < c; ++ch) {
-            // sum(dy) and sum(dy * xhat), xhat = (x - mean) * inv_std, accumulated in double
+            // sum(dy) and sum(dy * (x - mean)): SIMD per row, rows added in double
             double sdy = 0, sdyx = 0;
             const T mu = used_mean_[ch];
-            for (std::size_t b = 0; b < n; ++b) {
-                const T* p = xd + (b * c + ch) * s;
-                const T* g = dyd + (b * c + ch) * s;
-                for (std::size_t i = 0; i < s; ++i) {
-                    sdy += static_cast<double>(g[i]);
-                    sdyx += static_cast<double>(g[i]) * static_cast<double>(p[i] - mu);
-                }
-            }
+            for (std::size_t b = 0; b < n; ++b)
+                detail::row_gradient_sums(dyd + (b * c + ch) * s, xd + (b * c + ch) * s, s, mu,
+                                          &sdy, &sdyx);
             const double inv = static_cast<double>(inv_std_[ch]);
             dbeta_.data()[ch] = static_cast<T>(sdy);
             dgamma_.data()[ch] = static_cast<T>(sdyx * inv);
