@@ -44,10 +44,10 @@ struct config {
     std::string strategy = "evolution";
     std::size_t trials = 0;
     double minutes = 0;
-    std::size_t epochs = 1;
+    std::size_t epochs = 2;
     std::size_t final_epochs = 0;
     std::size_t final_limit = 0;
-    std::size_t train_subset = 0;
+    std::size_t train_subset = 10000;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
     int threads = 1;
@@ -439,7 +439,8 @@ int main(int argc, char** argv) {
     app.add_option("--strategy", c.strategy,
                    "random, evolution, local, reinforce, bananas, nsga2, hyperband, asha")
         ->capture_default_str();
-    auto* trials = app.add_option("--trials", c.trials, "trials to evaluate");
+    auto* trials =
+        app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");
     auto* minutes = app.add_option("--minutes", c.minutes, "wall-clock budget of the search");
     trials->excludes(minutes);
     app.add_option("--epochs", c.epochs, "training epochs per candidate (at full fidelity)")
@@ -449,7 +450,8 @@ int main(int argc, char** argv) {
     app.add_option("--final-limit", c.final_limit,
                    "retrain on the first K training images only (0: all; for smoke tests)");
     app.add_option("--train-subset", c.train_subset,
-                   "train candidates on the first K images of the training split (0: all)");
+                   "train candidates on the first K images of the training split (0: all)")
+        ->capture_default_str();
     app.add_option("--validation-fraction", c.validation_fraction,
                    "share of the training set held out for validation (stratified, seeded)")
         ->check(CLI::Range(0.01, 0.5))
@@ -471,7 +473,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (!c.trials && c.minutes <= 0)
-        c.trials = 20;
+        c.trials = 20; // the default budget: a few minutes on two cores
 
     try {
         if (c.space == "cell")

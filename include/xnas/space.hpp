@@ -4,3 +4,4 @@
 #include <xnas/space/cell_space.hpp>
 #include <xnas/space/chain_space.hpp>
 #include <xnas/space/param_space.hpp>
+#include <xnas/space/product_space.hpp>
