@@ -274,6 +274,13 @@ TEST_CASE("load rejects bad files with a file_error naming the file and the prob
         bad.write(bytes.substr(0, bytes.size() - 10));
         CHECK_THROWS_WITH(load_bad(), Contains(name) && Contains("truncated"));
     }
+    SECTION("absurd payload size") {
+        const std::string size = std::to_string(bytes.size() - header_end - 1);
+        bad.write(
+            replace(header, "\"payload_bytes\":" + size, "\"payload_bytes\":999999999999999999") +
+            bytes.substr(header_end));
+        CHECK_THROWS_WITH(load_bad(), Contains(name) && Contains("truncated"));
+    }
     SECTION("truncated header") {
         bad.write(bytes.substr(0, header_end / 2));
         CHECK_THROWS_WITH(load_bad(), Contains(name) && Contains("truncated"));

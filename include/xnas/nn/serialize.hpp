@@ -196,6 +196,15 @@ network<T> load(std::istream& in, const std::string& what = "stream",
 
         // Payload first: a damaged file is reported as damaged, not as a bad structure.
         const std::size_t bytes = header.at("payload_bytes").get<std::size_t>();
+        // A damaged size must not make us allocate: compare with what the stream still holds.
+        if (const auto here = in.tellg(); here != std::streampos(-1)) {
+            in.seekg(0, std::ios::end);
+            const auto end = in.tellg();
+            in.seekg(here);
+            if (end != std::streampos(-1) && static_cast<std::size_t>(end - here) < bytes)
+                throw fail("truncated: payload has " + std::to_string(end - here) + " of " +
+                           std::to_string(bytes) + " bytes");
+        }
         std::vector<char> payload(bytes);
         in.read(payload.data(), static_cast<std::streamsize>(bytes));
         const auto got = static_cast<std::size_t>(in.gcount());
