@@ -138,7 +138,7 @@ int main(int argc, char** argv) try {
 
     const mlp_space space;
     const train_evaluator_options eval_options{.epochs = std::stoul(opt["--epochs"]),
-                                               .recipe = {.batch_size = 128}};
+                                               .recipe = {.lr = 0.01, .batch_size = 64}};
     train_evaluator<mlp, mlp_builder> evaluator(
         mlp_builder{}, std::make_shared<const data::dataset<float>>(train),
         std::make_shared<const data::dataset<float>>(val), eval_options);
