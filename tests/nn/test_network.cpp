@@ -157,15 +157,26 @@ TEST_CASE("add reports shape errors naming the node, the layer type and the shap
     CHECK_THROWS_AS(net.backward(nn::array<float>::from_shape({2, 4})), std::logic_error);
 }
 
-TEST_CASE("forward reuses buffers across batches of one size", "[nn][network]") {
-    nn::network<float> net({4});
-    net.add(nn::dense<float>(4, 3));
-    net.add(test::tanh_layer<float>{});
-    nn::array<float> x = nn::array<float>::from_shape({5, 4});
-    x.fill(0.5f);
-    const float* first = net.forward(x, nn::mode::train).data();
-    const float* second = net.forward(x, nn::mode::train).data();
-    CHECK(first == second);
+TEST_CASE("forward and backward reuse buffers across batches of one size", "[nn][network]") {
+    rng g(9);
+    auto net = make_dag();
+    randomize(net, g);
+    nn::array<double> x = nn::array<double>::from_shape({5, 4}), dx;
+    test::fill_uniform(x, g);
+    auto pass = [&] {
+        nn::array<double> dy = net.forward(x, nn::mode::train);
+        net.backward(dy, &dx);
+        std::vector<const double*> where;
+        for (std::size_t id = 0; id < net.size(); ++id)
+            where.push_back(net.activation(id).data());
+        for (auto& p : net.parameters())
+            where.push_back(p.gradient->data());
+        return where;
+    };
+    const auto first = pass();
+    const double* dx_at = dx.data();
+    CHECK(pass() == first); // no activation or gradient buffer moved: nothing was reallocated
+    CHECK(dx.data() == dx_at);
     CHECK(net.activation(0).data() != x.data()); // the input is kept by value for backward
 }
 
