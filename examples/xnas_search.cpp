@@ -306,9 +306,10 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                        .journal = (fs::path(c.out) / "journal.jsonl").string(),
                        .resume = c.resume};
     progress bar{.total = c.trials, .budget_seconds = c.minutes * 60};
+    const auto search_start = std::chrono::steady_clock::now();
     study<A> s = search(space, strategy, evaluator, opt, bar);
     const double search_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
 
     save_csv((fs::path(c.out) / "trials.csv").string(), s, space);
     std::ostringstream pareto;
