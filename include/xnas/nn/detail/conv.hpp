@@ -218,6 +218,52 @@ void direct_conv_dx_flat(const T* dyw, std::size_t len, const T* k, std::size_t 
     }
 }
 
+/// Strided direct correlation of one padded plane (pitch wp) with one kh x kw kernel:
+/// y (oh x ow) = bias + sum_t k[t] * xp[(i sh + ki) wp + j sw + kj]. For depthwise layers at
+/// stride > 1, where im2col would run one GEMM with a single output row per channel.
+template <class T>
+void direct_conv_strided(const T* xp, std::size_t wp, const T* k, std::size_t kh, std::size_t kw,
+                         std::size_t sh, std::size_t sw, T bias, T* y, std::size_t oh,
+                         std::size_t ow) {
+    for (std::size_t i = 0; i < oh; ++i) {
+        T* __restrict yr = y + i * ow;
+        std::fill(yr, yr + ow, bias);
+        for (std::size_t ki = 0; ki < kh; ++ki)
+            for (std::size_t kj = 0; kj < kw; ++kj) {
+                const T kv = k[ki * kw + kj];
+                const T* __restrict xr = xp + (i * sh + ki) * wp + kj;
+                for (std::size_t j = 0; j < ow; ++j)
+                    yr[j] += kv * xr[j * sw];
+            }
+    }
+}
+
+/// Weight and input gradients of direct_conv_strided: dk[t] += sum dy * shifted xp, and (when
+/// dxp is not null) dxp (padded, pitch wp) += k[t] * dy at the strided positions.
+template <class T>
+void direct_conv_strided_backward(const T* xp, std::size_t wp, const T* dy, std::size_t oh,
+                                  std::size_t ow, const T* k, std::size_t kh, std::size_t kw,
+                                  std::size_t sh, std::size_t sw, T* dk, T* dxp) {
+    for (std::size_t i = 0; i < oh; ++i) {
+        const T* dyr = dy + i * ow;
+        for (std::size_t ki = 0; ki < kh; ++ki)
+            for (std::size_t kj = 0; kj < kw; ++kj) {
+                const std::size_t off = (i * sh + ki) * wp + kj;
+                const T* xr = xp + off;
+                T s = 0;
+                for (std::size_t j = 0; j < ow; ++j)
+                    s += dyr[j] * xr[j * sw];
+                dk[ki * kw + kj] += s;
+                if (dxp) {
+                    const T kv = k[ki * kw + kj];
+                    T* d = dxp + off;
+                    for (std::size_t j = 0; j < ow; ++j)
+                        d[j * sw] += kv * dyr[j];
+                }
+            }
+    }
+}
+
 /// Flat im2col for stride 1: row (ci, ki, kj) of the column matrix is the contiguous run of len
 /// values of padded plane ci (hp x wp) starting at ki * wp + kj, stored at col + row * ld. One
 /// copy per row instead of one per output row; the output it feeds has pitch wp.

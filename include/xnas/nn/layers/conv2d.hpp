@@ -239,15 +239,11 @@ class conv2d {
         std::size_t n, h, w, oh, ow;
     };
 
-    bool direct() const {
-        return o_.in_channels == o_.groups && o_.stride_h == 1 && o_.stride_w == 1;
-    }
+    bool direct() const { return o_.in_channels == o_.groups; }
+    bool unit_stride() const { return o_.stride_h == 1 && o_.stride_w == 1; }
     /// Stride 1 with several input channels per group: flat GEMM path (see forward_flat).
-    bool flat() const {
-        return !direct() && !pointwise_identity() && o_.stride_h == 1 && o_.stride_w == 1;
-    }
+    bool flat() const { return !direct() && !pointwise_identity() && unit_stride(); }
     bool pointwise_identity() const {
-
         return o_.kernel_h == 1 && o_.kernel_w == 1 && o_.stride_h == 1 && o_.stride_w == 1 &&
                o_.padding_h == 0 && o_.padding_w == 0;
     }
@@ -295,6 +291,12 @@ class conv2d {
                 const T* plane = padded(xd + (n * o_.in_channels + gr) * g.h * g.w, g);
                 for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k) {
                     T* yk = yd + (n * o_.out_channels + k) * ohw;
+                    if (!unit_stride()) {
+                        detail::direct_conv_strided(plane, wp, w_.data() + k * kk, o_.kernel_h,
+                                                    o_.kernel_w, o_.stride_h, o_.stride_w,
+                                                    o_.bias ? b_.data()[k] : T(0), yk, g.oh, g.ow);
+                        continue;
+                    }
                     const bool in_place = wp == g.ow; // 1-wide kernels: flat is the output
                     detail::direct_conv_flat(plane, wp, len, w_.data() + k * kk, o_.kernel_h,
                                              o_.kernel_w, o_.bias ? b_.data()[k] : T(0),
@@ -452,6 +454,13 @@ class conv2d {
                     std::fill(dpad_.begin(), dpad_.end(), T(0));
                 for (std::size_t k = gr * kg; k < (gr + 1) * kg; ++k) {
                     const T* dyk = dyd + (n * o_.out_channels + k) * ohw;
+                    if (!unit_stride()) {
+                        detail::direct_conv_strided_backward(
+                            plane, wp, dyk, g.oh, g.ow, w_.data() + k * kk, o_.kernel_h,
+                            o_.kernel_w, o_.stride_h, o_.stride_w, dw_.data() + k * kk,
+                            dx ? dpad_.data() : nullptr);
+                        continue;
+                    }
                     for (std::size_t i = 0; i < g.oh; ++i)
                         std::copy(dyk + i * g.ow, dyk + (i + 1) * g.ow, flat_.data() + i * wp);
                     detail::direct_conv_dw_flat(plane, wp, flat_.data(), len, o_.kernel_h,
@@ -473,8 +482,8 @@ class conv2d {
 
     conv2d_options o_;
     array<T> w_, dw_, b_, db_;
-    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_,
-        flat_; ///< reused scratch; sized on first use
+    // Scratch reused across calls (sized on first use, so steady state allocates nothing).
+    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_;
 };
 
 static_assert(layer<conv2d<float>>);
