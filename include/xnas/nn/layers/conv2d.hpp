@@ -1,7 +1,7 @@
 #pragma once
 // nn::conv2d, 2-D cross-correlation on (N, C, H, W) batches with kernel size, stride, zero
 // padding, bias and channel groups (depthwise: groups == channels; pointwise: 1x1). Four
-// kernels chosen from the configuration: a direct loop (one input channel per group, stride 1),
+// kernels chosen from the configuration: a direct loop (one input channel per group),
 // GEMM on the input itself (1x1, stride 1, no padding), a "flat" im2col + GEMM (other stride-1
 // cases) and classic im2col + GEMM (strided).
 
@@ -32,8 +32,8 @@ struct conv2d_options {
 /// Parameters: "weight" (K, C / groups, kernel_h, kernel_w) and "bias" (K) when enabled; they
 /// start at zero (use nn::init).
 ///
-/// Kernels: one input channel per group at stride 1 (a grey-scale first layer, depthwise
-/// convolutions) runs a direct SIMD loop, since im2col's GEMM would have an inner dimension of
+/// Kernels: one input channel per group (a grey-scale first layer, depthwise convolutions)
+/// runs a direct loop (SIMD at stride 1), since im2col's GEMM would have an inner dimension of
 /// only kh * kw; 1x1 at stride 1 without padding multiplies the input planes directly; other
 /// stride-1 convolutions use im2col (Chellapilla et al., 2006) computed at the input's row pitch
 /// so that every column row is one contiguous copy, with GEMMs over chunks of images; strided
