@@ -4,8 +4,6 @@
 // which a run-time architecture holds its layers. A user's layer models the concept without
 // inheriting from anything.
 
-#include <xnas/nn/tensor.hpp>
-
 #include <concepts>
 #include <cstddef>
 #include <map>
@@ -14,6 +12,7 @@
 #include <typeinfo>
 #include <utility>
 #include <vector>
+#include <xnas/nn/tensor.hpp>
 
 namespace xnas::nn {
 
@@ -49,6 +48,8 @@ struct layer_spec {
 ///     multiply-add is 2).
 ///  5. Deterministic: the same inputs, parameters and mode give the same outputs. A layer that
 ///     draws random numbers (dropout) owns a seeded xnas::rng.
+// clang-format 14 mangles requires-expressions.
+// clang-format off
 template <class L>
 concept layer = std::copy_constructible<L> && requires { typename L::value_type; } &&
     requires(L& l, const L& cl, const array<typename L::value_type>& x,
@@ -61,6 +62,7 @@ concept layer = std::copy_constructible<L> && requires { typename L::value_type;
         { cl.parameter_count() } -> std::convertible_to<std::size_t>;
         { cl.flops(in) } -> std::convertible_to<std::size_t>;
     };
+// clang-format on
 
 /// Optional: a layer that can describe itself for saving (`layer_spec spec() const`).
 template <class L>
@@ -72,17 +74,21 @@ concept describable_layer = layer<L> && requires(const L& cl) {
 /// an any_layer copies the layer). The virtual call costs nothing next to the layer's work.
 template <class T>
 class any_layer {
-public:
+  public:
     using value_type = T;
 
+    // Implicit by design, like std::function. clang-format 14 mangles requires-clauses.
+    // clang-format off
     template <class L>
         requires(!std::same_as<std::remove_cvref_t<L>, any_layer> &&
                  layer<std::remove_cvref_t<L>> &&
                  std::same_as<typename std::remove_cvref_t<L>::value_type, T>)
-    any_layer(L&& l) // NOLINT(google-explicit-constructor): implicit by design, like std::function
+    any_layer(L&& l) // NOLINT(google-explicit-constructor)
         : self_(std::make_unique<model<std::remove_cvref_t<L>>>(std::forward<L>(l))) {}
+    // clang-format on
 
-    any_layer(const any_layer& other) : self_(other.self_ ? other.self_->clone() : nullptr) {}
+    any_layer(const any_layer& other)
+        : self_(other.self_ ? other.self_->clone() : nullptr) {}
     any_layer(any_layer&&) noexcept = default;
     any_layer& operator=(const any_layer& other) {
         if (this != &other)
@@ -113,7 +119,7 @@ public:
         return self_->type() == typeid(L) ? static_cast<const L*>(self_->address()) : nullptr;
     }
 
-private:
+  private:
     struct interface {
         virtual ~interface() = default;
         virtual std::unique_ptr<interface> clone() const = 0;
@@ -130,7 +136,8 @@ private:
 
     template <class L>
     struct model final : interface {
-        explicit model(L l) : impl(std::move(l)) {}
+        explicit model(L l)
+            : impl(std::move(l)) {}
         std::unique_ptr<interface> clone() const override { return std::make_unique<model>(impl); }
         void forward(const array<T>& x, array<T>& y, mode m) override { impl.forward(x, y, m); }
         void backward(const array<T>& x, const array<T>& y, const array<T>& dy,

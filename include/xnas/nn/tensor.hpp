@@ -2,15 +2,14 @@
 // xtensor aliases for the training core. Every other header reaches xtensor through this one,
 // so a move to xtensor 0.26+ include paths is one edit.
 
+#include <cstddef>
+#include <string>
+#include <vector>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
-
-#include <cstddef>
-#include <string>
-#include <vector>
 
 namespace xnas::nn {
 
@@ -43,7 +42,8 @@ inline std::string to_string(const shape& s) {
     return out + ")";
 }
 
-/// Resize `a` to the given full shape only if it differs, so steady-state training allocates nothing.
+/// Resize `a` to the given full shape only if it differs, so steady-state training allocates
+/// nothing.
 template <class T>
 void ensure_shape(array<T>& a, const std::vector<std::size_t>& full_shape) {
     if (a.dimension() != full_shape.size() ||
