@@ -112,3 +112,14 @@ TEST_CASE("tabular_evaluator errors name file, line and column", "[evaluate][tab
         CHECK_THROWS_AS(xnas::tabular_evaluator("/nonexistent/table.csv"), xnas::file_error);
     }
 }
+
+TEST_CASE("tabular_evaluator with a user key function", "[evaluate][tabular]") {
+    const auto path = write_temp("key", "arch,acc\n3x4,0.25\n");
+    auto key = [](const std::pair<int, int>& a) {
+        return std::to_string(a.first) + "x" + std::to_string(a.second);
+    };
+    xnas::tabular_evaluator ev(path, key);
+    const xnas::trial<std::pair<int, int>> t{0, {3, 4}, 1.0, {}};
+    CHECK(ev.evaluate(t).value("acc") == 0.25);
+    std::filesystem::remove(path);
+}

@@ -268,3 +268,20 @@ TEST_CASE("random search over a param_space finds the optimum over several seeds
               "act=gelu;layers=5;opt=sgd;momentum_steps=2");
     }
 }
+
+struct move_only_evaluator {
+    move_only_evaluator() = default;
+    move_only_evaluator(const move_only_evaluator&) = delete;
+    move_only_evaluator(move_only_evaluator&&) = default;
+    xnas::evaluation evaluate(const xnas::trial<std::vector<int>>&) { return {}; }
+};
+
+TEST_CASE("workers > 1 with an evaluator neither thread-safe nor copyable is refused",
+          "[run][search]") {
+    random_strategy st;
+    move_only_evaluator ev;
+    CHECK_THROWS_WITH(xnas::search(digit_space{}, st, ev,
+                                   {.objectives = score_max, .max_trials = 2, .workers = 2}),
+                      Catch::Matchers::Contains("thread-safe") &&
+                          Catch::Matchers::Contains("copyable"));
+}
