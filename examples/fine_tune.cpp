@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <span>
 #include <string>
@@ -156,7 +157,8 @@ int main(int argc, char** argv) try {
     initialise(scratch, g);
     report("from scratch", scratch, train_with(scratch, sgd, target_train, epochs, 2));
 
-    const nn::network<float> loaded = nn::load<float>(std::filesystem::path(opt["--save"]));
+    std::ifstream file(opt["--save"], std::ios::binary);
+    const nn::network<float> loaded = nn::load<float>(file, opt["--save"]); // throws naming it
     nn::network<float> tuned = with_new_head(loaded, 5, g);
     report("fine-tuned, all layers", tuned, train_with(tuned, sgd, target_train, epochs, 2));
 
