@@ -34,6 +34,7 @@
 #include <xnas/nn/optim/schedule.hpp>
 #include <xnas/train/callbacks.hpp>
 #include <xnas/train/metrics.hpp>
+#include <xnas/train/parallel.hpp>
 
 namespace xnas::train {
 
@@ -69,6 +70,16 @@ struct fit_options {
     const std::atomic<bool>* cancel = nullptr;
     /// Batch size of validation passes.
     std::size_t eval_batch_size = 256;
+    /// Threads training each batch (data parallelism). With T > 1 every batch is split into
+    /// up to T contiguous shards (each of >= 2 samples), run on T replicas of the network by a
+    /// team of T - 1 worker threads plus the caller, their gradients summed into `net` before
+    /// one optimizer step; OpenBLAS runs single-threaded meanwhile and its thread count is
+    /// restored after fit. Batch norm normalises each shard by its own statistics and keeps
+    /// shard 0's running statistics; the replicas' dropout masks come from streams seeded by
+    /// (seed, epoch, shard). Same seed and same threads give the same weights; results differ
+    /// from threads = 1 by rounding (and by batch norm / dropout as described). The loss must
+    /// be copyable (one copy per thread). See train/parallel.hpp.
+    std::size_t threads = 1;
 };
 
 namespace detail {
@@ -141,11 +152,12 @@ requires classification_loss<std::remove_cvref_t<Loss>, T>
 /// Trains `net` on `train` with `loss` and `opt` (any nn::optimizer, its state kept across
 /// calls), evaluating on `validation` after every epoch when it is not null, and calling the
 /// hooks of `callbacks` (see callbacks.hpp). Parameters are updated in place; initialise them
-/// before (nn::init). Deterministic on one thread: the same network, seed and options give the
-/// same weights. Stop requests (a hook returning true, the deadline, the time limit, the
-/// cancel flag) are honoured between batches; the history says which one ended the run.
-/// Throws xnas::numerical_error naming the epoch and batch when the loss is not finite (a
-/// diverged candidate), xnas::shape_error when the data do not fit the network,
+/// before (nn::init). Deterministic: the same network, seed and options (threads included)
+/// give the same weights; fit_options::threads > 1 trains each batch data-parallel (see
+/// parallel.hpp), callbacks still run in the calling thread. Stop requests (a hook returning true,
+/// the deadline, the time limit, the cancel flag) are honoured between batches; the history says
+/// which one ended the run. Throws xnas::numerical_error naming the epoch and batch when the loss
+/// is not finite (a diverged candidate), xnas::shape_error when the data do not fit the network,
 /// std::invalid_argument for bad options.
 template <class T, class Loss, class Opt, class... Callbacks>
 requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
@@ -160,6 +172,8 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
         detail::check_inputs(who, net, *validation, "validation");
     if (o.batch_size == 0)
         throw std::invalid_argument(std::string(who) + ": batch_size is 0, expected > 0");
+    if (o.threads == 0)
+        throw std::invalid_argument(std::string(who) + ": threads is 0, expected >= 1");
     if (!(o.clip_grad_norm >= 0))
         throw std::invalid_argument(std::string(who) + ": clip_grad_norm is " +
                                     std::to_string(o.clip_grad_norm) + ", expected >= 0");
@@ -185,6 +199,21 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
     std::vector<std::int32_t> labels;
     history h;
 
+    using loss_type = std::remove_cvref_t<Loss>;
+    std::optional<detail::single_threaded_blas> blas_guard;
+    std::optional<detail::data_parallel<T, loss_type>> parallel;
+    if (o.threads > 1) {
+        if constexpr (std::copy_constructible<loss_type>) {
+            blas_guard.emplace();
+            parallel.emplace(net, loss, o.threads, o.seed);
+        } else {
+            throw std::invalid_argument(std::string(who) + ": threads is " +
+                                        std::to_string(o.threads) +
+                                        ", but the loss is not copyable (threads > 1 needs one "
+                                        "copy per thread)");
+        }
+    }
+
     auto stop_requested = [&]() -> std::optional<stop_reason> {
         if (o.cancel && o.cancel->load(std::memory_order_relaxed))
             return stop_reason::cancelled;
@@ -198,6 +227,8 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
         (detail::epoch_begin(callbacks, e), ...);
         const auto epoch_start = clock::now();
         batches.new_epoch(shuffle_rng);
+        if (parallel)
+            parallel->new_epoch(e);
         running_mean epoch_loss, epoch_acc;
         epoch_result r;
         r.epoch = e;
@@ -215,28 +246,34 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
             if (o.augment)
                 data::augment(x, *o.augment, augment_rng);
             const std::span<const std::int32_t> ls(labels);
-            const nn::array<T>& out = net.forward(x, nn::mode::train);
-            double v;
-            try {
-                v = loss(out, ls, &dy);
-            } catch (const numerical_error& ex) {
-                throw numerical_error(std::string(who) + ": diverged at epoch " +
-                                      std::to_string(e) + ", batch " + std::to_string(b) + ": " +
-                                      ex.what());
-            }
-            if (!std::isfinite(v))
-                throw numerical_error(std::string(who) + ": diverged at epoch " +
-                                      std::to_string(e) + ", batch " + std::to_string(b) +
-                                      ": loss is " + std::to_string(v));
             batch_result br;
             br.epoch = e;
             br.batch = b;
             br.batch_count = count;
             br.samples = labels.size();
-            br.loss = v;
-            br.accuracy = detail::batch_accuracy(out, ls);
             br.lr = opt.learning_rate();
-            net.backward(dy);
+            double v;
+            if (parallel) {
+                const detail::shard_totals t = parallel->step(x, ls, who, e, b);
+                v = t.loss;
+                br.accuracy = t.accuracy;
+            } else {
+                const nn::array<T>& out = net.forward(x, nn::mode::train);
+                try {
+                    v = loss(out, ls, &dy);
+                } catch (const numerical_error& ex) {
+                    throw numerical_error(std::string(who) + ": diverged at epoch " +
+                                          std::to_string(e) + ", batch " + std::to_string(b) +
+                                          ": " + ex.what());
+                }
+                if (!std::isfinite(v))
+                    throw numerical_error(std::string(who) + ": diverged at epoch " +
+                                          std::to_string(e) + ", batch " + std::to_string(b) +
+                                          ": loss is " + std::to_string(v));
+                br.accuracy = detail::batch_accuracy(out, ls);
+                net.backward(dy);
+            }
+            br.loss = v;
             if (o.clip_grad_norm > 0)
                 detail::clip_gradients(param_span, o.clip_grad_norm);
             opt.step(param_span);

@@ -1,0 +1,318 @@
+#pragma once
+// Data parallelism inside train::fit (fit_options::threads > 1): a persistent team of worker
+// threads and the per-batch sharded step. Each batch is split into contiguous shards, one per
+// thread; every shard runs forward, loss and backward on its own replica of the network (the
+// master network itself for shard 0), the replicas' gradients are summed into the master's, and
+// fit runs one optimizer step on the master. Replicas copy the master's parameters at the start
+// of their next shard.
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+#include <xnas/core/error.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/layers/dropout.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/network.hpp>
+#include <xnas/nn/optim/optimizer.hpp>
+
+namespace xnas::train::detail {
+
+/// `workers` threads plus the calling one, running one job f(k), k = 0 .. workers, per run()
+/// (k = 0 on the caller). Threads are started once and sleep on a condition variable between
+/// runs, so a batch costs two wake-ups rather than a thread spawn.
+class thread_team {
+  public:
+    explicit thread_team(std::size_t workers) {
+        threads_.reserve(workers);
+        try {
+            for (std::size_t i = 0; i < workers; ++i)
+                threads_.emplace_back([this, i] { loop(i + 1); });
+        } catch (...) {
+            shut_down();
+            throw;
+        }
+    }
+    thread_team(const thread_team&) = delete;
+    thread_team& operator=(const thread_team&) = delete;
+    ~thread_team() { shut_down(); }
+
+    /// Threads, the caller included.
+    std::size_t size() const { return threads_.size() + 1; }
+
+    /// Runs f(k) for every k in [0, size()) and returns when all are done. f must not throw
+    /// (jobs catch and record their own exceptions).
+    template <class F>
+    void run(F& f) {
+        {
+            std::lock_guard lock(mutex_);
+            job_ = [](void* ctx, std::size_t k) { (*static_cast<F*>(ctx))(k); };
+            ctx_ = &f;
+            pending_ = threads_.size();
+            ++generation_;
+        }
+        start_.notify_all();
+        f(std::size_t{0});
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [&] { return pending_ == 0; });
+    }
+
+  private:
+    void loop(std::size_t k) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            void (*job)(void*, std::size_t);
+            void* ctx;
+            {
+                std::unique_lock lock(mutex_);
+                start_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (stopping_)
+                    return;
+                job = job_;
+                ctx = ctx_;
+            }
+            job(ctx, k);
+            std::lock_guard lock(mutex_);
+            if (--pending_ == 0)
+                done_.notify_one();
+        }
+    }
+
+    void shut_down() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            ++generation_;
+        }
+        start_.notify_all();
+        for (auto& t : threads_)
+            if (t.joinable())
+                t.join();
+    }
+
+    std::vector<std::thread> threads_;
+    std::mutex mutex_;
+    std::condition_variable start_, done_;
+    std::uint64_t generation_ = 0;
+    std::size_t pending_ = 0;
+    bool stopping_ = false;
+    void (*job_)(void*, std::size_t) = nullptr;
+    void* ctx_ = nullptr;
+};
+
+/// Sets OpenBLAS to one thread for its lifetime (the shards already occupy the cores) and
+/// restores the previous count.
+class single_threaded_blas {
+  public:
+    single_threaded_blas()
+        : previous_(nn::blas_threads()) {
+        nn::set_blas_threads(1);
+    }
+    single_threaded_blas(const single_threaded_blas&) = delete;
+    single_threaded_blas& operator=(const single_threaded_blas&) = delete;
+    ~single_threaded_blas() { nn::set_blas_threads(previous_); }
+
+  private:
+    int previous_;
+};
+
+/// splitmix64 finaliser: decorrelates seeds built from small integers.
+inline std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b) {
+    std::uint64_t z = a ^ (b + 0x9E3779B97F4A7C15ULL + (a << 6) + (a >> 2));
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/// Replaces every dropout layer of `net` (nested networks included) by one with the same p
+/// and a seed drawn from `seed` and the node id, so replicas do not draw the master's masks.
+template <class T>
+void reseed_dropout(nn::network<T>& net, std::uint64_t seed) {
+    for (std::size_t j = 1; j < net.size(); ++j) {
+        nn::any_layer<T>& l = net.layer(j);
+        if (auto* d = l.template target<nn::dropout<T>>())
+            *d = nn::dropout<T>(d->p(), mix_seed(seed, j));
+        else if (auto* inner = l.template target<nn::network<T>>())
+            reseed_dropout(*inner, mix_seed(seed, j));
+    }
+}
+
+/// Loss and accuracy of one sharded batch (sample-weighted means over the shards).
+struct shard_totals {
+    double loss = 0;
+    double accuracy = 0;
+};
+
+/// The sharded forward / loss / backward of fit_options::threads > 1 over a master network.
+///
+/// Shard k of a batch of n samples holds samples [begin_k, begin_k + n_k), contiguous, sizes
+/// differing by at most one; a batch gets min(threads, n / 2) shards (at least one), so every
+/// shard of a split batch has two samples or more (batch norm needs more than one in train
+/// mode). Shard 0 runs on the master network in the calling thread, shard k > 0 on replica k
+/// (a deep copy made at construction) in worker k. Each shard's loss gradient is scaled by
+/// n_k / n, so the summed gradients equal the full batch's for per-sample-mean losses.
+///
+/// Batch norm: every shard normalises with its own batch statistics (as PyTorch's
+/// DataParallel without SyncBatchNorm); the running statistics kept are the master's, i.e.
+/// shard 0's, since replicas take all parameters, running ones included, from the master
+/// before every shard. Dropout: the master keeps its own mask stream; replica k's dropout layers
+/// are reseeded at every epoch from (fit seed, epoch, k, node id), so shards draw independent
+/// masks and the same seed and thread count give the same weights.
+template <class T, class Loss>
+class data_parallel {
+  public:
+    data_parallel(nn::network<T>& master, const Loss& loss, std::size_t threads, std::uint64_t seed)
+        : master_(master)
+        , seed_(seed)
+        , master_params_(master.parameters())
+        , replicas_(threads - 1, master)
+        , losses_(threads, loss)
+        , shards_(threads) {
+        replica_params_.reserve(replicas_.size());
+        for (auto& r : replicas_)
+            replica_params_.push_back(r.parameters());
+        team_.emplace(threads - 1);
+    }
+
+    std::size_t threads() const { return shards_.size(); }
+
+    /// Reseeds the replicas' dropout for epoch `e`.
+    void new_epoch(std::size_t e) {
+        for (std::size_t k = 0; k < replicas_.size(); ++k)
+            reseed_dropout(replicas_[k], mix_seed(mix_seed(seed_, e), k + 1));
+    }
+
+    /// Forward, loss and backward of batch (x, labels) over the shards; leaves the summed
+    /// gradients in the master's parameters. Throws xnas::numerical_error naming `who`, the
+    /// epoch and the batch for a non-finite loss in any shard (the lowest such shard), and
+    /// rethrows any other exception of a shard unchanged.
+    shard_totals step(const nn::array<T>& x, std::span<const std::int32_t> labels, const char* who,
+                      std::size_t epoch, std::size_t batch) {
+        const std::size_t n = labels.size();
+        const std::size_t count = std::max<std::size_t>(1, std::min(threads(), n / 2));
+        const std::size_t sample = n ? x.size() / n : 0;
+        const std::size_t base = n / count, extra = n % count;
+        for (std::size_t k = 0, begin = 0; k < threads(); ++k) {
+            shard& s = shards_[k];
+            s.size = k < count ? base + (k < extra ? 1 : 0) : 0;
+            s.begin = begin;
+            begin += s.size;
+            s.error = nullptr;
+        }
+        auto job = [&](std::size_t k) noexcept {
+            shard& s = shards_[k];
+            if (s.size == 0)
+                return;
+            try {
+                nn::network<T>& net = k == 0 ? master_ : replicas_[k - 1];
+                if (k > 0)
+                    sync_replica(k - 1, false);
+                nn::shape xs(x.shape().begin(), x.shape().end());
+                xs[0] = s.size;
+                nn::ensure_shape(s.x, xs);
+                std::memcpy(s.x.data(), x.data() + s.begin * sample, s.size * sample * sizeof(T));
+                const auto ls = labels.subspan(s.begin, s.size);
+                const nn::array<T>& out = net.forward(s.x, nn::mode::train);
+                s.loss = losses_[k](out, ls, &s.dy);
+                if (!std::isfinite(s.loss))
+                    return;
+                s.accuracy = out.dimension() == 2 ? nn::accuracy(out, ls)
+                                                  : std::numeric_limits<double>::quiet_NaN();
+                if (count > 1) {
+                    const T scale =
+                        static_cast<T>(static_cast<double>(s.size) / static_cast<double>(n));
+                    T* d = s.dy.data();
+                    for (std::size_t i = 0; i < s.dy.size(); ++i)
+                        d[i] *= scale;
+                }
+                net.backward(s.dy);
+            } catch (...) {
+                s.error = std::current_exception();
+            }
+        };
+        // Running statistics change in the master's forward, so they are copied here, before
+        // shard 0 starts; the other parameters are copied by each worker, in parallel.
+        for (std::size_t k = 1; k < count; ++k)
+            sync_replica(k - 1, true);
+        team_->run(job);
+
+        shard_totals t;
+        for (std::size_t k = 0; k < count; ++k) {
+            const shard& s = shards_[k];
+            const std::string where = std::string(who) + ": diverged at epoch " +
+                                      std::to_string(epoch) + ", batch " + std::to_string(batch);
+            if (s.error) {
+                try {
+                    std::rethrow_exception(s.error);
+                } catch (const numerical_error& ex) {
+                    throw numerical_error(where + ": " + ex.what());
+                }
+            }
+            if (!std::isfinite(s.loss))
+                throw numerical_error(where + ": loss is " + std::to_string(s.loss));
+            const double w = static_cast<double>(s.size) / static_cast<double>(n);
+            t.loss += s.loss * w;
+            t.accuracy += s.accuracy * w;
+        }
+        reduce(count);
+        return t;
+    }
+
+  private:
+    struct shard {
+        std::size_t begin = 0, size = 0;
+        nn::array<T> x, dy;
+        double loss = 0, accuracy = 0;
+        std::exception_ptr error;
+    };
+
+    // Copies the master's running-state parameters (running) or the others (!running) into
+    // replica r.
+    void sync_replica(std::size_t r, bool running) {
+        auto& dst = replica_params_[r];
+        for (std::size_t p = 0; p < dst.size(); ++p)
+            if (nn::detail::is_running_state(master_params_[p]) == running)
+                std::memcpy(dst[p].value->data(), master_params_[p].value->data(),
+                            master_params_[p].value->size() * sizeof(T));
+    }
+
+    // Adds the gradients of replicas 1 .. count-1 to the master's, in shard order.
+    void reduce(std::size_t count) {
+        for (std::size_t p = 0; p < master_params_.size(); ++p) {
+            if (nn::detail::is_running_state(master_params_[p]))
+                continue;
+            T* __restrict g = master_params_[p].gradient->data();
+            const std::size_t size = master_params_[p].gradient->size();
+            for (std::size_t r = 0; r + 1 < count; ++r) {
+                const T* __restrict h = replica_params_[r][p].gradient->data();
+                for (std::size_t i = 0; i < size; ++i)
+                    g[i] += h[i];
+            }
+        }
+    }
+
+    nn::network<T>& master_;
+    std::uint64_t seed_;
+    std::vector<nn::parameter<T>> master_params_;
+    std::vector<nn::network<T>> replicas_;
+    std::vector<std::vector<nn::parameter<T>>> replica_params_;
+    std::vector<Loss> losses_; // one per thread: a loss may keep scratch state
+    std::vector<shard> shards_;
+    std::optional<thread_team> team_; // last: its threads stop before the state above goes
+};
+
+} // namespace xnas::train::detail

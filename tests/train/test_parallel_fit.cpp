@@ -1,0 +1,291 @@
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <xnas/core/error.hpp>
+#include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/init.hpp>
+#include <xnas/nn/layers/activation.hpp>
+#include <xnas/nn/layers/batch_norm.hpp>
+#include <xnas/nn/layers/conv2d.hpp>
+#include <xnas/nn/layers/dense.hpp>
+#include <xnas/nn/layers/dropout.hpp>
+#include <xnas/nn/layers/flatten.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/network.hpp>
+#include <xnas/nn/optim/adam.hpp>
+#include <xnas/nn/optim/sgd.hpp>
+#include <xnas/train.hpp>
+#include <xnas/train/parallel.hpp>
+
+using namespace xnas;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// n samples of `classes` Gaussian blobs in `dims` dimensions, centres 3 apart on the axes.
+template <class T = float>
+data::dataset<T> blobs(std::size_t n, std::size_t classes, std::size_t dims, rng& g) {
+    data::dataset<T> ds;
+    ds.num_classes = classes;
+    ds.x = nn::array<T>::from_shape({n, dims});
+    ds.labels.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<std::int32_t>(g.below(classes));
+        ds.labels[i] = c;
+        for (std::size_t d = 0; d < dims; ++d)
+            ds.x(i, d) =
+                static_cast<T>(g.normal(d == static_cast<std::size_t>(c) % dims ? 3.0 : 0.0, 0.7));
+    }
+    return ds;
+}
+
+template <class T = float>
+void init(nn::network<T>& net, std::uint64_t seed) {
+    rng g(seed);
+    for (std::size_t j = 1; j < net.size(); ++j)
+        nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, g);
+}
+
+template <class T = float>
+nn::network<T> mlp(std::size_t in, std::size_t hidden, std::size_t classes, std::uint64_t seed) {
+    nn::network<T> net({in});
+    net.add(nn::dense<T>(in, hidden));
+    net.add(nn::relu<T>());
+    net.add(nn::dense<T>(hidden, classes));
+    init(net, seed);
+    return net;
+}
+
+/// An MLP with batch norm and dropout: exercises the replicas' running state and masks.
+nn::network<float> mlp_bn_dropout(std::size_t in, std::size_t classes, std::uint64_t seed) {
+    nn::network<float> net({in});
+    net.add(nn::dense<float>(in, 16));
+    net.add(nn::batch_norm<float>({.features = 16}));
+    net.add(nn::relu<float>());
+    net.add(nn::dropout<float>(0.2, 9));
+    net.add(nn::dense<float>(16, classes));
+    init(net, seed);
+    return net;
+}
+
+template <class T>
+bool same_weights(nn::network<T>& a, nn::network<T>& b) {
+    auto pa = a.parameters(), pb = b.parameters();
+    if (pa.size() != pb.size())
+        return false;
+    for (std::size_t k = 0; k < pa.size(); ++k)
+        if (pa[k].value->size() != pb[k].value->size() ||
+            std::memcmp(pa[k].value->data(), pb[k].value->data(),
+                        pa[k].value->size() * sizeof(T)) != 0)
+            return false;
+    return true;
+}
+
+/// Largest |a - b| / max(1, |b|) over every parameter value (or gradient).
+template <class T>
+double max_relative_difference(nn::network<T>& a, nn::network<T>& b, bool gradients) {
+    auto pa = a.parameters(), pb = b.parameters();
+    REQUIRE(pa.size() == pb.size());
+    double worst = 0;
+    for (std::size_t k = 0; k < pa.size(); ++k) {
+        const auto& va = gradients ? *pa[k].gradient : *pa[k].value;
+        const auto& vb = gradients ? *pb[k].gradient : *pb[k].value;
+        REQUIRE(va.size() == vb.size());
+        for (std::size_t i = 0; i < va.size(); ++i) {
+            const double x = static_cast<double>(va.data()[i]);
+            const double y = static_cast<double>(vb.data()[i]);
+            worst = std::max(worst, std::abs(x - y) / std::max(1.0, std::abs(y)));
+        }
+    }
+    return worst;
+}
+
+/// A batch-end hook from a lambda.
+template <class F>
+struct batch_hook {
+    F f;
+    bool on_batch_end(const train::batch_result& r) { return f(r); }
+};
+template <class F>
+batch_hook<F> on_batch_end(F f) {
+    return {std::move(f)};
+}
+
+} // namespace
+
+TEST_CASE("data-parallel fit reaches the same accuracy as one thread", "[train][parallel]") {
+    rng g(1);
+    const auto train_set = blobs(600, 3, 4, g), test_set = blobs(300, 3, 4, g);
+    nn::softmax_cross_entropy<float> ce;
+    for (std::size_t threads : {1, 2, 3}) {
+        CAPTURE(threads);
+        auto net = mlp(4, 16, 3, 7);
+        nn::sgd<float> opt({.lr = 0.05, .momentum = 0.9});
+        auto h = train::fit(net, ce, opt, train_set,
+                            {.epochs = 8, .batch_size = 32, .seed = 3, .threads = threads});
+        REQUIRE(h.epochs.size() == 8);
+        CHECK(h.images == 8 * 600);
+        CHECK(h.stop == train::stop_reason::completed);
+        CHECK(h.epochs.back().loss < h.epochs.front().loss);
+        CHECK(h.epochs.back().accuracy >= 0.9);
+        CHECK(train::evaluate(net, ce, test_set).accuracy >= 0.95);
+    }
+    SECTION("with batch norm and dropout") {
+        auto net = mlp_bn_dropout(4, 3, 5);
+        nn::adam<float> opt({.lr = 0.01});
+        train::fit(net, ce, opt, train_set,
+                   {.epochs = 8, .batch_size = 32, .seed = 3, .threads = 2});
+        CHECK(train::evaluate(net, ce, test_set).accuracy >= 0.95);
+    }
+}
+
+TEST_CASE("sharded gradients equal the full batch's", "[train][parallel]") {
+    nn::softmax_cross_entropy<double> ce;
+    rng g(2);
+    SECTION("MLP, 10 samples over 3 shards (4, 3, 3)") {
+        const auto ds = blobs<double>(10, 3, 5, g);
+        auto net = mlp<double>(5, 7, 3, 4);
+        nn::network<double> full = net;
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 3, 1);
+        const auto t = dp.step(ds.x, ds.labels, "test", 0, 0);
+        nn::array<double> dy;
+        const double loss = ce(full.forward(ds.x, nn::mode::train), ds.labels, &dy);
+        full.backward(dy);
+        CHECK(t.loss == Approx(loss).epsilon(1e-12));
+        CHECK(max_relative_difference(net, full, true) < 1e-10);
+        CHECK(max_relative_difference(net, full, false) == 0); // a step leaves weights alone
+    }
+    SECTION("CNN, 9 samples over 2 shards (5, 4)") {
+        const std::size_t n = 9;
+        nn::array<double> x = nn::array<double>::from_shape({n, 2, 6, 6});
+        for (auto& v : x)
+            v = g.normal(0.0, 1.0);
+        std::vector<std::int32_t> labels(n);
+        for (auto& l : labels)
+            l = static_cast<std::int32_t>(g.below(4));
+        nn::network<double> net({2, 6, 6});
+        net.add(nn::conv2d<double>(
+            {.in_channels = 2, .out_channels = 3, .padding_h = 1, .padding_w = 1}));
+        net.add(nn::tanh<double>());
+        net.add(nn::flatten<double>());
+        net.add(nn::dense<double>(3 * 6 * 6, 4));
+        init(net, 6);
+        nn::network<double> full = net;
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 2, 1);
+        dp.step(x, labels, "test", 0, 0);
+        nn::array<double> dy;
+        ce(full.forward(x, nn::mode::train), labels, &dy);
+        full.backward(dy);
+        CHECK(max_relative_difference(net, full, true) < 1e-10);
+    }
+}
+
+TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[train][parallel]") {
+    rng g(3);
+    const auto ds = blobs(203, 3, 4, g); // last batch of 11
+    nn::softmax_cross_entropy<float> ce;
+    auto run = [&](std::uint64_t seed, std::size_t threads) {
+        auto net = mlp_bn_dropout(4, 3, 11);
+        nn::adam<float> opt({.lr = 0.01});
+        train::fit(net, ce, opt, ds,
+                   {.epochs = 3, .batch_size = 16, .seed = seed, .threads = threads});
+        return net;
+    };
+    for (std::size_t threads : {2, 3}) {
+        CAPTURE(threads);
+        auto a = run(5, threads), b = run(5, threads), c = run(6, threads);
+        CHECK(same_weights(a, b));
+        CHECK_FALSE(same_weights(a, c));
+    }
+    // Without batch norm and dropout, sharding changes rounding only.
+    auto plain = [&](std::size_t threads) {
+        auto net = mlp<double>(4, 8, 3, 12);
+        nn::sgd<double> opt({.lr = 0.05, .momentum = 0.9});
+        data::dataset<double> dd;
+        dd.num_classes = 3;
+        dd.labels = ds.labels;
+        dd.x = nn::array<double>::from_shape({ds.size(), 4});
+        std::copy(ds.x.begin(), ds.x.end(), dd.x.begin());
+        train::fit(net, nn::softmax_cross_entropy<double>{}, opt, dd,
+                   {.epochs = 2, .batch_size = 16, .seed = 7, .threads = threads});
+        return net;
+    };
+    auto one = plain(1), three = plain(3);
+    CHECK(max_relative_difference(three, one, false) < 1e-9);
+}
+
+TEST_CASE("data-parallel fit: small last batches, errors, stops, BLAS threads",
+          "[train][parallel]") {
+    rng g(4);
+    nn::softmax_cross_entropy<float> ce;
+    SECTION("a last batch smaller than the thread count") {
+        // 21 samples: batches 10, 10, 1; with batch norm (needs 2 samples) 22: 10, 10, 2
+        for (std::size_t threads : {3, 4})
+            for (bool bn : {false, true}) {
+                CAPTURE(threads, bn);
+                const auto ds = blobs(bn ? 22 : 21, 3, 4, g);
+                auto net = bn ? mlp_bn_dropout(4, 3, 1) : mlp(4, 8, 3, 1);
+                nn::sgd<float> opt({.lr = 0.05});
+                std::size_t batches = 0, samples = 0;
+                auto h = train::fit(net, ce, opt, ds,
+                                    {.epochs = 2, .batch_size = 10, .threads = threads},
+                                    on_batch_end([&](const train::batch_result& r) {
+                                        ++batches;
+                                        samples += r.samples;
+                                        CHECK(std::isfinite(r.loss));
+                                        return false;
+                                    }));
+                CHECK(batches == 6);
+                CHECK(samples == 2 * ds.size());
+                CHECK(h.images == 2 * ds.size());
+            }
+    }
+    SECTION("a non-finite loss in a worker's shard names epoch and batch") {
+        const auto ds = blobs(64, 3, 4, g);
+        nn::network<float> net({4}); // tanh, unlike relu, passes NaN on
+        net.add(nn::dense<float>(4, 8));
+        net.add(nn::tanh<float>());
+        net.add(nn::dense<float>(8, 3));
+        init(net, 1);
+        nn::sgd<float> opt({.lr = 0.1});
+        // NaN input in the last sample: only the last shard (a worker's) sees it
+        data::dataset<float> bad = ds;
+        bad.x(63, 2) = std::numeric_limits<float>::quiet_NaN();
+        CHECK_THROWS_AS(train::fit(net, ce, opt, bad,
+                                   {.epochs = 2, .batch_size = 16, .shuffle = false, .threads = 2}),
+                        numerical_error);
+        CHECK_THROWS_WITH(
+            train::fit(net, ce, opt, bad,
+                       {.epochs = 2, .batch_size = 16, .shuffle = false, .threads = 3}),
+            Contains("diverged at epoch 0, batch 3"));
+    }
+    SECTION("a callback's stop request ends the run between batches") {
+        const auto ds = blobs(200, 3, 4, g);
+        auto net = mlp(4, 8, 3, 1);
+        nn::sgd<float> opt({.lr = 0.1});
+        std::size_t batches = 0;
+        auto h =
+            train::fit(net, ce, opt, ds, {.epochs = 3, .batch_size = 16, .threads = 2},
+                       on_batch_end([&](const train::batch_result&) { return ++batches == 4; }));
+        CHECK(batches == 4);
+        CHECK(h.stop == train::stop_reason::callback);
+        CHECK(h.images == 64);
+        std::atomic<bool> cancel{true};
+        auto h2 = train::fit(net, ce, opt, ds,
+                             {.epochs = 3, .batch_size = 16, .cancel = &cancel, .threads = 2});
+        CHECK(h2.stop == train::stop_reason::cancelled);
+        CHECK(h2.images == 0);
+    }
+    SECTION("BLAS threads are restored; threads = 0 is rejected") {
+        const auto ds = blobs(40, 3, 4, g);
+        auto net = mlp(4, 8, 3, 1);
+        nn::sgd<float> opt({.lr = 0.1});
+        const int before = nn::blas_threads();
+        train::fit(net, ce, opt, ds, {.epochs = 1, .batch_size = 8, .threads = 2});
+        CHECK(nn::blas_threads() == before);
+        CHECK_THROWS_WITH(train::fit(net, ce, opt, ds, {.epochs = 1, .threads = 0}),
+                          Contains("threads is 0"));
+    }
+}
