@@ -133,7 +133,7 @@ TEST_CASE("with_training_params builds the layers and reads the recipe of a prod
     }
     param_space bad;
     bad.add_categorical("lr", {"fast"});
-    with_training_params<chain_builder> b2(chain_builder(chain_space::image()));
+    with_training_params<chain_builder> b2{chain_builder(chain_space::image())};
     product_space<chain_space, param_space> s2(chain_space::image(), bad);
     CHECK_THROWS_WITH(b2.recipe(s2.sample(g), {}), Contains("'lr' = 'fast' is not a number"));
 }
