@@ -15,7 +15,7 @@ namespace xnas {
 /// xoshiro256** (Blackman & Vigna, 2018, arXiv:1805.01407), seeded through splitmix64.
 /// Satisfies std::uniform_random_bit_generator. Copying a generator copies its stream.
 class rng {
-public:
+  public:
     using result_type = std::uint64_t;
 
     explicit rng(std::uint64_t seed = 0x9E3779B97F4A7C15ULL) { reseed(seed); }
@@ -52,7 +52,8 @@ public:
     std::uint64_t below(std::uint64_t n) {
         if (n == 0)
             throw std::invalid_argument("xnas::rng::below: n must be positive");
-        // Lemire's nearly-divisionless method would be faster; rejection keeps it obviously unbiased.
+        // Lemire's nearly-divisionless method would be faster; rejection keeps it obviously
+        // unbiased.
         const std::uint64_t limit = max() - max() % n;
         std::uint64_t x;
         do {
@@ -105,7 +106,8 @@ public:
         double total = 0;
         for (double w : weights) {
             if (!(w >= 0) || !std::isfinite(w))
-                throw std::invalid_argument("xnas::rng::categorical: weights must be finite and >= 0");
+                throw std::invalid_argument(
+                    "xnas::rng::categorical: weights must be finite and >= 0");
             total += w;
         }
         if (!(total > 0))
@@ -125,8 +127,10 @@ public:
     /// The generator's full state, for checkpoints (journals restore strategies by replay instead).
     const std::uint64_t* state() const { return state_; }
 
-private:
-    static constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  private:
+    static constexpr std::uint64_t rotl(std::uint64_t x, int k) {
+        return (x << k) | (x >> (64 - k));
+    }
     std::uint64_t state_[4]{};
 };
 
