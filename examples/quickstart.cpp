@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
+#include <stdexcept>
 #include <string>
+#include <vector>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
@@ -18,8 +20,9 @@ using namespace xnas;
 using choice = chain_space::choice;
 
 int main(int argc, char** argv) try {
-    const std::size_t trials =
-        argc == 3 && std::string(argv[1]) == "--trials" ? std::stoul(argv[2]) : 6;
+    if (argc != 1 && (argc != 3 || std::string(argv[1]) != "--trials"))
+        throw std::invalid_argument("usage: quickstart [--trials N]");
+    const std::size_t trials = argc == 3 ? std::stoul(argv[2]) : 6;
 
     // Data: the first 2000 training images, 20% of them held out (stratified) for validation.
     auto fm = data::load_fashion_mnist<float>(); // throws naming the package if it is missing
