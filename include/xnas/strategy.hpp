@@ -6,6 +6,7 @@
 #include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/hyperband.hpp>
 #include <xnas/strategy/local_search.hpp>
+#include <xnas/strategy/lstm_controller.hpp>
 #include <xnas/strategy/nsga2.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/regularized_evolution.hpp>
