@@ -77,13 +77,14 @@ class any_layer {
   public:
     using value_type = T;
 
-    // Implicit by design, like std::function. clang-format 14 mangles requires-clauses.
+    // Implicit by design, like std::function. The requires-clause keeps it from hiding the copy
+    // and move constructors (clang-tidy 14 only sees enable_if). clang-format 14 mangles it.
     // clang-format off
     template <class L>
         requires(!std::same_as<std::remove_cvref_t<L>, any_layer> &&
                  layer<std::remove_cvref_t<L>> &&
                  std::same_as<typename std::remove_cvref_t<L>::value_type, T>)
-    any_layer(L&& l) // NOLINT(google-explicit-constructor)
+    any_layer(L&& l) // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
         : self_(std::make_unique<model<std::remove_cvref_t<L>>>(std::forward<L>(l))) {}
     // clang-format on
 
