@@ -95,7 +95,7 @@ namespace detail {
 /// dir/name, or dir/name.gz when only that exists; throws naming both and `hint` otherwise.
 inline std::filesystem::path find_idx(const std::filesystem::path& dir, const std::string& name,
                                       const std::string& fn, const std::string& hint) {
-    const auto plain = dir / name;
+    auto plain = dir / name; // not const, so `return plain` moves
     auto gz = plain;
     gz += ".gz";
     std::error_code ec;
@@ -111,7 +111,7 @@ inline std::filesystem::path find_idx(const std::filesystem::path& dir, const st
 
 template <class T>
 train_test<T> load_mnist_dir(const std::filesystem::path& dir, const std::string& fn,
-                             const std::string& hint, std::vector<std::string> names) {
+                             const std::string& hint, const std::vector<std::string>& names) {
     train_test<T> out;
     const std::string set[2] = {"train", "t10k"};
     for (int k = 0; k < 2; ++k) {
