@@ -142,7 +142,7 @@ class train_evaluator {
         : builder_(std::move(b))
         , train_(std::move(train))
         , val_(std::move(validation))
-        , options_(options) {
+        , options_(std::move(options)) {
         if (!train_ || train_->empty() || !val_ || val_->empty())
             throw std::invalid_argument(
                 "xnas::train_evaluator: training and validation sets must be non-empty");
