@@ -118,6 +118,13 @@ TEST_CASE("init::apply_to: batch norm, running statistics, recurrent rule", "[nn
     CHECK(mean(1) == 0.5);
     CHECK(var(0) == 2);
 
+    // A user layer's own rank-1 "beta" (a Swish slope) is no normalisation shift: untouched.
+    nn::array<double> slope = {1.5, 2.5};
+    std::vector<nn::parameter<double>> swish{{"beta", &slope, &none}};
+    nn::init::apply_to<double>(swish, "swish", nn::init::scheme::pytorch_default, g);
+    CHECK(slope(0) == 1.5);
+    CHECK(slope(1) == 2.5);
+
     // An LSTM with F = 10, H = 50: every parameter U(-1/sqrt(50), 1/sqrt(50)).
     auto w_ih = nn::array<double>::from_shape({200, 10});
     auto w_hh = nn::array<double>::from_shape({200, 50});

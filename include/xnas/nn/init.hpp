@@ -149,8 +149,8 @@ inline bool is_normalisation(std::string_view type) {
 
 /// Initialises the parameters of one layer of type `layer_type` (its spec().type) by `s`:
 ///  - names starting with "running_" (batch-norm statistics) are left untouched;
-///  - normalisation layers (type containing "norm", e.g. batch_norm), and parameters named
-///    gamma / beta anywhere: weight/gamma = 1, bias/beta = 0;
+///  - normalisation layers (type containing "norm", e.g. batch_norm): weight/gamma = 1,
+///    bias/beta = 0 (other layers' parameters named gamma or beta follow the rules below);
 ///  - recurrent layers (lstm, gru): with pytorch_default every parameter U(-1/sqrt(H),
 ///    1/sqrt(H)), H the hidden size (second dimension of weight_hh); otherwise weights by the
 ///    scheme and biases 0;
@@ -186,9 +186,11 @@ void apply_to(std::span<const parameter<T>> params, std::string_view layer_type,
         array<T>& v = *p.value;
         if (detail::starts_with(p.name, "running_") || v.size() == 0)
             continue;
-        if (p.name == "gamma" || (norm && p.name == "weight")) {
+        // gamma/beta are batch-norm names only: a user layer's own "beta" (Swish's slope, say)
+        // is not a normalisation shift and must not be zeroed.
+        if (norm && (p.name == "gamma" || p.name == "weight")) {
             constant(v, 1.0);
-        } else if (p.name == "beta" || (norm && p.name == "bias")) {
+        } else if (norm && (p.name == "beta" || p.name == "bias")) {
             constant(v, 0.0);
         } else if (v.dimension() >= 2) {
             switch (s) {
