@@ -9,7 +9,8 @@ shift || true
 
 packages=(build-essential cmake ninja-build pkg-config
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev nlohmann-json3-dev zlib1g-dev
-  catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist)
+  catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist
+  clang-format) # clang-format 14 on Debian 12: ctest's "format: clang-format" needs it
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
