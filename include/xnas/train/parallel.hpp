@@ -7,6 +7,7 @@
 // of their next shard.
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -29,11 +30,17 @@
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 
+#ifndef XNAS_TEAM_SPIN
+/// Polls of a waiting team thread before it sleeps (pause instructions, ~30 ns each).
+#define XNAS_TEAM_SPIN 2000
+#endif
+
 namespace xnas::train::detail {
 
 /// `workers` threads plus the calling one, running one job f(k), k = 0 .. workers, per run()
-/// (k = 0 on the caller). Threads are started once and sleep on a condition variable between
-/// runs, so a batch costs two wake-ups rather than a thread spawn.
+/// (k = 0 on the caller). Threads are started once; between runs they spin briefly (a batch's
+/// optimizer step is short) and then sleep on a condition variable, so a batch costs no thread
+/// spawn and, usually, no system call.
 class thread_team {
   public:
     explicit thread_team(std::size_t workers) {
@@ -57,46 +64,59 @@ class thread_team {
     /// (jobs catch and record their own exceptions).
     template <class F>
     void run(F& f) {
+        job_ = [](void* ctx, std::size_t k) { (*static_cast<F*>(ctx))(k); };
+        ctx_ = &f;
+        pending_.store(threads_.size(), std::memory_order_relaxed);
         {
             std::lock_guard lock(mutex_);
-            job_ = [](void* ctx, std::size_t k) { (*static_cast<F*>(ctx))(k); };
-            ctx_ = &f;
-            pending_ = threads_.size();
-            ++generation_;
+            generation_.fetch_add(1, std::memory_order_release);
         }
         start_.notify_all();
         f(std::size_t{0});
+        if (spin([&] { return pending_.load(std::memory_order_acquire) == 0; }))
+            return;
         std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return pending_ == 0; });
+        done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
     }
 
   private:
+    // Polls ready() for up to ~50 microseconds; true once it holds.
+    template <class Ready>
+    static bool spin(Ready ready) {
+        for (int i = 0; i < XNAS_TEAM_SPIN; ++i) {
+            if (ready())
+                return true;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        return ready();
+    }
+
     void loop(std::size_t k) {
         std::uint64_t seen = 0;
         for (;;) {
-            void (*job)(void*, std::size_t);
-            void* ctx;
-            {
+            auto started = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+            if (!spin(started)) {
                 std::unique_lock lock(mutex_);
-                start_.wait(lock, [&] { return generation_ != seen; });
-                seen = generation_;
-                if (stopping_)
-                    return;
-                job = job_;
-                ctx = ctx_;
+                start_.wait(lock, started);
             }
-            job(ctx, k);
-            std::lock_guard lock(mutex_);
-            if (--pending_ == 0)
+            seen = generation_.load(std::memory_order_acquire);
+            if (stopping_.load(std::memory_order_acquire))
+                return;
+            job_(ctx_, k);
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard lock(mutex_); // the caller is spinning or waiting under it
                 done_.notify_one();
+            }
         }
     }
 
     void shut_down() {
+        stopping_.store(true, std::memory_order_release);
         {
             std::lock_guard lock(mutex_);
-            stopping_ = true;
-            ++generation_;
+            generation_.fetch_add(1, std::memory_order_release);
         }
         start_.notify_all();
         for (auto& t : threads_)
@@ -107,9 +127,11 @@ class thread_team {
     std::vector<std::thread> threads_;
     std::mutex mutex_;
     std::condition_variable start_, done_;
-    std::uint64_t generation_ = 0;
-    std::size_t pending_ = 0;
-    bool stopping_ = false;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::size_t> pending_{0};
+    std::atomic<bool> stopping_{false};
+    // Written by the caller before generation_ is bumped (release), read by workers after they
+    // see the new generation (acquire).
     void (*job_)(void*, std::size_t) = nullptr;
     void* ctx_ = nullptr;
 };
@@ -251,19 +273,21 @@ class data_parallel {
         team_->run(job);
 
         shard_totals t;
+        auto where = [&] {
+            return std::string(who) + ": diverged at epoch " + std::to_string(epoch) + ", batch " +
+                   std::to_string(batch);
+        };
         for (std::size_t k = 0; k < count; ++k) {
             const shard& s = shards_[k];
-            const std::string where = std::string(who) + ": diverged at epoch " +
-                                      std::to_string(epoch) + ", batch " + std::to_string(batch);
             if (s.error) {
                 try {
                     std::rethrow_exception(s.error);
                 } catch (const numerical_error& ex) {
-                    throw numerical_error(where + ": " + ex.what());
+                    throw numerical_error(where() + ": " + ex.what());
                 }
             }
             if (!std::isfinite(s.loss))
-                throw numerical_error(where + ": loss is " + std::to_string(s.loss));
+                throw numerical_error(where() + ": loss is " + std::to_string(s.loss));
             const double w = static_cast<double>(s.size) / static_cast<double>(n);
             t.loss += s.loss * w;
             t.accuracy += s.accuracy * w;
