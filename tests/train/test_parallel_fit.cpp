@@ -289,3 +289,16 @@ TEST_CASE("data-parallel fit: small last batches, errors, stops, BLAS threads",
                           Contains("threads is 0"));
     }
 }
+
+TEST_CASE("running state is recognised behind network node prefixes", "[train][parallel]") {
+    nn::array<float> a;
+    CHECK(train::detail::is_running(nn::parameter<float>{"running_mean", &a, &a}));
+    CHECK(train::detail::is_running(nn::parameter<float>{"3.running_var", &a, &a}));
+    CHECK(train::detail::is_running(nn::parameter<float>{"4.2.running_mean", &a, &a}));
+    CHECK_FALSE(train::detail::is_running(nn::parameter<float>{"3.weight", &a, &a}));
+    auto net = mlp_bn_dropout(4, 3, 1);
+    std::size_t running = 0;
+    for (const auto& p : net.parameters())
+        running += train::detail::is_running(p) ? 1 : 0;
+    CHECK(running == 2);
+}
