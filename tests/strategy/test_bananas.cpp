@@ -47,9 +47,14 @@ TEST_CASE("bananas beats random search", "[strategy][quality][bananas]") {
         return total / 20;
     };
     const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; });
-    const double r_its = regret([] { return xnas::bananas<toy_cell_space>({.epochs = 30}); });
+    const double r_its = regret([] {
+        return xnas::bananas<toy_cell_space>({.ensemble = 3, .hidden = {16, 16}, .epochs = 20});
+    });
     const double r_ucb = regret([] {
-        return xnas::bananas<toy_cell_space>({.acquisition = xnas::acquisition::ucb, .epochs = 30});
+        return xnas::bananas<toy_cell_space>({.acquisition = xnas::acquisition::ucb,
+                                              .ensemble = 3,
+                                              .hidden = {16, 16},
+                                              .epochs = 20});
     });
     std::printf("bananas mean regret its %.3f ucb %.3f, random %.3f\n", r_its, r_ucb, r_random);
     CHECK(r_its < 0.6 * r_random);

@@ -86,8 +86,10 @@ TEST_CASE("reinforce with the LSTM controller beats random search",
         return total / 20;
     };
     const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; });
-    const double r_lstm =
-        regret([] { return xnas::reinforce<toy_cell_space, xnas::lstm_policy>(); });
+    const double r_lstm = regret([] {
+        return xnas::reinforce<toy_cell_space, xnas::lstm_policy>(
+            {}, xnas::lstm_policy({.hidden = 16}));
+    });
     std::printf("reinforce+lstm mean regret %.3f, random %.3f\n", r_lstm, r_random);
     CHECK(r_lstm < 0.7 * r_random);
 }
