@@ -137,6 +137,12 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         if constexpr (decision_space<Space>)
             return S::of(reinforce<Space>({.objective = accuracy_objective}));
     }
+    if (name == "bananas") {
+        if constexpr (encodable_space<Space>)
+            return S::of(
+                bananas<Space>({.initial_samples = std::min<std::size_t>(10, budget / 3 + 1),
+                                .objective = accuracy_objective}));
+    }
     if (name == "nsga2")
         return S::of(nsga2<Space>(
             {.population_size = population, .objectives = {accuracy_objective, params_objective}}));
@@ -477,8 +483,11 @@ int main(int argc, char** argv) {
         c.trials = 20; // the default budget: a few minutes on two cores
 
     try {
-        if (c.space == "cell")
-            return run(c, cell_space::nb201(), cell_builder(cell_space::nb201()), false);
+        if (c.space == "cell") {
+            // The path encoding is what BANANAS's predictor learns from (White et al. 2021).
+            const auto cells = cell_space::nb201().with_encoding(cell_space::encoding::path);
+            return run(c, cells, cell_builder(cells), false);
+        }
         if (c.space == "rnn") {
             chain_builder b(chain_space::sequence(), {.input = {28, 28}, .classes = 10});
             return run(c, b.space(), b, true);
