@@ -210,6 +210,15 @@ TEST_CASE("optimizers leave running_* statistics alone, even with weight decay",
     CHECK(mean(0) == 0.5);
     CHECK(mean(1) == -0.5);
     CHECK(w(0) < 1);
+
+    // The same under the node prefix a network's parameters() adds.
+    std::vector<nn::parameter<double>> in_network{{"2.weight", &w, &dw},
+                                                  {"3.running_var", &mean, &dmean}};
+    nn::adamw<double> b(nn::adamw_options{.lr = 0.1, .weight_decay = 0.5});
+    b.step(in_network);
+    CHECK(mean(0) == 0.5);
+    CHECK(nn::is_running_state("12.running_mean"));
+    CHECK_FALSE(nn::is_running_state("3.weight_running_")); // only a name starting with it
 }
 
 namespace {

@@ -292,13 +292,13 @@ TEST_CASE("data-parallel fit: small last batches, errors, stops, BLAS threads",
 
 TEST_CASE("running state is recognised behind network node prefixes", "[train][parallel]") {
     nn::array<float> a;
-    CHECK(train::detail::is_running(nn::parameter<float>{"running_mean", &a, &a}));
-    CHECK(train::detail::is_running(nn::parameter<float>{"3.running_var", &a, &a}));
-    CHECK(train::detail::is_running(nn::parameter<float>{"4.2.running_mean", &a, &a}));
-    CHECK_FALSE(train::detail::is_running(nn::parameter<float>{"3.weight", &a, &a}));
+    CHECK(nn::is_running_state("running_mean"));
+    CHECK(nn::is_running_state("3.running_var"));
+    CHECK(nn::is_running_state("4.2.running_mean"));
+    CHECK_FALSE(nn::is_running_state("3.weight"));
     auto net = mlp_bn_dropout(4, 3, 1);
     std::size_t running = 0;
     for (const auto& p : net.parameters())
-        running += train::detail::is_running(p) ? 1 : 0;
+        running += nn::is_running_state(p.name) ? 1 : 0;
     CHECK(running == 2);
 }

@@ -24,7 +24,7 @@ template <class T>
 double synflow(const nn::network<T>& net) {
     nn::network<T> probe = net;
     for (auto& p : probe.parameters())
-        if (p.name.find("running_") == std::string::npos)
+        if (!nn::is_running_state(p.name))
             for (auto& v : *p.value)
                 v = std::abs(v);
     nn::array<T> x = nn::array<T>::from_shape(nn::with_batch(1, probe.input_shape()));
@@ -35,7 +35,7 @@ double synflow(const nn::network<T>& net) {
     probe.backward(dy);
     double score = 0;
     for (auto& p : probe.parameters()) {
-        if (p.name.find("running_") != std::string::npos)
+        if (nn::is_running_state(p.name))
             continue;
         for (std::size_t i = 0; i < p.value->size(); ++i)
             score += static_cast<double>(p.value->data()[i]) *

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -26,6 +27,14 @@ struct parameter {
     array<T>* value;
     array<T>* gradient; ///< same shape as *value
 };
+
+/// True for a parameter that is state, not learnable: batch norm's running statistics, which a
+/// layer names "running_*" and a network prefixes with the node ("3.running_mean"). Optimizers
+/// and initialisers skip them; gradient clipping and replica sums leave them alone.
+inline bool is_running_state(std::string_view name) {
+    const auto dot = name.rfind('.');
+    return name.substr(dot == std::string_view::npos ? 0 : dot + 1).starts_with("running_");
+}
 
 /// How to rebuild a layer: its type name and its hyper-parameters as text. Serialization stores
 /// it beside the weights; nn::make_layer turns a built-in spec back into a layer.

@@ -173,14 +173,6 @@ void reseed_dropout(nn::network<T>& net, std::uint64_t seed) {
     }
 }
 
-/// Whether p is running state (batch norm's running_mean / running_var): its name, after the
-/// node prefixes network::parameters() adds ("3.running_mean"), starts with "running_".
-template <class T>
-bool is_running(const nn::parameter<T>& p) {
-    const auto dot = p.name.rfind('.');
-    return p.name.compare(dot == std::string::npos ? 0 : dot + 1, 8, "running_") == 0;
-}
-
 /// Loss and accuracy of one sharded batch (sample-weighted means over the shards).
 struct shard_totals {
     double loss = 0;
@@ -317,7 +309,7 @@ class data_parallel {
     void sync_replica(std::size_t r, bool running) {
         auto& dst = replica_params_[r];
         for (std::size_t p = 0; p < dst.size(); ++p)
-            if (is_running(master_params_[p]) == running)
+            if (nn::is_running_state(master_params_[p].name) == running)
                 std::memcpy(dst[p].value->data(), master_params_[p].value->data(),
                             master_params_[p].value->size() * sizeof(T));
     }
@@ -325,7 +317,7 @@ class data_parallel {
     // Adds the gradients of replicas 1 .. count-1 to the master's, in shard order.
     void reduce(std::size_t count) {
         for (std::size_t p = 0; p < master_params_.size(); ++p) {
-            if (is_running(master_params_[p]))
+            if (nn::is_running_state(master_params_[p].name))
                 continue;
             T* __restrict g = master_params_[p].gradient->data();
             const std::size_t size = master_params_[p].gradient->size();

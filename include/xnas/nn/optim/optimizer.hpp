@@ -41,7 +41,7 @@ namespace detail {
 /// True for non-learnable state exposed as a parameter (batch norm's running_mean/var).
 template <class T>
 bool is_running_state(const parameter<T>& p) {
-    return p.name.compare(0, 8, "running_") == 0;
+    return nn::is_running_state(p.name);
 }
 
 /// Throws std::invalid_argument "<who>: <field> is <value>, expected <what>" unless ok.
