@@ -24,7 +24,9 @@ TEST_CASE("dense forward computes x W^T + b", "[nn][dense]") {
     d.bias() = {10, 20};
     nn::array<float> x = {{1, 1}, {0, 2}}, y;
     d.forward(x, y, nn::mode::eval);
-    CHECK(static_cast<bool>(y == nn::array<float>{{13, 27}, {14, 28}})); // Catch decomposition clashes with xtensor operators
+    CHECK(static_cast<bool>(
+        y == nn::array<float>{{13, 27},
+                              {14, 28}})); // Catch decomposition clashes with xtensor operators
     CHECK(d.parameter_count() == 6);
     CHECK(d.output_shape({2}) == nn::shape{2});
 }
@@ -34,6 +36,6 @@ TEST_CASE("dense rejects a wrong input width with a message naming both", "[nn][
     nn::array<float> x = nn::array<float>::from_shape({2, 12}), y;
     CHECK_THROWS_AS(d.forward(x, y, nn::mode::eval), shape_error);
     CHECK_THROWS_WITH(d.forward(x, y, nn::mode::eval), Catch::Matchers::Contains("12 features") &&
-                                                          Catch::Matchers::Contains("(N, 16)"));
+                                                           Catch::Matchers::Contains("(N, 16)"));
     CHECK_THROWS_AS(d.output_shape({12}), shape_error);
 }

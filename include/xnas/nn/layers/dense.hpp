@@ -2,23 +2,27 @@
 // nn::dense, a fully connected layer y = x W^T + b on (N, in) batches: one GEMM forward, two
 // backward. The reference implementation of the nn::layer contract.
 
+#include <string>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/layer.hpp>
-
-#include <string>
 
 namespace xnas::nn {
 
 template <class T = float>
 class dense {
-public:
+  public:
     using value_type = T;
 
     /// A layer from `in` to `out` features; weights start at zero (use nn::init to initialise).
     dense(std::size_t in, std::size_t out, bool use_bias = true)
-        : in_(in), out_(out), bias_on_(use_bias), w_({out, in}, T(0)), b_({use_bias ? out : 0}, T(0)),
-          dw_({out, in}, T(0)), db_({use_bias ? out : 0}, T(0)) {
+        : in_(in)
+        , out_(out)
+        , bias_on_(use_bias)
+        , w_({out, in}, T(0))
+        , b_({use_bias ? out : 0}, T(0))
+        , dw_({out, in}, T(0))
+        , db_({use_bias ? out : 0}, T(0)) {
         if (in == 0 || out == 0)
             throw std::invalid_argument("xnas::nn::dense: in and out must be positive, got " +
                                         std::to_string(in) + " and " + std::to_string(out));
@@ -61,8 +65,8 @@ public:
 
     shape output_shape(const shape& in) const {
         if (volume(in) != in_ || in.size() != 1)
-            throw shape_error("xnas::nn::dense: input has shape " + to_string(in) + ", layer expects (" +
-                              std::to_string(in_) + ")");
+            throw shape_error("xnas::nn::dense: input has shape " + to_string(in) +
+                              ", layer expects (" + std::to_string(in_) + ")");
         return {out_};
     }
     std::size_t parameter_count() const { return out_ * in_ + (bias_on_ ? out_ : 0); }
@@ -79,7 +83,7 @@ public:
     array<T>& weight() { return w_; }
     array<T>& bias() { return b_; }
 
-private:
+  private:
     std::size_t check_input(const array<T>& x) const {
         if (x.dimension() != 2 || x.shape()[1] != in_)
             throw shape_error("xnas::nn::dense::forward: input has " +
