@@ -47,12 +47,14 @@ struct config {
     std::size_t epochs = 2;
     std::size_t final_epochs = 0;
     std::size_t final_limit = 0;
-    std::size_t train_subset = 10000;
+    std::size_t train_subset = 5000;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
     int threads = 1;
     std::uint64_t seed = 0;
     std::size_t max_params = 0;
+    double max_mflops =
+        25; // keeps the default run to minutes: a 4x64-channel 5x5 chain is ~1 GFLOP
     double trial_seconds = 0;
     std::string out = "xnas-out";
     bool resume = false;
@@ -293,11 +295,13 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     const std::size_t workers =
         c.workers ? c.workers : std::max(1u, std::thread::hardware_concurrency());
     nn::set_blas_threads(c.threads);
-    train_evaluator<A, Builder> evaluator(builder, d.train, d.validation,
-                                          {.epochs = c.epochs,
-                                           .max_params = c.max_params,
-                                           .time_limit_seconds = c.trial_seconds,
-                                           .seed = c.seed});
+    train_evaluator<A, Builder> evaluator(
+        builder, d.train, d.validation,
+        {.epochs = c.epochs,
+         .max_params = c.max_params,
+         .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
+         .time_limit_seconds = c.trial_seconds,
+         .seed = c.seed});
 
     auto strategy = make_strategy<Space>(c.strategy, c.trials ? c.trials : 50);
     if (!c.warm_start.empty())
@@ -469,6 +473,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,
                    "candidates with more parameters fail without training");
+    app.add_option(
+           "--max-mflops", c.max_mflops,
+           "candidates over this many forward MFLOPs per image fail without training (0: none)")
+        ->capture_default_str();
     app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)");
     app.add_option("--out", c.out, "output directory")->capture_default_str();
     app.add_flag("--resume", c.resume,

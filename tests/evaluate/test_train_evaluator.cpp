@@ -84,6 +84,12 @@ TEST_CASE("train_evaluator records failing candidates instead of throwing", "[ev
         CHECK(e.state == status::failed);
         CHECK_THAT(e.message, Contains("parameter budget") && Contains("max_params 100"));
     }
+    SECTION("FLOP budget, before training") {
+        const auto e = make({.max_flops = 1000}).evaluate({1, a});
+        CHECK(e.state == status::failed);
+        CHECK_THAT(e.message, Contains("FLOP budget") && Contains("max_flops 1000"));
+        CHECK(make({.max_flops = 100'000'000}).evaluate({1, a}).ok());
+    }
     SECTION("memory budget") {
         auto o = train_evaluator_options{.max_memory_mb = 1};
         evaluator_t big(chain_builder(chain_space({{"conv",

@@ -44,8 +44,9 @@ enum class fidelity_axis {
 struct train_evaluator_options {
     std::size_t epochs = 1; ///< epochs at fidelity 1
     fidelity_axis fidelity = fidelity_axis::epochs;
-    training_recipe recipe{};      ///< used when the builder supplies none
-    std::size_t max_params = 0;    ///< 0: no limit; larger candidates fail before training
+    training_recipe recipe{};   ///< used when the builder supplies none
+    std::size_t max_params = 0; ///< 0: no limit; larger candidates fail before training
+    std::size_t max_flops = 0;  ///< 0: no limit; forward FLOPs per sample, checked before training
     std::size_t max_memory_mb = 0; ///< 0: no limit; estimated before any activation is allocated
     double time_limit_seconds = 0; ///< 0: no limit; checked between batches (cooperative)
     bool measure_latency = true;   ///< time single-image inference (median of 15 runs)
@@ -127,7 +128,7 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 /// options.recipe is used.
 ///
 /// Failures are evaluations, never exceptions: a builder or layer that throws -> failed with
-/// the message; parameter or memory budget exceeded -> failed, checked right after the
+/// the message; parameter, FLOP or memory budget exceeded -> failed, checked right after the
 /// structure is built and before any activation or optimizer state exists; non-finite loss ->
 /// diverged; past the per-trial time limit -> timed_out (the network trained so far is not
 /// measured). Thread-safe: evaluate keeps all state local, the data sets are shared read-only.
@@ -176,6 +177,12 @@ class train_evaluator {
                                            "parameter budget: " + std::to_string(params) +
                                                " parameters > max_params " +
                                                std::to_string(options_.max_params),
+                                           elapsed());
+            if (options_.max_flops && net.flops() > options_.max_flops)
+                return evaluation::failure(status::failed,
+                                           "FLOP budget: " + std::to_string(net.flops()) +
+                                               " forward FLOPs per sample > max_flops " +
+                                               std::to_string(options_.max_flops),
                                            elapsed());
             const double mb = detail::training_bytes(net, r.batch_size) / (1024.0 * 1024.0);
             if (options_.max_memory_mb && mb > static_cast<double>(options_.max_memory_mb))
