@@ -404,13 +404,15 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         rep.importance = report::main_effects(rows);
         for (const auto& imp : rep.importance)
             importance_text += "  " + imp.decision + ": " +
-                               std::to_string(100 * imp.share).substr(0, 5) + " % (best " +
+                               std::to_string(100 * imp.adjusted_share).substr(0, 5) + " % (best " +
                                imp.mean_by_value.front().first + ")\n";
     }
     report::write_html(rep, (fs::path(c.out) / "report.html").string());
     if (!importance_text.empty())
-        std::fprintf(stderr, "decision importance (share of validation-accuracy variance):\n%s",
-                     importance_text.c_str());
+        std::fprintf(
+            stderr,
+            "decision importance (chance-adjusted share of validation-accuracy variance):\n%s",
+            importance_text.c_str());
 
     std::size_t failed = 0;
     for (const auto& r : s.history)

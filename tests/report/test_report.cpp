@@ -42,6 +42,28 @@ TEST_CASE("main effects of an additive objective split its variance", "[report][
     CHECK(imp[0].decision == "b");
     CHECK(imp[0].share == Approx(0.8));
     CHECK(imp[1].share == Approx(0.2));
+    // n = 12 trials, k = 2 values: adjusted = 1 - (1 - share) * 11 / 10.
+    CHECK(imp[0].adjusted_share == Approx(0.78));
+    CHECK(imp[1].adjusted_share == Approx(0.12));
+}
+
+TEST_CASE("the chance adjustment removes what few trials per value explain by luck",
+          "[report][importance]") {
+    // 10 trials, a decision with 5 values unrelated to the objective: raw eta^2 is large by
+    // chance, the adjusted share is near zero.
+    rng g(17);
+    double raw = 0;
+    int removed = 0;
+    for (int rep = 0; rep < 200; ++rep) {
+        std::vector<report::decision_row> rows;
+        for (int i = 0; i < 10; ++i)
+            rows.push_back({{{"noise", std::to_string(i % 5)}}, g.normal()});
+        const auto imp = report::main_effects(rows);
+        raw += imp[0].share / 200;
+        removed += imp[0].adjusted_share == 0.0;
+    }
+    CHECK(raw > 0.3);     // (k - 1) / (n - 1) = 4 / 9 expected under no effect
+    CHECK(removed > 100); // unbiased before clipping at 0: most null draws vanish entirely
 }
 
 TEST_CASE("main effects count an absent decision as its own value and need two rows",

@@ -82,7 +82,7 @@ inline std::pair<double, double> padded_range(double lo, double hi) {
 struct frame {
     double x0, x1, y0, y1;
     bool log_x = false;
-    static constexpr double w = 560, h = 320, left = 70, right = 20, top = 30, bottom = 50;
+    static constexpr double w = 560, h = 320, left = 70, right = 40, top = 30, bottom = 50;
 
     double tx(double x) const {
         const double a = log_x ? std::log10(x0) : x0, b = log_x ? std::log10(x1) : x1;
@@ -229,16 +229,18 @@ inline std::string importance_chart(const std::vector<decision_importance>& imp,
       << "' font-family='sans-serif' font-size='11'>"
       << "<text x='" << width / 2
       << "' y='16' text-anchor='middle' font-size='13' font-weight='bold'>"
-      << "share of " << escape(value_name) << " variance each decision explains</text>";
+      << "share of " << escape(value_name)
+      << " variance each decision explains (chance-adjusted)</text>";
     double y = 30;
     for (const auto& d : imp) {
         std::string best = d.mean_by_value.empty() ? "" : d.mean_by_value.front().first;
         s << "<text x='" << left - 6 << "' y='" << y + 14 << "' text-anchor='end'>"
           << escape(d.decision) << "</text>"
-          << "<rect x='" << left << "' y='" << y + 3 << "' width='" << std::max(1.0, barw * d.share)
-          << "' height='" << row - 6 << "' fill='#48a'/>"
-          << "<text x='" << left + barw * d.share + 6 << "' y='" << y + 14 << "'>"
-          << fmt(100 * d.share, 3) << " % (best: " << escape(best) << ")</text>";
+          << "<rect x='" << left << "' y='" << y + 3 << "' width='"
+          << std::max(1.0, barw * d.adjusted_share) << "' height='" << row - 6 << "' fill='#48a'/>"
+          << "<text x='" << left + barw * d.adjusted_share + 6 << "' y='" << y + 14 << "'>"
+          << fmt(100 * d.adjusted_share, 3) << " % (raw " << fmt(100 * d.share, 2)
+          << " %; best: " << escape(best) << ")</text>";
         y += row;
     }
     if (imp.empty())

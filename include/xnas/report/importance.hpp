@@ -29,12 +29,16 @@ struct decision_row {
 /// objective per value, best value first.
 struct decision_importance {
     std::string decision;
-    double share = 0.0;
+    double share = 0.0; ///< eta squared: between-value variance / total variance
+    /// share corrected for chance, as adjusted R^2 of a one-way ANOVA:
+    /// 1 - (1 - share) (n - 1) / (n - k) for n trials and k observed values, at least 0. With
+    /// few trials per value a decision explains much variance by chance alone; this removes it.
+    double adjusted_share = 0.0;
     std::vector<std::pair<std::string, double>> mean_by_value; ///< sorted by mean, descending
 };
 
-/// Main-effect importance of every decision, most important first. Rows with a non-finite
-/// value are skipped; a decision absent from a row counts as the value "(absent)", so
+/// Main-effect importance of every decision, most important first (by adjusted_share). Rows with a
+/// non-finite value are skipped; a decision absent from a row counts as the value "(absent)", so
 /// conditional decisions are measured too. Throws std::invalid_argument with fewer than two
 /// usable rows.
 inline std::vector<decision_importance> main_effects(const std::vector<decision_row>& rows) {
@@ -70,7 +74,7 @@ inline std::vector<decision_importance> main_effects(const std::vector<decision_
             g.first += r->value;
             ++g.second;
         }
-        decision_importance d{name, 0.0, {}};
+        decision_importance d{name, 0.0, 0.0, {}};
         double between = 0;
         for (const auto& [value, g] : groups) {
             const double m = g.first / static_cast<double>(g.second);
@@ -79,12 +83,16 @@ inline std::vector<decision_importance> main_effects(const std::vector<decision_
         }
         between /= static_cast<double>(usable.size());
         d.share = total > 0 ? between / total : 0.0;
+        const double n = static_cast<double>(usable.size()), k = static_cast<double>(groups.size());
+        d.adjusted_share = n > k ? std::max(0.0, 1.0 - (1.0 - d.share) * (n - 1.0) / (n - k)) : 0.0;
         std::sort(d.mean_by_value.begin(), d.mean_by_value.end(),
                   [](const auto& a, const auto& b) { return a.second > b.second; });
         out.push_back(std::move(d));
     }
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a.share > b.share; });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.adjusted_share != b.adjusted_share ? a.adjusted_share > b.adjusted_share
+                                                    : a.share > b.share;
+    });
     return out;
 }
 
