@@ -308,7 +308,9 @@ class avg_pool2d {
     }
     layer_spec spec() const {
         auto a = g_.attributes();
-        a["count_include_pad"] = include_pad_ ? "1" : "0";
+        // A char, not a string literal: GCC 12 flags assigning "1"/"0" here with a false
+        // -Wrestrict (GCC bug 105329).
+        a["count_include_pad"] = std::string(1, include_pad_ ? '1' : '0');
         return {"avg_pool2d", a};
     }
     const pool2d_options& options() const { return g_.options(); }
