@@ -165,4 +165,21 @@ struct nb201_like {
     }
 };
 
+/// Mean regret (optimum minus best score found) over 20 seeded nb201_like problems, with
+/// `queries` evaluations each and every other seed run with 4 trials in flight: the measure
+/// the strategy quality tests compare against random search. `make()` builds a fresh strategy.
+template <class Make>
+double mean_nb201_regret(Make make, std::size_t queries) {
+    double total = 0;
+    for (std::uint64_t s = 0; s < 20; ++s) {
+        const nb201_like problem(1000 + s);
+        auto st = make();
+        const auto rs = run(
+            st, toy_cell_space{}, [&](const auto& t) { return problem.evaluate(t); }, queries,
+            77 + s, s % 2 ? 4 : 1);
+        total += problem.optimum - best_of(rs);
+    }
+    return total / 20;
+}
+
 } // namespace xnas_test

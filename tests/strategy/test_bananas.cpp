@@ -34,18 +34,7 @@ TEST_CASE("the MLP ensemble fits a smooth function and is unsure away from data"
 }
 
 TEST_CASE("bananas beats random search", "[strategy][quality][bananas]") {
-    auto regret = [](auto make) {
-        double total = 0;
-        for (std::uint64_t s = 0; s < 20; ++s) {
-            const nb201_like problem(1000 + s);
-            auto st = make();
-            const auto rs = xnas_test::run(
-                st, toy_cell_space{}, [&](const auto& t) { return problem.evaluate(t); }, 60,
-                77 + s, s % 2 ? 4 : 1);
-            total += problem.optimum - xnas_test::best_of(rs);
-        }
-        return total / 20;
-    };
+    auto regret = [](auto make) { return xnas_test::mean_nb201_regret(make, 60); };
     const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; });
     const double r_its = regret([] {
         return xnas::bananas<toy_cell_space>({.ensemble = 3, .hidden = {16, 16}, .epochs = 20});

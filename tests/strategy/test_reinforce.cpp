@@ -70,18 +70,7 @@ TEST_CASE("factorised policy: gradient steps favour rewarded choices", "[strateg
 }
 
 TEST_CASE("reinforce beats random search", "[strategy][quality][reinforce]") {
-    auto regret = [](auto make) {
-        double total = 0;
-        for (std::uint64_t s = 0; s < 20; ++s) {
-            const nb201_like problem(1000 + s);
-            auto st = make();
-            const auto rs = xnas_test::run(
-                st, toy_cell_space{}, [&](const auto& t) { return problem.evaluate(t); }, 100,
-                77 + s, s % 2 ? 4 : 1);
-            total += problem.optimum - xnas_test::best_of(rs);
-        }
-        return total / 20;
-    };
+    auto regret = [](auto make) { return xnas_test::mean_nb201_regret(make, 100); };
     const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; });
     const double r_rl = regret([] { return xnas::reinforce<toy_cell_space>{}; });
     const double r_rl_entropy =
