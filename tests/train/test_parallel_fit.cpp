@@ -1,3 +1,5 @@
+#include "same_weights.hpp"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -23,6 +25,7 @@ using namespace xnas;
 using Catch::Matchers::Contains;
 
 namespace {
+using xnas::test::same_weights;
 
 /// n samples of `classes` Gaussian blobs in `dims` dimensions, centres 3 apart on the axes.
 template <class T = float>
@@ -68,19 +71,6 @@ nn::network<float> mlp_bn_dropout(std::size_t in, std::size_t classes, std::uint
     net.add(nn::dense<float>(16, classes));
     init(net, seed);
     return net;
-}
-
-template <class T>
-bool same_weights(nn::network<T>& a, nn::network<T>& b) {
-    auto pa = a.parameters(), pb = b.parameters();
-    if (pa.size() != pb.size())
-        return false;
-    for (std::size_t k = 0; k < pa.size(); ++k)
-        if (pa[k].value->size() != pb[k].value->size() ||
-            std::memcmp(pa[k].value->data(), pb[k].value->data(),
-                        pa[k].value->size() * sizeof(T)) != 0)
-            return false;
-    return true;
 }
 
 /// Largest |a - b| / max(1, |b|) over every parameter value (or gradient).

@@ -1,3 +1,5 @@
+#include "same_weights.hpp"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -21,6 +23,7 @@ using namespace xnas;
 using Catch::Matchers::Contains;
 
 namespace {
+using xnas::test::same_weights;
 
 /// n samples of `classes` Gaussian blobs in `dims` dimensions, centres 3 apart on the axes.
 data::dataset<float> blobs(std::size_t n, std::size_t classes, std::size_t dims, rng& g) {
@@ -48,18 +51,6 @@ nn::network<float> mlp(std::size_t in, std::size_t hidden, std::size_t classes,
     for (std::size_t j = 1; j < net.size(); ++j)
         nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, g);
     return net;
-}
-
-bool same_weights(nn::network<float>& a, nn::network<float>& b) {
-    auto pa = a.parameters(), pb = b.parameters();
-    if (pa.size() != pb.size())
-        return false;
-    for (std::size_t k = 0; k < pa.size(); ++k)
-        if (pa[k].value->size() != pb[k].value->size() ||
-            std::memcmp(pa[k].value->data(), pb[k].value->data(),
-                        pa[k].value->size() * sizeof(float)) != 0)
-            return false;
-    return true;
 }
 
 struct counter {
