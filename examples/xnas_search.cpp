@@ -355,9 +355,15 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         std::iota(first.begin(), first.end(), std::size_t(0));
         *d.full_train = d.full_train->subset(first);
     }
-    std::fprintf(stderr, "retraining the best architecture on %zu images for %zu epochs...\n",
-                 d.full_train->size(), final_epochs);
-    const train::history tr = train_network(net, *d.full_train, recipe, final_epochs, g);
+    // The search kept workers x threads cores busy; the one retrain uses them all, data-parallel.
+    const std::size_t final_threads = workers * static_cast<std::size_t>(std::max(c.threads, 1));
+    std::fprintf(stderr,
+                 "retraining the best architecture on %zu images for %zu epochs on %zu "
+                 "threads...\n",
+                 d.full_train->size(), final_epochs, final_threads);
+    const train::history tr =
+        train_network(net, *d.full_train, recipe, final_epochs, g,
+                      std::chrono::steady_clock::time_point::max(), final_threads);
     const double test_acc =
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());

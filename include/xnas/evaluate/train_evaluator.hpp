@@ -83,12 +83,14 @@ inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
 } // namespace detail
 
 /// Trains `net` (already initialised) with `recipe` for `epochs` through train::fit, shuffling
-/// with a seed drawn from `g`; stops between batches at `deadline`. Throws
-/// xnas::numerical_error naming the epoch and batch when the loss is not finite.
+/// with a seed drawn from `g`; stops between batches at `deadline`; `threads` > 1 trains each
+/// batch data-parallel (fit_options::threads). Throws xnas::numerical_error naming the epoch
+/// and batch when the loss is not finite.
 inline train::history train_network(
     nn::network<float>& net, const data::dataset<float>& train, const training_recipe& recipe,
     std::size_t epochs, rng& g,
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+    std::size_t threads = 1) {
     auto opt = detail::make_optimizer(recipe);
     return std::visit(
         [&](auto& o) {
@@ -96,7 +98,8 @@ inline train::history train_network(
                               {.epochs = epochs,
                                .batch_size = recipe.batch_size,
                                .seed = g(),
-                               .deadline = deadline});
+                               .deadline = deadline,
+                               .threads = threads});
         },
         opt);
 }
