@@ -47,6 +47,8 @@ struct config {
     std::size_t epochs = 2;
     std::size_t final_epochs = 0;
     std::size_t final_limit = 0;
+    bool final_constant_lr = false;
+    bool final_augment = false;
     std::size_t train_subset = 5000;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
@@ -356,14 +358,23 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         *d.full_train = d.full_train->subset(first);
     }
     // The search kept workers x threads cores busy; the one retrain uses them all, data-parallel.
-    const std::size_t final_threads = workers * static_cast<std::size_t>(std::max(c.threads, 1));
+    // Cosine annealing to zero over the retrain is the usual final-training recipe (DARTS,
+    // NAS-Bench-201): it settles into a minimum a constant rate keeps bouncing around.
+    train::fit_options final_options{.epochs = final_epochs,
+                                     .seed = g(),
+                                     .threads = workers *
+                                                static_cast<std::size_t>(std::max(c.threads, 1))};
+    if (!c.final_constant_lr)
+        final_options.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = final_epochs};
+    if (c.final_augment && !sequences)
+        final_options.augment = data::augment_options{.crop_padding = 2, .flip_probability = 0.5};
     std::fprintf(stderr,
                  "retraining the best architecture on %zu images for %zu epochs on %zu "
-                 "threads...\n",
-                 d.full_train->size(), final_epochs, final_threads);
-    const train::history tr =
-        train_network(net, *d.full_train, recipe, final_epochs, g,
-                      std::chrono::steady_clock::time_point::max(), final_threads);
+                 "threads (%s learning rate%s)...\n",
+                 d.full_train->size(), final_epochs, final_options.threads,
+                 c.final_constant_lr ? "constant" : "cosine-annealed",
+                 final_options.augment ? ", crop and flip" : "");
+    const train::history tr = train_network(net, *d.full_train, recipe, final_options);
     const double test_acc =
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());
@@ -466,6 +477,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--final-epochs", c.final_epochs,
                    "epochs of the final retrain (default: max(epochs, 2))");
+    app.add_flag(
+        "--final-constant-lr", c.final_constant_lr,
+        "retrain at the searched learning rate throughout (default: cosine-annealed to 0)");
+    app.add_flag("--final-augment", c.final_augment,
+                 "retrain with random 2-pixel crops and horizontal flips (image spaces)");
     app.add_option("--final-limit", c.final_limit,
                    "retrain on the first K training images only (0: all; for smoke tests)");
     app.add_option("--train-subset", c.train_subset,

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <numbers>
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
 
@@ -131,7 +133,7 @@ TEST_CASE("train_evaluator records failing candidates instead of throwing", "[ev
     }
 }
 
-TEST_CASE("train_network trains data-parallel when given threads, reproducibly",
+TEST_CASE("train_network passes fit options through: threads, schedule, the recipe's batch",
           "[evaluate][train]") {
     const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
     rng pick(1);
@@ -143,9 +145,17 @@ TEST_CASE("train_network trains data-parallel when given threads, reproducibly",
         nn::network<float> net = builder.build(a, g);
         for (std::size_t id = 1; id < net.size(); ++id)
             nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
-        const train::history h = train_network(
-            net, *train, recipe, 3, g, std::chrono::steady_clock::time_point::max(), threads);
+        const train::history h =
+            train_network(net, *train, recipe,
+                          {.epochs = 3,
+                           .batch_size = 1000, // the recipe's 16 wins
+                           .seed = 7,
+                           .schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = 3},
+                           .threads = threads});
         REQUIRE(h.epochs.size() == 3);
+        // The first epoch's last step is batch 15 of 16: t = 15/16 of the 3-epoch period.
+        CHECK(h.epochs[0].lr ==
+              Approx(recipe.lr * (1 + std::cos(std::numbers::pi * (15.0 / 16) / 3)) / 2));
         std::vector<float> weights;
         for (const auto& p : net.parameters())
             weights.insert(weights.end(), p.value->begin(), p.value->end());

@@ -82,26 +82,28 @@ inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
 
 } // namespace detail
 
-/// Trains `net` (already initialised) with `recipe` for `epochs` through train::fit, shuffling
-/// with a seed drawn from `g`; stops between batches at `deadline`; `threads` > 1 trains each
-/// batch data-parallel (fit_options::threads). Throws xnas::numerical_error naming the epoch
-/// and batch when the loss is not finite.
+/// Trains `net` (already initialised) with `recipe`'s optimizer and batch size through
+/// train::fit; every other choice (epochs, seed, schedule, augmentation, threads, deadline)
+/// comes from `o`, whose batch_size is replaced by the recipe's. Throws
+/// xnas::numerical_error naming the epoch and batch when the loss is not finite.
+inline train::history train_network(nn::network<float>& net, const data::dataset<float>& train,
+                                    const training_recipe& recipe, train::fit_options o) {
+    auto opt = detail::make_optimizer(recipe);
+    o.batch_size = recipe.batch_size;
+    return std::visit(
+        [&](auto& optimizer) {
+            return train::fit(net, nn::softmax_cross_entropy<float>(), optimizer, train, o);
+        },
+        opt);
+}
+
+/// The candidate training of a search: `epochs` epochs, shuffled with a seed drawn from `g`,
+/// stopping between batches at `deadline`, one thread.
 inline train::history train_network(
     nn::network<float>& net, const data::dataset<float>& train, const training_recipe& recipe,
     std::size_t epochs, rng& g,
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
-    std::size_t threads = 1) {
-    auto opt = detail::make_optimizer(recipe);
-    return std::visit(
-        [&](auto& o) {
-            return train::fit(net, nn::softmax_cross_entropy<float>(), o, train,
-                              {.epochs = epochs,
-                               .batch_size = recipe.batch_size,
-                               .seed = g(),
-                               .deadline = deadline,
-                               .threads = threads});
-        },
-        opt);
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max()) {
+    return train_network(net, train, recipe, {.epochs = epochs, .seed = g(), .deadline = deadline});
 }
 
 /// Median seconds of a single-sample forward pass in eval mode (after 3 warm-up runs).
