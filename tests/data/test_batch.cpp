@@ -4,6 +4,7 @@
 #include <xnas/core/rng.hpp>
 #include <xnas/data/augment.hpp>
 #include <xnas/data/batch.hpp>
+#include <xtensor/xview.hpp>
 
 using namespace xnas;
 using Catch::Matchers::Contains;

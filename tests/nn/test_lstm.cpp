@@ -4,6 +4,9 @@
 #include <xnas/core/error.hpp>
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/layers/lstm.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
 
 using namespace xnas;
 

@@ -1,15 +1,14 @@
 #pragma once
 // xtensor aliases for the training core. Every other header reaches xtensor through this one,
-// so a move to xtensor 0.26+ include paths is one edit.
+// so a move to xtensor 0.26+ include paths is one edit. Only the containers: layers work on
+// the contiguous buffers, and views, adaptors and the math functions would cost every user's
+// translation unit compile time for nothing (include them where you use them).
 
 #include <cstddef>
 #include <string>
 #include <vector>
-#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
-#include <xtensor/xview.hpp>
 
 namespace xnas::nn {
 
