@@ -13,9 +13,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
+#include <xnas/core/json.hpp>
 #include <xnas/space/cell_space.hpp>
 #include <xnas/strategy.hpp>
 #include <xnas/strategy/lstm_controller.hpp>
@@ -85,7 +86,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "strategy_overhead: cannot read %s\n", optuna_file.c_str());
             return 1;
         }
-        const auto j = nlohmann::json::parse(in);
+        std::ostringstream text;
+        text << in.rdbuf();
+        const auto j = xnas::json::value::parse(text.str());
         optuna_random = j.at("optuna_random_us").get<double>();
         optuna_tpe = j.at("optuna_tpe_us").get<double>();
     }
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
         std::min<std::size_t>(trials, 200));
 
     std::printf("%-20s %8s %14s %12s %14s\n", "strategy", "trials", "us/trial", "best", "tpe/ours");
-    nlohmann::json out;
+    xnas::json::value out;
     out["trials"] = trials;
     if (optuna_tpe > 0) {
         std::printf("%-20s %8zu %14.3f %12s %14s\n", "optuna_random", trials, optuna_random, "-",
@@ -134,7 +137,8 @@ int main(int argc, char** argv) {
         const double ratio = optuna_tpe > 0 ? optuna_tpe / r.us : 0.0;
         std::printf("%-20s %8zu %14.3f %12.3f %14.1f\n", r.name.c_str(), r.trials, r.us, r.best,
                     ratio);
-        out["xnas"][r.name] = {{"us_per_trial", r.us}, {"trials", r.trials}};
+        out["xnas"][r.name] =
+            xnas::json::value::object({{"us_per_trial", r.us}, {"trials", r.trials}});
         if (optuna_tpe > 0) {
             out["xnas"][r.name]["tpe_over_ours"] = ratio;
             out["xnas"][r.name]["optuna_random_over_ours"] = optuna_random / r.us;

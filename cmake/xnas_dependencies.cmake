@@ -5,7 +5,6 @@ find_dependency(xtl)
 find_dependency(xsimd)
 find_dependency(xtensor)
 find_dependency(xtensor-blas)
-find_dependency(nlohmann_json)
 find_dependency(ZLIB)
 find_dependency(Threads)
 # OpenBLAS by name: xnas sets its thread count per candidate (openblas_set_num_threads).

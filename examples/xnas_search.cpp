@@ -14,9 +14,9 @@
 #include <functional>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <unistd.h>
+#include <xnas/core/json.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
@@ -227,13 +227,16 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
     std::vector<std::pair<double, std::string>> scored_archs;
     for (const auto& r : j.records) {
         const auto& d = r.data;
-        if (d["event"] == "ask")
-            arch[d.at("id").template get<std::uint64_t>()] =
-                d.at("architecture").template get<std::string>();
-        else if (d["event"] == "result" && d.value("status", "") == "ok" &&
-                 d.contains("objectives") && d["objectives"].contains("val_accuracy"))
-            scored_archs.emplace_back(d["objectives"]["val_accuracy"].template get<double>(),
-                                      arch.at(d.at("id").template get<std::uint64_t>()));
+        const auto event = d.at("event").get<std::string>();
+        if (event == "ask") {
+            arch[d.at("id").get<std::uint64_t>()] = d.at("architecture").get<std::string>();
+        } else if (event == "result" && d.get_or("status", std::string()) == "ok") {
+            const json::value* objectives = d.find("objectives");
+            const json::value* acc = objectives ? objectives->find("val_accuracy") : nullptr;
+            if (acc && !acc->is_null())
+                scored_archs.emplace_back(acc->get<double>(),
+                                          arch.at(d.at("id").get<std::uint64_t>()));
+        }
     }
     std::stable_sort(scored_archs.begin(), scored_archs.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -290,7 +293,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     prepared_data d = prepare(c, sequences);
     fs::create_directories(c.out);
     {
-        nlohmann::json split{{"train", d.split.train}, {"val", d.split.validation}};
+        const auto split =
+            json::value::object({{"train", d.split.train}, {"val", d.split.validation}});
         write_text(fs::path(c.out) / "split.json", split.dump());
     }
 
@@ -379,18 +383,18 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());
 
-    nlohmann::json best_json{{"architecture", best_text},
-                             {"trial", best.t.id},
-                             {"seed", c.seed},
-                             {"space", c.space},
-                             {"strategy", c.strategy},
-                             {"val_accuracy", best.e.value("val_accuracy")},
-                             {"params", best.e.value("params")},
-                             {"flops", best.e.value("flops")},
-                             {"latency_ms", best.e.value("latency_ms")},
-                             {"retrain_epochs", tr.epochs.size()},
-                             {"model", "best_model.xnas"},
-                             {"test_accuracy", test_acc}};
+    const auto best_json = json::value::object({{"architecture", best_text},
+                                                {"trial", best.t.id},
+                                                {"seed", c.seed},
+                                                {"space", c.space},
+                                                {"strategy", c.strategy},
+                                                {"val_accuracy", best.e.value("val_accuracy")},
+                                                {"params", best.e.value("params")},
+                                                {"flops", best.e.value("flops")},
+                                                {"latency_ms", best.e.value("latency_ms")},
+                                                {"retrain_epochs", tr.epochs.size()},
+                                                {"model", "best_model.xnas"},
+                                                {"test_accuracy", test_acc}});
     write_text(fs::path(c.out) / "best.json", best_json.dump(2) + "\n");
 
     // The report: progress over trials and time, accuracy against size, decision importance.
@@ -436,15 +440,16 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         failed += !r.e.ok();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    nlohmann::json summary{{"best_arch", best_text},
-                           {"val_accuracy", best.e.value("val_accuracy")},
-                           {"test_accuracy", test_acc},
-                           {"params", best.e.value("params")},
-                           {"trials", s.history.size()},
-                           {"failed", failed},
-                           {"search_seconds", std::round(search_seconds * 10) / 10},
-                           {"seconds", std::round(seconds * 10) / 10},
-                           {"out", c.out}};
+    const auto summary =
+        json::value::object({{"best_arch", best_text},
+                             {"val_accuracy", best.e.value("val_accuracy")},
+                             {"test_accuracy", test_acc},
+                             {"params", best.e.value("params")},
+                             {"trials", s.history.size()},
+                             {"failed", failed},
+                             {"search_seconds", std::round(search_seconds * 10) / 10},
+                             {"seconds", std::round(seconds * 10) / 10},
+                             {"out", c.out}});
     std::printf("%s\n", summary.dump().c_str());
     return 0;
 }

@@ -1,8 +1,9 @@
 #pragma once
-// Area umbrella: concepts, trials and evaluations, the random generator, error types.
+// Area umbrella: concepts, trials and evaluations, the random generator, error types, JSON.
 
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
+#include <xnas/core/json.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>

@@ -22,13 +22,13 @@
 #include <fstream>
 #include <istream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
 #include <vector>
 #include <xnas/core/error.hpp>
+#include <xnas/core/json.hpp>
 #include <xnas/nn/factory.hpp>
 #include <xnas/nn/layer.hpp>
 #include <xnas/nn/network.hpp>
@@ -87,7 +87,7 @@ void read_le(const char* bytes, T* v, std::size_t n) {
 /// it `layer_spec spec() const`), xnas::file_error when writing fails.
 template <class T>
 void save(const network<T>& net, std::ostream& out, const std::string& what = "stream") {
-    using json = nlohmann::ordered_json;
+    using json = xnas::json::value;
     // parameters() hands out mutable views; saving only reads through them.
     auto& mutable_net = const_cast<network<T>&>(net);
     json header;
@@ -158,7 +158,7 @@ void save(const network<T>& net, const std::filesystem::path& path) {
 template <class T>
 network<T> load(std::istream& in, const std::string& what = "stream",
                 const layer_factory<T>& custom = {}) {
-    using json = nlohmann::json;
+    using json = xnas::json::value;
     const std::string where = "xnas::nn::load: " + what + ": ";
     auto fail = [&](const std::string& why) { return file_error(where + why); };
 
@@ -172,19 +172,17 @@ network<T> load(std::istream& in, const std::string& what = "stream",
     json header;
     try {
         header = json::parse(line);
-    } catch (const json::exception& e) {
+    } catch (const xnas::json::syntax_error& e) {
         throw fail(std::string("not an ") + network_format_name +
                    " file (header is not valid JSON: " + e.what() + ")");
     }
-    if (!header.is_object() || !header.contains("format") || !header["format"].is_string() ||
-        header["format"] != network_format_name)
+    const json* format = header.find("format");
+    if (!format || !format->is_string() || format->get<std::string>() != network_format_name)
         throw fail(std::string("not an ") + network_format_name + " file (format " +
-                   (header.is_object() && header.contains("format") ? header["format"].dump()
-                                                                    : std::string("missing")) +
-                   ")");
+                   (format ? format->dump() : std::string("missing")) + ")");
     try {
         const json& version = header.at("version");
-        if (!version.is_number_integer() || version.get<long long>() != network_format_version)
+        if (!version.is_integer() || version.get<long long>() != network_format_version)
             throw fail("unsupported version " + version.dump() + " (this build reads version " +
                        std::to_string(network_format_version) + ")");
         const std::string vt = header.at("value_type").get<std::string>();
@@ -192,7 +190,7 @@ network<T> load(std::istream& in, const std::string& what = "stream",
             throw fail("holds " + vt + " values; load<" + detail::value_type_name<T>() +
                        "> needs " + detail::value_type_name<T>());
         if (header.at("byte_order").get<std::string>() != "little")
-            throw fail("byte_order " + header["byte_order"].dump() + ", expected \"little\"");
+            throw fail("byte_order " + header.at("byte_order").dump() + ", expected \"little\"");
 
         // Payload first: a damaged file is reported as damaged, not as a bad structure.
         const std::size_t bytes = header.at("payload_bytes").get<std::size_t>();
@@ -243,7 +241,7 @@ network<T> load(std::istream& in, const std::string& what = "stream",
             }
             try {
                 net.add(std::move(*l), nd.at("inputs").get<std::vector<std::size_t>>(), m);
-            } catch (const json::exception&) {
+            } catch (const xnas::json::type_error&) {
                 throw;
             } catch (const std::exception& e) {
                 throw fail(node + ": " + e.what());
@@ -277,7 +275,7 @@ network<T> load(std::istream& in, const std::string& what = "stream",
             throw fail("the tensors use " + std::to_string(offset) + " of the " +
                        std::to_string(bytes) + " payload bytes");
         return net;
-    } catch (const json::exception& e) {
+    } catch (const xnas::json::type_error& e) {
         throw fail(std::string("malformed header: ") + e.what());
     }
 }

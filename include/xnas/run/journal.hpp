@@ -17,7 +17,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -26,6 +25,7 @@
 #include <utility>
 #include <vector>
 #include <xnas/core/error.hpp>
+#include <xnas/core/json.hpp>
 #include <xnas/core/trial.hpp>
 
 namespace xnas {
@@ -33,7 +33,7 @@ namespace xnas {
 /// One parsed journal line with its 1-based line number (for error messages).
 struct journal_record {
     std::size_t line = 0;
-    nlohmann::json data;
+    json::value data;
 };
 
 /// What read_journal found.
@@ -71,9 +71,14 @@ inline journal_contents read_journal(const std::string& path) {
             out.valid_bytes = pos;
             continue;
         }
-        auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-        const bool good =
-            !j.is_discarded() && j.is_object() && j.contains("event") && j["event"].is_string();
+        json::value j;
+        bool good = true;
+        try {
+            j = json::value::parse(body);
+        } catch (const json::syntax_error&) {
+            good = false;
+        }
+        good = good && j.is_object() && j.contains("event") && j.at("event").is_string();
         if (!good) {
             if (!complete) {
                 out.warnings.push_back("xnas::read_journal: " + path + ":" + std::to_string(line) +
@@ -139,10 +144,10 @@ class journal_writer {
     ~journal_writer() { close(); }
 
     /// Writes `record` as one line and makes it durable. Throws xnas::file_error on I/O failure.
-    void append(const nlohmann::json& record) {
+    void append(const json::value& record) {
         // One write of the whole line: a crash leaves at most one torn line, at the end.
-        // Invalid UTF-8 (say, in an exception message) is replaced, never a throw mid-search.
-        write_all(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        // (dump() replaces invalid UTF-8, say in an exception message: never a throw mid-search.)
+        write_all(record.dump() + "\n");
         if (sync_ && ::fsync(fd_) != 0)
             throw file_error("xnas::journal_writer: fsync of '" + path_ +
                              "' failed: " + std::strerror(errno));
@@ -187,74 +192,49 @@ class journal_writer {
     bool sync_ = true;
 };
 
-namespace detail {
-
-inline nlohmann::json number_to_json(double v) {
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-inline double number_from_json(const nlohmann::json& j) {
-    return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
-}
-
-inline nlohmann::json map_to_json(const std::map<std::string, double>& m) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : m)
-        j[k] = number_to_json(v);
-    return j;
-}
-
-inline std::map<std::string, double> map_from_json(const nlohmann::json& j) {
-    std::map<std::string, double> m;
-    for (auto it = j.begin(); it != j.end(); ++it)
-        m[it.key()] = number_from_json(it.value());
-    return m;
-}
-
-} // namespace detail
-
 /// The "start" record of a run: the settings a resume must match.
-inline nlohmann::json journal_start_record(std::uint64_t seed, const std::vector<objective>& objs) {
-    nlohmann::json o = nlohmann::json::array();
+inline json::value journal_start_record(std::uint64_t seed, const std::vector<objective>& objs) {
+    json::value o = json::value::array();
     for (const auto& ob : objs)
-        o.push_back({{"name", ob.name}, {"direction", to_string(ob.dir)}});
-    return {{"event", "start"},
-            {"format", "xnas-journal"},
-            {"version", 1},
-            {"seed", seed},
-            {"objectives", o}};
+        o.push_back(json::value::object({{"name", ob.name}, {"direction", to_string(ob.dir)}}));
+    return json::value::object({{"event", "start"},
+                                {"format", "xnas-journal"},
+                                {"version", 1},
+                                {"seed", seed},
+                                {"objectives", o}});
 }
 
 /// The "ask" record of trial `t`, whose architecture prints as `architecture`.
 template <class A>
-nlohmann::json journal_ask_record(const trial<A>& t, const std::string& architecture) {
-    return {{"event", "ask"},
-            {"id", t.id},
-            {"architecture", architecture},
-            {"fidelity", detail::number_to_json(t.fidelity)},
-            {"parents", t.parents}};
+json::value journal_ask_record(const trial<A>& t, const std::string& architecture) {
+    return json::value::object({{"event", "ask"},
+                                {"id", t.id},
+                                {"architecture", architecture},
+                                {"fidelity", t.fidelity},
+                                {"parents", t.parents}});
 }
 
 /// The "result" record of trial `id`.
-inline nlohmann::json journal_result_record(std::uint64_t id, const evaluation& e) {
-    return {{"event", "result"},
-            {"id", id},
-            {"status", to_string(e.state)},
-            {"message", e.message},
-            {"objectives", detail::map_to_json(e.objectives)},
-            {"metrics", detail::map_to_json(e.metrics)},
-            {"cost", detail::number_to_json(e.cost)}};
+inline json::value journal_result_record(std::uint64_t id, const evaluation& e) {
+    return json::value::object({{"event", "result"},
+                                {"id", id},
+                                {"status", to_string(e.state)},
+                                {"message", e.message},
+                                {"objectives", e.objectives},
+                                {"metrics", e.metrics},
+                                {"cost", e.cost}});
 }
 
-/// The evaluation stored in a "result" record. Throws nlohmann::json::exception or
+/// The evaluation stored in a "result" record. Throws json::type_error or
 /// std::invalid_argument on a malformed record (callers add the file and line).
-inline evaluation journal_evaluation(const nlohmann::json& r) {
+inline evaluation journal_evaluation(const json::value& r) {
+    using metric_map = std::map<std::string, double>;
     evaluation e;
     e.state = parse_status(r.at("status").get<std::string>());
-    e.message = r.value("message", std::string{});
-    e.objectives = detail::map_from_json(r.at("objectives"));
-    e.metrics = detail::map_from_json(r.value("metrics", nlohmann::json::object()));
-    e.cost = detail::number_from_json(r.at("cost"));
+    e.message = r.get_or("message", std::string{});
+    e.objectives = r.at("objectives").get<metric_map>();
+    e.metrics = r.get_or("metrics", metric_map{});
+    e.cost = r.at("cost").get<double>();
     return e;
 }
 

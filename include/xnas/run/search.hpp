@@ -311,8 +311,8 @@ struct search_run {
                     const std::string text = space.to_string(t.architecture);
                     const auto id = d.at("id").get<std::uint64_t>();
                     const auto arch = d.at("architecture").get<std::string>();
-                    const double fid = detail::number_from_json(d.at("fidelity"));
-                    const auto parents = d.value("parents", std::vector<std::uint64_t>{});
+                    const double fid = d.at("fidelity").get<double>();
+                    const auto parents = d.get_or("parents", std::vector<std::uint64_t>{});
                     if (id != t.id || arch != text || !(fid == t.fidelity) || parents != t.parents)
                         throw file_error(
                             "xnas::search: journal " + where + ": replay asked trial " +
@@ -339,7 +339,7 @@ struct search_run {
                     throw parse_error("xnas::search: journal " + where + ": unknown event '" +
                                       event + "', expected start, ask or result");
                 }
-            } catch (const nlohmann::json::exception& ex) {
+            } catch (const json::type_error& ex) {
                 throw parse_error("xnas::search: journal " + where +
                                   ": malformed record: " + ex.what());
             } catch (const std::invalid_argument& ex) {
