@@ -19,6 +19,7 @@ and chain_space::image()):
 import argparse
 import gzip
 import json
+import math
 import os
 import time
 
@@ -55,7 +56,9 @@ class Stage(nn.Module):
 
 
 def build(trial):
-    layers, c, hw = [], 1, 28
+    """The network of a trial and its forward FLOPs per image, counted as xnas counts them
+    (a multiply-add is 2; bias, batch norm, activation and pooling terms included)."""
+    layers, c, hw, flops = [], 1, 28, 0
     for i in range(trial.suggest_int("conv_stages", 1, 4)):
         k = trial.suggest_categorical(f"c{i}_kernel", [3, 5])
         cout = trial.suggest_categorical(f"c{i}_channels", [8, 16, 32, 64])
@@ -66,6 +69,10 @@ def build(trial):
         if pool != "none" and hw < 2:
             pool = "none"
         layers.append(Stage(c, cout, k, bn, act, pool, skip))
+        out = cout * hw * hw
+        flops += out * (2 * c * k * k + 1) + (2 * out if bn else 0) + out * (1 if act == "relu" else 8)
+        if pool != "none":
+            flops += (cout * (hw // 2) ** 2) * (4 if pool == "max" else 5)
         c, hw = cout, hw // 2 if pool != "none" else hw
     layers.append(nn.Flatten())
     features = c * hw * hw
@@ -74,21 +81,29 @@ def build(trial):
         act = trial.suggest_categorical(f"d{i}_act", ["relu", "gelu"])
         drop = trial.suggest_categorical(f"d{i}_dropout", [0.0, 0.2, 0.5])
         layers += [nn.Linear(features, w), nn.ReLU() if act == "relu" else nn.GELU()]
+        flops += 2 * features * w + w + w * (1 if act == "relu" else 8)
         layers += [nn.Dropout(drop)] if drop > 0 else []
         features = w
     layers.append(nn.Linear(features, 10))
-    return nn.Sequential(*layers)
+    flops += 2 * features * 10 + 10
+    return nn.Sequential(*layers), flops
 
 
-def train(net, opt_name, lr, batch, epochs, x, y, seed):
+def train(net, opt_name, lr, batch, epochs, x, y, seed, cosine=False):
+    """cosine: anneal the learning rate to 0 over the run, per batch (xnas-search's final
+    retrain: lr(t) = lr (1 + cos(pi t / epochs)) / 2 with t = epoch + batch / batches)."""
     gen = torch.Generator().manual_seed(seed)
     opt = (torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if opt_name == "sgd"
            else torch.optim.Adam(net.parameters(), lr=lr))
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(epochs):
+    batches = (x.shape[0] + batch - 1) // batch
+    for e in range(epochs):
         net.train()
         perm = torch.randperm(x.shape[0], generator=gen)
-        for i in range(0, x.shape[0], batch):
+        for b, i in enumerate(range(0, x.shape[0], batch)):
+            if cosine:
+                for group in opt.param_groups:
+                    group["lr"] = lr * (1 + math.cos(math.pi * (e + b / batches) / epochs)) / 2
             idx = perm[i:i + batch]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(net(x[idx]), y[idx])
@@ -116,6 +131,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch threads per trial")
     ap.add_argument("--workers", type=int, default=1, help="trials at once (Optuna n_jobs)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-params", type=int, default=0, help="larger candidates are pruned untrained (0: none)")
+    ap.add_argument("--max-mflops", type=float, default=25,
+                    help="candidates over this many forward MFLOPs per image are pruned untrained (0: none)")
+    ap.add_argument("--final-constant-lr", action="store_true",
+                    help="retrain at the searched learning rate (default: cosine-annealed to 0, as xnas-search)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -133,10 +153,14 @@ def main():
     Xtr, Ytr, Xva, Yva = X[tr], Y[tr], X[va], Y[va]
 
     def objective(trial):
-        net = build(trial)
+        net, flops = build(trial)
         opt = trial.suggest_categorical("optimizer", ["sgd", "adam"])
         lr = trial.suggest_float("lr", 3e-4, 0.1, log=True)
         batch = trial.suggest_categorical("batch", [32, 64, 128])
+        # The budgets xnas-search checks before training, handled the way an Optuna user would.
+        params = sum(p.numel() for p in net.parameters())
+        if (args.max_params and params > args.max_params) or (args.max_mflops and flops > args.max_mflops * 1e6):
+            raise optuna.TrialPruned()
         try:
             train(net, opt, lr, batch, args.epochs, Xtr, Ytr, args.seed + trial.number)
         except FloatingPointError:
@@ -152,12 +176,17 @@ def main():
 
     best = study.best_trial
     fixed = optuna.trial.FixedTrial(best.params)
-    net = build(fixed)
+    net, _ = build(fixed)
+    torch.set_num_threads(args.threads * args.workers)  # the retrain gets every core, as in xnas-search
+    final_start = time.time()
     full_x, full_y = X[np.concatenate([split["train"], split["val"]])], Y[np.concatenate([split["train"], split["val"]])]
     train(net, best.params["optimizer"], best.params["lr"], best.params["batch"],
-          args.final_epochs or args.epochs, full_x, full_y, args.seed)
+          args.final_epochs or args.epochs, full_x, full_y, args.seed, cosine=not args.final_constant_lr)
+    final_seconds = time.time() - final_start
     test_acc = accuracy(net, torch.from_numpy(xt).reshape(-1, 1, 28, 28), torch.from_numpy(yt))
-    print(json.dumps({"system": "optuna-tpe+pytorch", "trials": len(study.trials),
+    trained = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    print(json.dumps({"system": "optuna-tpe+pytorch", "trials": len(study.trials), "trials_trained": trained,
+                      "final_seconds": round(final_seconds, 1),
                       "val_accuracy": best.value, "test_accuracy": test_acc,
                       "params": sum(p.numel() for p in net.parameters()),
                       "search_seconds": round(search_seconds, 1), "best_params": best.params}))
