@@ -2,6 +2,8 @@
 #include "network_test_layers.hpp"
 
 #include <catch2/catch.hpp>
+#include <utility>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/layers/dense.hpp>
 #include <xnas/nn/network.hpp>
@@ -63,27 +65,70 @@ TEST_CASE("network gradients with the input used twice and a dead branch", "[nn]
             CHECK(v == 0.0);
 }
 
-TEST_CASE("backward without dx skips the first layer's input gradient", "[nn][network]") {
-    struct probe_layer : test::tanh_layer<double> {
-        int* null_dx_calls;
-        void backward(const nn::array<double>& x, const nn::array<double>& y,
-                      const nn::array<double>& dy, nn::array<double>* dx) {
-            if (!dx)
-                ++*null_dx_calls;
-            test::tanh_layer<double>::backward(x, y, dy, dx);
-        }
-    };
-    int calls = 0;
+namespace {
+
+// Wraps a layer to record, per backward call, whether it was asked for the input gradient.
+template <class Layer>
+struct recording : Layer {
+    std::vector<bool>* dx_asked;
+    recording(Layer l, std::vector<bool>* log)
+        : Layer(std::move(l))
+        , dx_asked(log) {}
+    void backward(const nn::array<double>& x, const nn::array<double>& y,
+                  const nn::array<double>& dy, nn::array<double>* dx) {
+        dx_asked->push_back(dx != nullptr);
+        Layer::backward(x, y, dy, dx);
+    }
+};
+
+} // namespace
+
+TEST_CASE("backward without dx skips work that no parameter needs", "[nn][network]") {
+    // input -> tanh (no parameters) -> dense -> tanh: without dx nothing upstream of the dense
+    // layer needs a gradient, so the first tanh is not run backward and the dense layer skips
+    // its input-gradient GEMM; with dx every layer passes the gradient on.
+    std::vector<bool> first, middle, last;
     nn::network<double> net({2});
-    net.add(probe_layer{{}, &calls});
-    net.add(probe_layer{{}, &calls});
+    net.add(recording<test::tanh_layer<double>>({}, &first));
+    net.add(recording<nn::dense<double>>(nn::dense<double>(2, 3), &middle));
+    net.add(recording<test::tanh_layer<double>>({}, &last));
+    rng g(5);
+    randomize(net, g);
     nn::array<double> x = {{0.1, 0.2}}, dx;
     nn::array<double> dy = net.forward(x, nn::mode::train);
     net.backward(dy);
-    CHECK(calls == 1);
+    CHECK(first.empty());
+    CHECK(middle == std::vector<bool>{false});
+    CHECK(last == std::vector<bool>{true});
     net.backward(dy, &dx);
-    CHECK(calls == 1);
+    CHECK(first == std::vector<bool>{true});
+    CHECK(middle == std::vector<bool>{false, true});
     CHECK(dx.shape() == x.shape());
+}
+
+TEST_CASE("skipped input gradients leave parameter gradients unchanged", "[nn][network]") {
+    rng g(6);
+    nn::network<double> net({3});
+    net.add(test::tanh_layer<double>{});
+    net.add(nn::dense<double>(3, 4));
+    net.add(test::tanh_layer<double>{});
+    net.add(nn::dense<double>(4, 2));
+    randomize(net, g);
+    nn::array<double> x = nn::array<double>::from_shape({5, 3}), dx;
+    test::fill_uniform(x, g);
+    nn::array<double> dy = net.forward(x, nn::mode::train);
+    dy.fill(0.5);
+    net.backward(dy, &dx);
+    std::vector<nn::array<double>> with_dx;
+    for (auto& p : net.parameters())
+        with_dx.push_back(*p.gradient);
+    net.backward(dy);
+    std::size_t k = 0;
+    for (auto& p : net.parameters()) {
+        const bool same = *p.gradient == with_dx[k++];
+        CHECK(same);
+    }
+    test::check_layer_gradients(net, x, g, 1e-6);
 }
 
 TEST_CASE("a sequential network computes the composition of its layers", "[nn][network]") {

@@ -148,8 +148,18 @@ class network {
             nd.has_grad = false;
         const std::size_t last = nodes_.size() - 1;
         nodes_[last].has_grad = true;
-        const bool want_input_grad = dx != nullptr;
-        auto wants = [&](std::size_t i) { return i != input_node || want_input_grad; };
+        // A node needs dL/dy only when it or a node upstream of it has parameters (or it is the
+        // input and dx is asked for): the first dense layer of an MLP then skips its dx GEMM,
+        // about a third of the backward work, and parameter-free layers before it skip backward.
+        needs_grad_.assign(nodes_.size(), 0);
+        needs_grad_[input_node] = dx != nullptr;
+        for (std::size_t j = 1; j <= last; ++j) {
+            bool upstream = nodes_[j].op->parameter_count() > 0;
+            for (std::size_t i : nodes_[j].inputs)
+                upstream = upstream || needs_grad_[i];
+            needs_grad_[j] = upstream;
+        }
+        auto wants = [&](std::size_t i) { return needs_grad_[i] != 0; };
 
         for (std::size_t j = last; j >= 1; --j) {
             node& nd = nodes_[j];
@@ -158,6 +168,8 @@ class network {
                     std::fill(p.gradient->begin(), p.gradient->end(), T(0));
                 continue;
             }
+            if (!needs_grad_[j])
+                continue;
             const array<T>& g = j == last ? dy : nd.dy;
             bool want_dx = false;
             for (std::size_t i : nd.inputs)
@@ -330,6 +342,7 @@ class network {
 
     std::vector<node> nodes_;
     std::vector<const array<T>*> ptrs_; // scratch for merges, reserved at add()
+    std::vector<char> needs_grad_;      // per node, recomputed by each backward
     bool forwarded_ = false;
 };
 
