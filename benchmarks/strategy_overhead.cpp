@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
     add("reinforce_lstm",
         xnas::reinforce<space_t, xnas::lstm_policy>({.objective = score}, xnas::lstm_policy()),
         space, trials);
+    add("tpe", xnas::tpe<space_t>({.objective = score}), space, trials);
     add("nsga2", xnas::nsga2<space_t>({.objectives = {score, {"size", xnas::direction::minimize}}}),
         space, trials);
     add("successive_halving", xnas::successive_halving<space_t>({.objective = score}), space,

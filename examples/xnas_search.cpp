@@ -141,6 +141,10 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         if constexpr (decision_space<Space>)
             return S::of(reinforce<Space>({.objective = accuracy_objective}));
     }
+    if (name == "tpe") {
+        if constexpr (decision_space<Space>)
+            return S::of(tpe<Space>({.objective = accuracy_objective}));
+    }
     if (name == "bananas") {
         if constexpr (encodable_space<Space>)
             return S::of(
@@ -156,7 +160,7 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         return S::of(asha<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
     throw std::invalid_argument("--strategy " + name +
                                 " is unknown or not available for this space (random, evolution, "
-                                "local, reinforce, bananas, nsga2, hyperband, asha)");
+                                "local, reinforce, tpe, bananas, nsga2, hyperband, asha)");
 }
 
 /// Progress on stderr: a bar redrawn in place on a terminal, one line per trial otherwise.
@@ -472,7 +476,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"chain", "cell", "rnn"}))
         ->capture_default_str();
     app.add_option("--strategy", c.strategy,
-                   "random, evolution, local, reinforce, bananas, nsga2, hyperband, asha")
+                   "random, evolution, local, reinforce, tpe, bananas, nsga2, hyperband, asha")
         ->capture_default_str();
     auto* trials =
         app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");

@@ -12,3 +12,4 @@
 #include <xnas/strategy/regularized_evolution.hpp>
 #include <xnas/strategy/reinforce.hpp>
 #include <xnas/strategy/successive_halving.hpp>
+#include <xnas/strategy/tpe.hpp>

@@ -1,0 +1,215 @@
+#pragma once
+// xnas::tpe: the Tree-structured Parzen Estimator (Bergstra et al., 2011, "Algorithms for
+// Hyper-Parameter Optimization", NeurIPS; the default sampler of Optuna and Hyperopt) over a
+// space's categorical decisions. Each decision gets two smoothed histograms, one of the best
+// trials and one of the rest; a new trial takes, per decision, the value among a few drawn from
+// the first histogram that maximises good(x) / bad(x).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/strategy/decision_space.hpp>
+#include <xnas/strategy/detail/archetype.hpp>
+#include <xnas/strategy/detail/common.hpp>
+
+namespace xnas {
+
+/// Options of tpe (Optuna 3's names and defaults where they exist).
+struct tpe_options {
+    /// Trials drawn from space.sample() before the estimator is used (n_startup_trials).
+    std::size_t startup_trials = 10;
+    /// Values drawn from the good histogram per decision, of which the best ratio wins
+    /// (n_ei_candidates).
+    std::size_t candidates = 24;
+    /// Share of the told trials in the good group, capped at max_good (Optuna's default gamma:
+    /// min(ceil(0.1 n), 25)).
+    double gamma = 0.1;
+    std::size_t max_good = 25;
+    /// Pseudo-count spread evenly over a decision's choices in both histograms, so no choice
+    /// ever has probability 0.
+    double prior_weight = 1.0;
+    /// Redraws for an architecture the space accepts (spaces with contains(a)) and that was not
+    /// asked before, each with half the candidates of the one before; after that the space's
+    /// own sample() is used.
+    int max_redraws = 100;
+    /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
+    /// only objective.
+    xnas::objective objective{};
+    /// Fidelity of every asked trial.
+    double fidelity = 1.0;
+};
+
+/// TPE over categorical decisions, decisions modelled independently (Optuna's default,
+/// multivariate = false). A decision an architecture does not use (a layer slot beyond its
+/// depth) is left out of that decision's histograms, which is how the tree structure enters.
+/// Failed evaluations (a broken candidate, a budget exceeded) count as the worst trials: they
+/// join the bad group, steering away from what fails, as Optuna does with pruned trials.
+/// Asks may run ahead of tells (parallel workers); pending trials are not modelled. Overhead per
+/// ask: O(told trials x decisions) plus O(candidates x decisions).
+template <decision_space Space>
+class tpe {
+  public:
+    using architecture = typename Space::architecture;
+
+    /// Throws std::invalid_argument naming the field for gamma outside (0, 1], a negative or
+    /// zero prior weight, or zero candidates or max_good.
+    explicit tpe(tpe_options options = {})
+        : options_(std::move(options)) {
+        require(options_.gamma > 0 && options_.gamma <= 1, "gamma", options_.gamma, "in (0, 1]");
+        require(options_.prior_weight > 0, "prior_weight", options_.prior_weight, "> 0");
+        require(options_.candidates > 0, "candidates", 0.0, ">= 1");
+        require(options_.max_good > 0, "max_good", 0.0, ">= 1");
+    }
+
+    trial<architecture> ask(const Space& space, rng& g) {
+        if (sizes_.empty())
+            sizes_ = xnas::decisions(space);
+        trial<architecture> t;
+        t.id = next_id_++;
+        t.fidelity = options_.fidelity;
+        const bool model = told_.size() >= options_.startup_trials && !told_.empty();
+        if (model)
+            fit_histograms();
+        bool found = false;
+        for (int i = 0; i <= options_.max_redraws && !found; ++i) {
+            // With categorical decisions the best ratio is nearly always the same value, so a
+            // repeat is likely; each redraw halves the candidates until the proposal is a
+            // plain draw from the good histograms (exploring near the good trials rather than
+            // falling back to the whole space).
+            const std::size_t candidates =
+                i < 64 ? std::max<std::size_t>(1, options_.candidates >> i) : 1;
+            t.architecture =
+                model ? xnas::from_decisions(space, propose(g, candidates)) : space.sample(g);
+            found = accepted(space, t.architecture) && !seen_.contains(space, t.architecture);
+        }
+        if (!found)
+            t.architecture = space.sample(g);
+        seen_.insert(space, t.architecture);
+        pending_.emplace(t.id, xnas::to_decisions(space, t.architecture));
+        return t;
+    }
+
+    /// Records the trial's decisions and score; unknown or repeated ids are ignored.
+    void tell(const trial<architecture>& t, const evaluation& e) {
+        const auto it = pending_.find(t.id);
+        if (it == pending_.end())
+            return;
+        double score = detail::score_of(e, options_.objective, "xnas::tpe::tell");
+        if (std::isnan(score))
+            score = -std::numeric_limits<double>::infinity();
+        told_.push_back({std::move(it->second), score});
+        pending_.erase(it);
+    }
+
+    /// Trials told so far (failed ones included).
+    std::size_t observations() const { return told_.size(); }
+    /// The good group's share of decision i's choices as the last ask saw it (for inspection
+    /// and tests); empty before the estimator was first used.
+    std::vector<double> good_distribution(std::size_t i) const {
+        if (good_.empty())
+            return {};
+        if (i >= sizes_.size())
+            throw std::out_of_range("xnas::tpe::good_distribution: decision " + std::to_string(i) +
+                                    ", expected < " + std::to_string(sizes_.size()));
+        return good_[i];
+    }
+    const tpe_options& options() const { return options_; }
+
+  private:
+    struct observation {
+        std::vector<int> decisions; // -1: unused by this trial
+        double score;               // -inf for failures
+    };
+
+    static void require(bool ok, const char* field, double value, const char* expected) {
+        if (!ok)
+            throw std::invalid_argument("xnas::tpe: " + std::string(field) + " is " +
+                                        std::to_string(value) + ", expected " + expected);
+    }
+
+    template <class S>
+    static bool accepted(const S& space, const architecture& a) {
+        if constexpr (requires {
+                          { space.contains(a) } -> std::convertible_to<bool>;
+                      })
+            return space.contains(a);
+        else
+            return true;
+    }
+
+    // Splits the told trials into the good group (the best ceil(gamma n), at most max_good;
+    // ties broken by tell order, so results do not depend on the sort) and the rest, and
+    // builds both groups' normalised histograms per decision.
+    void fit_histograms() {
+        const std::size_t n = told_.size();
+        std::vector<std::size_t> order(n);
+        for (std::size_t k = 0; k < n; ++k)
+            order[k] = k;
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return told_[a].score > told_[b].score;
+        });
+        const auto by_gamma =
+            static_cast<std::size_t>(std::ceil(options_.gamma * static_cast<double>(n)));
+        const std::size_t n_good = std::clamp<std::size_t>(by_gamma, 1, options_.max_good);
+        good_.assign(sizes_.size(), {});
+        bad_.assign(sizes_.size(), {});
+        for (std::size_t i = 0; i < sizes_.size(); ++i) {
+            const double prior = options_.prior_weight / static_cast<double>(sizes_[i]);
+            good_[i].assign(sizes_[i], prior);
+            bad_[i].assign(sizes_[i], prior);
+        }
+        for (std::size_t r = 0; r < n; ++r) {
+            auto& hist = r < n_good ? good_ : bad_;
+            const auto& d = told_[order[r]].decisions;
+            for (std::size_t i = 0; i < sizes_.size() && i < d.size(); ++i)
+                if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
+                    hist[i][static_cast<std::size_t>(d[i])] += 1.0;
+        }
+        for (auto* groups : {&good_, &bad_})
+            for (auto& h : *groups) {
+                double total = 0;
+                for (double w : h)
+                    total += w;
+                for (double& w : h)
+                    w /= total;
+            }
+    }
+
+    std::vector<int> propose(rng& g, std::size_t candidates) const {
+        std::vector<int> d(sizes_.size());
+        for (std::size_t i = 0; i < sizes_.size(); ++i) {
+            double best = -std::numeric_limits<double>::infinity();
+            for (std::size_t c = 0; c < candidates; ++c) {
+                const std::size_t k = g.categorical(good_[i]);
+                const double ratio = std::log(good_[i][k]) - std::log(bad_[i][k]);
+                if (ratio > best) {
+                    best = ratio;
+                    d[i] = static_cast<int>(k);
+                }
+            }
+        }
+        return d;
+    }
+
+    tpe_options options_;
+    std::vector<std::size_t> sizes_;
+    std::vector<observation> told_;
+    std::unordered_map<std::uint64_t, std::vector<int>> pending_;
+    std::vector<std::vector<double>> good_, bad_;
+    detail::arch_set<Space> seen_;
+    std::uint64_t next_id_ = 0;
+};
+
+static_assert(strategy<tpe<detail::archetype_space>, detail::archetype_space>);
+
+} // namespace xnas

@@ -1,0 +1,122 @@
+// tpe: beats random search on generated NAS-Bench-201-like problems (known optima, 20 seeds),
+// tunes a conditional param_space towards its known optimum, steers away from failing
+// architectures, honours the ask/tell contract and rejects bad options.
+
+#include "loop.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <xnas/space/param_space.hpp>
+#include <xnas/strategy/random_search.hpp>
+#include <xnas/strategy/regularized_evolution.hpp>
+#include <xnas/strategy/tpe.hpp>
+
+using xnas_test::nb201_like;
+using xnas_test::toy_cell_space;
+
+TEST_CASE("tpe beats random search and evolution", "[strategy][quality][tpe]") {
+    auto regret = [](auto make) { return xnas_test::mean_nb201_regret(make, 100); };
+    const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; });
+    const double r_evolution = regret([] {
+        return xnas::regularized_evolution<toy_cell_space>(
+            {.population_size = 20, .sample_size = 5});
+    });
+    const double r_tpe = regret([] { return xnas::tpe<toy_cell_space>{}; });
+    std::printf("tpe mean regret %.3f, evolution %.3f, random %.3f\n", r_tpe, r_evolution,
+                r_random);
+    CHECK(r_tpe < 0.3 * r_random);
+    CHECK(r_tpe < r_evolution);
+}
+
+TEST_CASE("tpe tunes a conditional param_space", "[strategy][tpe]") {
+    const auto s = xnas::param_space{}
+                       .add_categorical("opt", {"sgd", "adam", "rmsprop"})
+                       .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
+                       .add_int("layers", 1, 8)
+                       .add_log_float("lr", 1e-4, 1e-1);
+    // Best: adam, 5 layers, lr near 3e-3 (momentum only exists for sgd).
+    auto f = [](const xnas::trial<xnas::param_space::architecture>& t) {
+        const auto& a = t.architecture;
+        double v = std::get<std::string>(a.at("opt")) == "adam" ? 1.0 : 0.0;
+        v -= 0.2 * std::abs(static_cast<double>(std::get<std::int64_t>(a.at("layers")) - 5));
+        v -= 0.5 * std::abs(std::log10(std::get<double>(a.at("lr"))) - std::log10(3e-3));
+        xnas::evaluation e;
+        e.objectives["score"] = v;
+        return e;
+    };
+    int near_optimum = 0;
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        xnas::tpe<xnas::param_space> st;
+        const auto rs = xnas_test::run(st, s, f, 60, seed);
+        const double best = xnas_test::best_of(rs);
+        near_optimum += best > 1.0 - 0.25; // adam, 5 layers, lr within half a decade
+        // The good group settles on adam.
+        const auto p = st.good_distribution(0);
+        REQUIRE(p.size() == 3);
+        CHECK(p[1] > p[0]);
+        CHECK(p[1] > p[2]);
+    }
+    CHECK(near_optimum >= 4);
+}
+
+TEST_CASE("tpe steers away from architectures that fail", "[strategy][tpe]") {
+    // Op 4 on any edge fails (a budget exceeded); otherwise the score counts op-2 edges.
+    auto f = [](const xnas::trial<toy_cell_space::architecture>& t) {
+        xnas::evaluation e;
+        double v = 0;
+        for (auto op : t.architecture) {
+            if (op == 4) {
+                e.state = xnas::status::failed;
+                e.message = "over budget";
+                return e;
+            }
+            v += op == 2;
+        }
+        e.objectives["score"] = v;
+        return e;
+    };
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        xnas::tpe<toy_cell_space> st;
+        const auto rs = xnas_test::run(st, toy_cell_space{}, f, 80, seed);
+        std::size_t early = 0, late = 0;
+        for (std::size_t i = 0; i < 20; ++i)
+            early += !rs[i].e.ok();
+        for (std::size_t i = 60; i < 80; ++i)
+            late += !rs[i].e.ok();
+        CHECK(late < early);
+        CHECK(xnas_test::best_of(rs) >= 5);
+    }
+}
+
+TEST_CASE("tpe honours the ask/tell contract", "[strategy][tpe][contract]") {
+    const nb201_like problem(5);
+    auto f = [&](const auto& t) { return problem.evaluate(t); };
+    xnas::tpe<toy_cell_space> a, b;
+    const auto ra = xnas_test::run(a, toy_cell_space{}, f, 80, 9, 4);
+    const auto rb = xnas_test::run(b, toy_cell_space{}, f, 80, 9, 4);
+    std::set<std::uint64_t> ids;
+    std::set<toy_cell_space::architecture> archs;
+    bool same = true;
+    for (std::size_t i = 0; i < ra.size(); ++i) {
+        ids.insert(ra[i].t.id);
+        archs.insert(ra[i].t.architecture);
+        same = same && ra[i].t.architecture == rb[i].t.architecture && ra[i].t.id == rb[i].t.id;
+    }
+    CHECK(ids.size() == ra.size());
+    CHECK(archs.size() == ra.size()); // no architecture asked twice
+    CHECK(same);                      // same seed, same trials
+    CHECK(a.observations() == 80);
+    // Unknown and repeated ids are ignored.
+    a.tell(ra[0].t, ra[0].e);
+    xnas::trial<toy_cell_space::architecture> stranger;
+    stranger.id = 12345;
+    a.tell(stranger, ra[0].e);
+    CHECK(a.observations() == 80);
+    CHECK_THROWS_WITH(xnas::tpe<toy_cell_space>({.gamma = 0}),
+                      Catch::Matchers::Contains("gamma is 0"));
+    CHECK_THROWS_WITH(xnas::tpe<toy_cell_space>({.prior_weight = -1}),
+                      Catch::Matchers::Contains("prior_weight"));
+}
