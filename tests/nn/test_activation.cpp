@@ -1,6 +1,10 @@
 #include "gradient_check.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numbers>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/layers/activation.hpp>
 
@@ -96,4 +100,38 @@ TEST_CASE("activation backward rejects mismatched dy", "[nn][activation]") {
     CHECK_THROWS_AS(r.backward(x, y, dy, &dx), shape_error);
     CHECK_THROWS_WITH(r.backward(x, y, dy, &dx), Catch::Matchers::Contains("relu::backward") &&
                                                      Catch::Matchers::Contains("8"));
+}
+
+TEST_CASE("float GELU's vectorised exp and normal CDF match libm", "[nn][activation]") {
+    double worst_exp = 0;
+    for (double m = 0; m <= 87; m += 0.001) {
+        const float mf = static_cast<float>(m); // compare at the float argument itself
+        const double want = std::exp(-static_cast<double>(mf));
+        const double got = nn::detail::fast_exp_negative(mf);
+        worst_exp = std::max(worst_exp, std::abs(got - want) / want);
+    }
+    CHECK(worst_exp < 5e-7);
+    // out of range: clamped, never garbage
+    CHECK(nn::detail::fast_exp_negative(1e30f) == Approx(std::exp(-87.0)).epsilon(1e-5));
+    CHECK(nn::detail::fast_exp_negative(std::numeric_limits<float>::quiet_NaN()) < 1e-37f);
+    CHECK(nn::detail::fast_exp_negative(-3.0f) == 1.0f);
+
+    // GELU<float> (vectorised) against the erf form in double, forward and derivative
+    std::vector<float> x;
+    for (double v = -12; v <= 12; v += 0.0007)
+        x.push_back(static_cast<float>(v));
+    nn::gelu<float> g;
+    std::vector<float> y(x.size()), dx(x.size()), ones(x.size(), 1.0f);
+    g.apply(x.data(), y.data(), x.size());
+    g.gradient(x.data(), y.data(), ones.data(), dx.data(), x.size());
+    double worst_y = 0, worst_dy = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double v = x[i];
+        const double cdf = 0.5 * (1 + std::erf(v / std::sqrt(2.0)));
+        const double pdf = std::exp(-0.5 * v * v) / std::sqrt(2 * std::numbers::pi);
+        worst_y = std::max(worst_y, std::abs(y[i] - v * cdf) / std::max(1.0, std::abs(v)));
+        worst_dy = std::max(worst_dy, std::abs(dx[i] - (cdf + v * pdf)));
+    }
+    CHECK(worst_y < 3e-7);
+    CHECK(worst_dy < 1e-6);
 }

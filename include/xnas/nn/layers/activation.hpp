@@ -8,8 +8,10 @@
 #include <numbers>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <xnas/core/error.hpp>
+#include <xnas/nn/detail/fast_math.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -115,6 +117,13 @@ class gelu : public detail::activation<gelu<T>, T> {
     static constexpr std::size_t flops_per_element = 8;
 
     void apply(const T* __restrict x, T* __restrict y, std::size_t n) const {
+        if constexpr (std::is_same_v<T, float>) { // SIMD; within 2e-7 |x| of the erf form
+            for (std::size_t i = 0; i < n; ++i) {
+                float density;
+                y[i] = x[i] * detail::fast_normal_cdf(x[i], density);
+            }
+            return;
+        }
         const T r = T(1) / std::numbers::sqrt2_v<T>;
         for (std::size_t i = 0; i < n; ++i)
             y[i] = T(0.5) * x[i] * (T(1) + std::erf(x[i] * r));
@@ -123,6 +132,14 @@ class gelu : public detail::activation<gelu<T>, T> {
                   T* __restrict dx, std::size_t n) const {
         const T r = T(1) / std::numbers::sqrt2_v<T>;
         const T c = std::numbers::inv_sqrtpi_v<T> * r; // 1 / sqrt(2 pi)
+        if constexpr (std::is_same_v<T, float>) {
+            for (std::size_t i = 0; i < n; ++i) {
+                float density;
+                const float cdf = detail::fast_normal_cdf(x[i], density);
+                dx[i] = dy[i] * (cdf + x[i] * c * density);
+            }
+            return;
+        }
         for (std::size_t i = 0; i < n; ++i) {
             const T v = x[i];
             dx[i] = dy[i] * (T(0.5) * (T(1) + std::erf(v * r)) + v * c * std::exp(T(-0.5) * v * v));
