@@ -14,6 +14,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 #include <unistd.h>
 #include <xnas/core/json.hpp>
@@ -161,6 +162,24 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
     throw std::invalid_argument("--strategy " + name +
                                 " is unknown or not available for this space (random, evolution, "
                                 "local, reinforce, tpe, bananas, nsga2, hyperband, asha)");
+}
+
+/// The layer space restricted to networks within --max-params and --max-mflops, so that no
+/// strategy proposes, and no trial is spent on, a network over budget (with a 100k-parameter
+/// budget about three in four unconstrained draws of the image space are over it). The
+/// evaluator still checks both budgets.
+chain_space within_budget(const chain_space& s, const chain_builder_options& bo, const config& c) {
+    const std::size_t max_params = c.max_params;
+    const auto max_flops = static_cast<std::size_t>(c.max_mflops * 1e6);
+    if (!max_params && !max_flops)
+        return s;
+    auto builder = std::make_shared<const chain_builder>(s, bo);
+    return s.with_constraint([builder, max_params, max_flops](const chain_space::architecture& a) {
+        rng unused(0); // building only allocates; nothing random is drawn
+        const nn::network<float> net = builder->build(a, unused);
+        return (!max_params || net.parameter_count() <= max_params) &&
+               (!max_flops || net.flops() <= max_flops);
+    });
 }
 
 /// Progress on stderr: a bar redrawn in place on a terminal, one line per trial otherwise.
@@ -530,10 +549,11 @@ int main(int argc, char** argv) {
             return run(c, cells, cell_builder(cells), false);
         }
         if (c.space == "rnn") {
-            chain_builder b(chain_space::sequence(), {.input = {28, 28}, .classes = 10});
+            const chain_builder_options bo{.input = {28, 28}, .classes = 10};
+            chain_builder b(within_budget(chain_space::sequence(), bo, c), bo);
             return run(c, b.space(), b, true);
         }
-        const auto space = image_search_space();
+        const auto space = image_search_space(within_budget(chain_space::image(), {}, c));
         return run(c, space, with_training_params<chain_builder>(chain_builder(space.first())),
                    false);
     } catch (const std::exception& e) {

@@ -42,7 +42,25 @@ struct bare_space {
     int sample(rng& g) const { return static_cast<int>(g.below(3)); }
     int mutate(int a, rng&) const { return (a + 1) % 3; }
 };
+// Even digits only: a factor with contains.
+struct even_space : digit_space {
+    bool contains(int a) const { return a >= 0 && a < n && a % 2 == 0; }
+};
 } // namespace
+
+static_assert(!has_contains<product_space<digit_space, bare_space>>);
+
+TEST_CASE("product_space contains asks the factors that can tell", "[space][product]") {
+    const product_space<even_space, digit_space> left(even_space{}, digit_space{});
+    CHECK(left.contains({4, 7}));
+    CHECK_FALSE(left.contains({3, 7}));
+    const product_space<digit_space, even_space> right(digit_space{}, even_space{});
+    CHECK(right.contains({3, 8}));
+    CHECK_FALSE(right.contains({3, 9}));
+    const product_space<even_space, even_space> both_sides(even_space{}, even_space{});
+    CHECK_FALSE(both_sides.contains({2, 1}));
+    CHECK(both_sides.contains({2, 0}));
+}
 
 using both = product_space<digit_space, digit_space>;
 static_assert(search_space<both> && neighbourhood_space<both> && encodable_space<both> &&

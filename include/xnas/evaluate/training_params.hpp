@@ -5,6 +5,7 @@
 // search space of xnas-search (chain_space::image() x training_params()).
 
 #include <string>
+#include <utility>
 #include <variant>
 #include <xnas/core/error.hpp>
 #include <xnas/evaluate/builder.hpp>
@@ -27,9 +28,11 @@ inline param_space training_params() {
 
 /// The image space of xnas-search --space chain: 1-4 conv layers (kernel 3/5, 8-64 channels,
 /// batch norm, activation, pooling, residual skips), 0-2 dense layers (width, activation,
-/// dropout), and the training hyper-parameters above.
-inline product_space<chain_space, param_space> image_search_space() {
-    return product_space<chain_space, param_space>(chain_space::image(), training_params(), 0.75);
+/// dropout), and the training hyper-parameters above. `layers` replaces the layer part, e.g.
+/// chain_space::image() with a constraint.
+inline product_space<chain_space, param_space>
+image_search_space(chain_space layers = chain_space::image()) {
+    return product_space<chain_space, param_space>(std::move(layers), training_params(), 0.75);
 }
 
 /// Builds networks from the first part of a product architecture with `Inner`, and reads the

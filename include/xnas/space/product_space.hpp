@@ -11,6 +11,12 @@
 
 namespace xnas {
 
+/// A space that can tell whether an architecture belongs to it (and meets its constraint).
+template <class S>
+concept has_contains = requires(const S& s, const typename S::architecture& a) {
+    { s.contains(a) } -> std::convertible_to<bool>;
+};
+
 template <search_space A, search_space B>
 class product_space {
   public:
@@ -35,6 +41,18 @@ class product_space {
     const B& second() const { return b_; }
 
     architecture sample(rng& g) const { return {a_.sample(g), b_.sample(g)}; }
+
+    /// True when each factor that can tell (has contains) accepts its part: how strategies that
+    /// decode architectures themselves (tpe, reinforce) honour a factor's constraint.
+    bool contains(const architecture& x) const requires(has_contains<A> || has_contains<B>) {
+        if constexpr (has_contains<A>)
+            if (!a_.contains(x.first))
+                return false;
+        if constexpr (has_contains<B>)
+            if (!b_.contains(x.second))
+                return false;
+        return true;
+    }
 
     architecture mutate(const architecture& x, rng& g) const {
         if (g.bernoulli(share_))
