@@ -71,6 +71,14 @@ concept finite_space = search_space<S> && requires(const S& s) {
     { s.cardinality() } -> std::convertible_to<double>;
 };
 
+/// A space that can tell whether an architecture belongs to it and meets its constraint, if
+/// any (chain_space::with_constraint): what strategies that decode architectures themselves
+/// (tpe, reinforce) check their proposals against.
+template <class S>
+concept has_contains = requires(const S& s, const typename S::architecture& a) {
+    { s.contains(a) } -> std::convertible_to<bool>;
+};
+
 /// A search strategy over space S, in ask/tell form: it never calls an evaluator.
 ///
 /// Semantic requirements:

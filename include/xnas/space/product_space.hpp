@@ -11,12 +11,6 @@
 
 namespace xnas {
 
-/// A space that can tell whether an architecture belongs to it (and meets its constraint).
-template <class S>
-concept has_contains = requires(const S& s, const typename S::architecture& a) {
-    { s.contains(a) } -> std::convertible_to<bool>;
-};
-
 template <search_space A, search_space B>
 class product_space {
   public:

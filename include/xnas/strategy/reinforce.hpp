@@ -196,9 +196,7 @@ class reinforce {
         t.fidelity = options_.fidelity;
         std::vector<int> d = policy_.sample(g);
         t.architecture = xnas::from_decisions(space, d);
-        if constexpr (requires {
-                          { space.contains(t.architecture) } -> std::convertible_to<bool>;
-                      }) {
+        if constexpr (has_contains<Space>) {
             for (int i = 0; i < options_.max_redraws && !space.contains(t.architecture); ++i) {
                 d = policy_.sample(g);
                 t.architecture = xnas::from_decisions(space, d);

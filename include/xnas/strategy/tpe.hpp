@@ -137,11 +137,8 @@ class tpe {
                                         std::to_string(value) + ", expected " + expected);
     }
 
-    template <class S>
-    static bool accepted(const S& space, const architecture& a) {
-        if constexpr (requires {
-                          { space.contains(a) } -> std::convertible_to<bool>;
-                      })
+    static bool accepted(const Space& space, const architecture& a) {
+        if constexpr (has_contains<Space>)
             return space.contains(a);
         else
             return true;
