@@ -2,6 +2,7 @@
 // policy's gradient moves probability to rewarded choices, and REINFORCE beats random search.
 
 #include "loop.hpp"
+#include "param_problem.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -132,17 +133,8 @@ TEST_CASE("reinforce tunes a param_space", "[strategy][reinforce]") {
                        .add_int("layers", 1, 8)
                        .add_log_float("lr", 1e-4, 1e-1);
     // Best: adam, 5 layers, lr near 3e-3.
-    auto f = [](const xnas::trial<xnas::param_space::architecture>& t) {
-        const auto& a = t.architecture;
-        double v = std::get<std::string>(a.at("opt")) == "adam" ? 1.0 : 0.0;
-        v -= 0.2 * std::abs(static_cast<double>(std::get<std::int64_t>(a.at("layers")) - 5));
-        v -= 0.5 * std::abs(std::log10(std::get<double>(a.at("lr"))) - std::log10(3e-3));
-        xnas::evaluation e;
-        e.objectives["score"] = v;
-        return e;
-    };
     xnas::reinforce<xnas::param_space> rl({.entropy_weight = 0.001});
-    const auto rs = xnas_test::run(rl, s, f, 300, 5);
+    const auto rs = xnas_test::run(rl, s, xnas_test::tuning_score, 300, 5);
     const auto p = rl.policy().probabilities(0);
     CHECK(p[1] > 0.8); // adam
     double late = 0;

@@ -3,6 +3,7 @@
 // architectures, honours the ask/tell contract and rejects bad options.
 
 #include "loop.hpp"
+#include "param_problem.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -38,19 +39,10 @@ TEST_CASE("tpe tunes a conditional param_space", "[strategy][tpe]") {
                        .add_int("layers", 1, 8)
                        .add_log_float("lr", 1e-4, 1e-1);
     // Best: adam, 5 layers, lr near 3e-3 (momentum only exists for sgd).
-    auto f = [](const xnas::trial<xnas::param_space::architecture>& t) {
-        const auto& a = t.architecture;
-        double v = std::get<std::string>(a.at("opt")) == "adam" ? 1.0 : 0.0;
-        v -= 0.2 * std::abs(static_cast<double>(std::get<std::int64_t>(a.at("layers")) - 5));
-        v -= 0.5 * std::abs(std::log10(std::get<double>(a.at("lr"))) - std::log10(3e-3));
-        xnas::evaluation e;
-        e.objectives["score"] = v;
-        return e;
-    };
     int near_optimum = 0;
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
         xnas::tpe<xnas::param_space> st;
-        const auto rs = xnas_test::run(st, s, f, 60, seed);
+        const auto rs = xnas_test::run(st, s, xnas_test::tuning_score, 60, seed);
         const double best = xnas_test::best_of(rs);
         near_optimum += best > 1.0 - 0.25; // adam, 5 layers, lr within half a decade
         // The good group settles on adam.
