@@ -174,12 +174,26 @@ chain_space within_budget(const chain_space& s, const chain_builder_options& bo,
     if (!max_params && !max_flops)
         return s;
     auto builder = std::make_shared<const chain_builder>(s, bo);
-    return s.with_constraint([builder, max_params, max_flops](const chain_space::architecture& a) {
-        rng unused(0); // building only allocates; nothing random is drawn
-        const nn::network<float> net = builder->build(a, unused);
-        return (!max_params || net.parameter_count() <= max_params) &&
-               (!max_flops || net.flops() <= max_flops);
-    });
+    chain_space constrained =
+        s.with_constraint([builder, max_params, max_flops](const chain_space::architecture& a) {
+            rng unused(0); // building only allocates; nothing random is drawn
+            const nn::network<float> net = builder->build(a, unused);
+            return (!max_params || net.parameter_count() <= max_params) &&
+                   (!max_flops || net.flops() <= max_flops);
+        });
+    // A budget nothing fits would otherwise surface mid-search as the sampler's "no
+    // architecture satisfying the constraint", which does not say which option to loosen.
+    try {
+        rng probe(c.seed);
+        (void)constrained.sample(probe);
+    } catch (const std::runtime_error&) {
+        std::ostringstream m;
+        m << "no architecture of the " << c.space << " space fits --max-params " << max_params
+          << " and --max-mflops " << c.max_mflops
+          << " (0: no limit) in 1000 random draws; raise them";
+        throw std::invalid_argument(m.str());
+    }
+    return constrained;
 }
 
 /// Progress on stderr: a bar redrawn in place on a terminal, one line per trial otherwise.
@@ -401,7 +415,19 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                  d.full_train->size(), final_epochs, final_options.threads,
                  c.final_constant_lr ? "constant" : "cosine-annealed",
                  final_options.augment ? ", crop and flip" : "");
-    const train::history tr = train_network(net, *d.full_train, recipe, final_options);
+    // One line per epoch: the retrain can take longer than the search's last trials, and a
+    // silent stretch of minutes reads as a hang.
+    struct retrain_progress {
+        std::size_t epochs;
+        double elapsed = 0;
+        void on_epoch_end(const train::epoch_result& e) {
+            elapsed += e.seconds;
+            std::fprintf(stderr, "retrain epoch %zu/%zu  loss %.4f  train acc %.4f  %.0f s\n",
+                         e.epoch + 1, epochs, e.loss, e.accuracy, elapsed);
+        }
+    };
+    const train::history tr =
+        train_network(net, *d.full_train, recipe, final_options, retrain_progress{final_epochs});
     const double test_acc =
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());

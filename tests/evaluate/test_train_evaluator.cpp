@@ -168,3 +168,25 @@ TEST_CASE("train_network passes fit options through: threads, schedule, the reci
     // Two shards sum their gradients in another order than one thread: other rounding.
     CHECK(run(1).first != w2);
 }
+
+TEST_CASE("train_network hands its callbacks to fit, and a stop request ends the training",
+          "[evaluate][train]") {
+    const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
+    rng g(2);
+    const auto a = tiny_space().sample(g);
+    nn::network<float> net = builder.build(a, g);
+    const auto train = blobs(64, 1);
+    struct stop_after_two {
+        std::vector<std::size_t> seen;
+        bool on_epoch_end(const train::epoch_result& e) {
+            seen.push_back(e.epoch);
+            return seen.size() == 2;
+        }
+    } cb;
+    const train::history h =
+        train_network(net, *train, {.optimizer = "sgd", .lr = 0.01, .batch_size = 16},
+                      {.epochs = 5, .seed = 1}, cb);
+    CHECK(cb.seen == std::vector<std::size_t>{0, 1});
+    CHECK(h.epochs.size() == 2);
+    CHECK(h.stop == train::stop_reason::callback);
+}

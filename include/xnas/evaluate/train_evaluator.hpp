@@ -11,6 +11,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 #include <xnas/core/concepts.hpp>
@@ -85,14 +86,18 @@ inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
 /// Trains `net` (already initialised) with `recipe`'s optimizer and batch size through
 /// train::fit; every other choice (epochs, seed, schedule, augmentation, threads, deadline)
 /// comes from `o`, whose batch_size is replaced by the recipe's. Throws
-/// xnas::numerical_error naming the epoch and batch when the loss is not finite.
-inline train::history train_network(nn::network<float>& net, const data::dataset<float>& train,
-                                    const training_recipe& recipe, train::fit_options o) {
+/// xnas::numerical_error naming the epoch and batch when the loss is not finite. `callbacks`
+/// go to fit() unchanged (progress lines, early stopping; see train/callbacks.hpp).
+template <class... Callbacks>
+requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
+    train_network(nn::network<float>& net, const data::dataset<float>& train,
+                  const training_recipe& recipe, train::fit_options o, Callbacks&&... callbacks) {
     auto opt = detail::make_optimizer(recipe);
     o.batch_size = recipe.batch_size;
     return std::visit(
         [&](auto& optimizer) {
-            return train::fit(net, nn::softmax_cross_entropy<float>(), optimizer, train, o);
+            return train::fit(net, nn::softmax_cross_entropy<float>(), optimizer, train, o,
+                              callbacks...);
         },
         opt);
 }
