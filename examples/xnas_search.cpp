@@ -2,7 +2,7 @@
 // command line. Searches a space with a strategy, writes everything it learned to --out, then
 // retrains the best architecture on the whole training set and evaluates the test set once.
 //
-//   xnas-search --space chain --strategy evolution --trials 20 --epochs 1 --out out/run1
+//   xnas-search --space chain --strategy tpe --trials 20 --epochs 1 --out out/run1
 //
 // Run with --help for every option.
 
@@ -42,7 +42,9 @@ namespace {
 struct config {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string space = "chain";
-    std::string strategy = "evolution";
+    // TPE: on the generated NB201-like problems its regret after 100 queries is 0.11 against
+    // regularized evolution's 1.96, and it won the Fashion-MNIST race (docs/measurements.md).
+    std::string strategy = "tpe";
     std::size_t trials = 0;
     double minutes = 0;
     std::size_t epochs = 2;
