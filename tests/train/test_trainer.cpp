@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/init.hpp>
@@ -186,6 +187,50 @@ TEST_CASE("early stopping stops when the validation loss stops improving", "[tra
         train::early_stopping needs_val({.monitor = train::metric::val_accuracy});
         CHECK_THROWS_WITH(train::fit(net, ce, opt, tr, {.epochs = 2}, needs_val),
                           Contains("val_accuracy") && Contains("validation set"));
+    }
+}
+
+TEST_CASE("restore_best puts back the best epoch's weights when fit returns", "[train][trainer]") {
+    rng g(6);
+    const auto tr = blobs(96, 3, 4, g);
+    nn::softmax_cross_entropy<float> ce;
+    auto net = mlp(4, 8, 3, 5);
+    nn::adam<float> opt({.lr = 0.01});
+    // The weights at the end of epoch 1; then epoch 1's weights are blown up, so epochs 2 and 3
+    // train from a far worse point and epoch 1 stays the best.
+    struct sabotage_after_epoch_1 {
+        nn::network<float>* net;
+        std::optional<nn::network<float>> at_epoch_1{};
+        void on_epoch_end(const train::epoch_result& e) {
+            if (e.epoch != 1)
+                return;
+            at_epoch_1.emplace(*net);
+            for (auto& p : net->parameters())
+                for (auto& v : *p.value)
+                    v *= 10.0f;
+        }
+    };
+    train::restore_best<float> keep(net, train::metric::loss);
+    sabotage_after_epoch_1 sabotage{&net};
+    // keep sees each epoch before the sabotage does, so its copy of epoch 1 is the clean one.
+    const auto h = train::fit(net, ce, opt, tr, {.epochs = 4, .batch_size = 32}, keep, sabotage);
+    REQUIRE(h.epochs.size() == 4);
+    REQUIRE(h.epochs[1].loss < h.epochs[0].loss);
+    REQUIRE(h.epochs[2].loss > h.epochs[1].loss);
+    REQUIRE(h.epochs[3].loss > h.epochs[1].loss);
+    CHECK(keep.best_epoch() == 1);
+    CHECK(keep.best() == h.epochs[1].loss);
+    CHECK(keep.restored());
+    REQUIRE(sabotage.at_epoch_1);
+    CHECK(same_weights(net, *sabotage.at_epoch_1));
+
+    SECTION("without a validation set a validation metric is an error naming it") {
+        auto net2 = mlp(4, 8, 3, 5);
+        nn::sgd<float> sgd({.lr = 0.01});
+        train::restore_best<float> needs_val(net2, train::metric::val_loss);
+        CHECK_THROWS_WITH(train::fit(net2, ce, sgd, tr, {.epochs = 1}, needs_val),
+                          Contains("restore_best") && Contains("val_loss") &&
+                              Contains("validation set"));
     }
 }
 

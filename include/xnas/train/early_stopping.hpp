@@ -1,12 +1,16 @@
 #pragma once
 // train::early_stopping, a fit() callback that stops training when a monitored metric has not
-// improved for `patience` epochs (Prechelt, 1998, "Early stopping - but when?").
+// improved for `patience` epochs (Prechelt, 1998, "Early stopping - but when?"), and
+// train::restore_best, one that puts back the weights of the epoch where that metric was best
+// (Keras's restore_best_weights): early stopping alone ends with the last, worse, weights.
 
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
+#include <xnas/nn/network.hpp>
 #include <xnas/train/callbacks.hpp>
 #include <xnas/train/metrics.hpp>
 
@@ -44,6 +48,28 @@ inline double value_of(const epoch_result& e, metric m) {
     return std::numeric_limits<double>::quiet_NaN();
 }
 
+/// Accuracies are maximised, losses minimised.
+inline bool maximizes(metric m) {
+    return m == metric::accuracy || m == metric::val_accuracy;
+}
+
+namespace detail {
+
+/// value_of(e, m), or std::invalid_argument naming `who` when it is NaN (a validation metric
+/// without a validation set).
+inline double monitored(const epoch_result& e, metric m, const char* who) {
+    const double v = value_of(e, m);
+    if (std::isnan(v))
+        throw std::invalid_argument(std::string("xnas::train::") + who + ": metric " +
+                                    to_string(m) + " is NaN at epoch " + std::to_string(e.epoch) +
+                                    (m == metric::val_loss || m == metric::val_accuracy
+                                         ? "; pass a validation set to fit"
+                                         : ""));
+    return v;
+}
+
+} // namespace detail
+
 struct early_stopping_options {
     metric monitor = metric::val_loss; ///< losses are minimised, accuracies maximised
     std::size_t patience = 5;          ///< epochs without improvement before stopping
@@ -59,17 +85,9 @@ class early_stopping {
         : o_(o) {}
 
     bool on_epoch_end(const epoch_result& e) {
-        const double v = value_of(e, o_.monitor);
-        if (std::isnan(v))
-            throw std::invalid_argument(
-                std::string("xnas::train::early_stopping: metric ") + to_string(o_.monitor) +
-                " is NaN at epoch " + std::to_string(e.epoch) +
-                (o_.monitor == metric::val_loss || o_.monitor == metric::val_accuracy
-                     ? "; pass a validation set to fit"
-                     : ""));
-        const bool maximize = o_.monitor == metric::accuracy || o_.monitor == metric::val_accuracy;
+        const double v = detail::monitored(e, o_.monitor, "early_stopping");
         const bool improved =
-            !seen_ || (maximize ? v > best_ + o_.min_delta : v < best_ - o_.min_delta);
+            !seen_ || (maximizes(o_.monitor) ? v > best_ + o_.min_delta : v < best_ - o_.min_delta);
         if (improved) {
             best_ = v;
             best_epoch_ = e.epoch;
@@ -101,5 +119,57 @@ class early_stopping {
 };
 
 static_assert(callback<early_stopping>);
+
+/// Keeps an in-memory copy of `net`'s parameters (batch norm's running statistics included) from
+/// the complete epoch with the best `monitor` value, and copies them back into `net` when fit()
+/// returns, however it stopped. Ties keep the earlier epoch. Pass it to the same fit() as `net`;
+/// it must outlive that call. Throws like early_stopping when the metric is NaN.
+template <class T>
+class restore_best {
+  public:
+    explicit restore_best(nn::network<T>& net, metric monitor = metric::val_loss)
+        : net_(&net)
+        , monitor_(monitor) {}
+
+    void on_epoch_end(const epoch_result& e) {
+        if (!e.complete)
+            return; // a cut-short epoch's metrics describe part of the data
+        const double v = detail::monitored(e, monitor_, "restore_best");
+        if (seen_ && !(maximizes(monitor_) ? v > best_ : v < best_))
+            return;
+        best_ = v;
+        best_epoch_ = e.epoch;
+        seen_ = true;
+        const auto params = net_->parameters();
+        saved_.resize(params.size());
+        for (std::size_t k = 0; k < params.size(); ++k)
+            saved_[k] = *params[k].value;
+    }
+
+    void on_fit_end(const history&) {
+        if (!seen_)
+            return;
+        const auto params = net_->parameters();
+        for (std::size_t k = 0; k < params.size(); ++k)
+            *params[k].value = saved_[k];
+        restored_ = true;
+    }
+
+    /// Best value seen (NaN before the first complete epoch) and its 0-based epoch.
+    double best() const { return seen_ ? best_ : std::numeric_limits<double>::quiet_NaN(); }
+    std::size_t best_epoch() const { return best_epoch_; }
+    /// Whether fit() has returned with the best epoch's weights put back.
+    bool restored() const { return restored_; }
+
+  private:
+    nn::network<T>* net_;
+    metric monitor_;
+    std::vector<nn::array<T>> saved_;
+    double best_ = 0;
+    bool seen_ = false, restored_ = false;
+    std::size_t best_epoch_ = 0;
+};
+
+static_assert(callback<restore_best<float>>);
 
 } // namespace xnas::train
