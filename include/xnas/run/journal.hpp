@@ -10,7 +10,6 @@
 // Non-finite numbers are written as null and read back as NaN.
 
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
