@@ -196,7 +196,7 @@ TEST_CASE("restore_best puts back the best epoch's weights when fit returns", "[
     nn::softmax_cross_entropy<float> ce;
     auto net = mlp(4, 8, 3, 5);
     nn::adam<float> opt({.lr = 0.01});
-    // The weights at the end of epoch 1; then epoch 1's weights are blown up, so epochs 2 and 3
+    // sabotage records the weights at the end of epoch 1, then blows them up, so epochs 2 and 3
     // train from a far worse point and epoch 1 stays the best.
     struct sabotage_after_epoch_1 {
         nn::network<float>* net;

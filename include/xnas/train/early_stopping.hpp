@@ -122,8 +122,9 @@ static_assert(callback<early_stopping>);
 
 /// Keeps an in-memory copy of `net`'s parameters (batch norm's running statistics included) from
 /// the complete epoch with the best `monitor` value, and copies them back into `net` when fit()
-/// returns, however it stopped. Ties keep the earlier epoch. Pass it to the same fit() as `net`;
-/// it must outlive that call. Throws like early_stopping when the metric is NaN.
+/// returns, whatever its stop reason (not when it throws). Ties keep the earlier epoch. Pass it to
+/// the same fit() as `net`; it must outlive that call. Throws like early_stopping when the metric
+/// is NaN.
 template <class T>
 class restore_best {
   public:
