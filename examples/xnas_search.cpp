@@ -52,6 +52,7 @@ struct config {
     std::size_t final_limit = 0;
     bool final_constant_lr = false;
     bool final_augment = false;
+    double final_erase = 0;
     std::size_t train_subset = 5000;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
@@ -296,6 +297,7 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
 struct prepared_data {
     std::shared_ptr<data::dataset<float>> train, validation, full_train, test;
     data::split_indices split;
+    data::normalization stats; ///< one global (mean, stddev) of the search's training images
 };
 
 prepared_data prepare(const config& c, bool sequences) {
@@ -311,9 +313,9 @@ prepared_data prepare(const config& c, bool sequences) {
         train = train.subset(first);
     }
     // Statistics from the search's training data only: nothing of validation or test leaks in.
-    const auto stats = data::compute_normalization(train, data::norm_scope::global);
+    p.stats = data::compute_normalization(train, data::norm_scope::global);
     for (auto* ds : {&train, &validation, &tt.train, &tt.test})
-        data::normalize(*ds, stats);
+        data::normalize(*ds, p.stats);
     for (auto* ds : {&train, &validation, &tt.train, &tt.test}) {
         if (sequences) // 28 rows of 28 features: sequential Fashion-MNIST
             ds->x.reshape({ds->size(), 28, 28});
@@ -409,14 +411,26 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                                 static_cast<std::size_t>(std::max(c.threads, 1))};
     if (!c.final_constant_lr)
         final_options.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = final_epochs};
-    if (c.final_augment && !sequences)
-        final_options.augment = data::augment_options{.crop_padding = 2, .flip_probability = 0.5};
+    if ((c.final_augment || c.final_erase > 0) && !sequences) {
+        // Pixels are normalised, so a black pixel (the background the crop should shift in)
+        // is -mean / stddev, and the raw range [0, 1] bounds what erasing draws.
+        const double black = -d.stats.mean[0] / d.stats.stddev[0];
+        const double white = (1 - d.stats.mean[0]) / d.stats.stddev[0];
+        final_options.augment =
+            data::augment_options{.crop_padding = c.final_augment ? 2u : 0u,
+                                  .flip_probability = c.final_augment ? 0.5 : 0.0,
+                                  .fill = black,
+                                  .erase_probability = c.final_erase,
+                                  .erase_low = black,
+                                  .erase_high = white};
+    }
     std::fprintf(stderr,
                  "retraining the best architecture on %zu images for %zu epochs on %zu "
-                 "threads (%s learning rate%s)...\n",
+                 "threads (%s learning rate%s%s)...\n",
                  d.full_train->size(), final_epochs, final_options.threads,
                  c.final_constant_lr ? "constant" : "cosine-annealed",
-                 final_options.augment ? ", crop and flip" : "");
+                 c.final_augment && final_options.augment ? ", crop and flip" : "",
+                 c.final_erase > 0 && final_options.augment ? ", random erasing" : "");
     // One line per epoch: the retrain can take longer than the search's last trials, and a
     // silent stretch of minutes reads as a hang.
     struct retrain_progress {
@@ -538,6 +552,10 @@ int main(int argc, char** argv) {
         "retrain at the searched learning rate throughout (default: cosine-annealed to 0)");
     app.add_flag("--final-augment", c.final_augment,
                  "retrain with random 2-pixel crops and horizontal flips (image spaces)");
+    app.add_option("--final-erase", c.final_erase,
+                   "retrain with random erasing: the chance P that an image gets a rectangle of "
+                   "random pixels (image spaces; Zhong et al. 2017 use 0.5)")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--final-limit", c.final_limit,
                    "retrain on the first K training images only (0: all; for smoke tests)");
     app.add_option("--train-subset", c.train_subset,

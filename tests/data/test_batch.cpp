@@ -110,12 +110,12 @@ TEST_CASE("flip twice is the identity and mirrors columns", "[data][augment]") {
     CHECK_THROWS_WITH(data::flip_horizontal(ds.x, 3), Contains("image 3"));
 }
 
-TEST_CASE("shift moves pixels and fills with zeros", "[data][augment]") {
+TEST_CASE("shift moves pixels and fills with the fill value", "[data][augment]") {
     for (std::ptrdiff_t dy = -3; dy <= 3; ++dy)
         for (std::ptrdiff_t dx = -4; dx <= 4; ++dx) {
             auto ds = images(2);
             const nn::array<float> original = ds.x;
-            data::shift(ds.x, 1, dy, dx);
+            data::shift(ds.x, 1, dy, dx, -7.0f);
             for (std::size_t c = 0; c < 2; ++c)
                 for (std::ptrdiff_t r = 0; r < 3; ++r)
                     for (std::ptrdiff_t q = 0; q < 4; ++q) {
@@ -123,7 +123,7 @@ TEST_CASE("shift moves pixels and fills with zeros", "[data][augment]") {
                         const bool inside = sr >= 0 && sr < 3 && sq >= 0 && sq < 4;
                         const float want = inside ? original(1, c, static_cast<std::size_t>(sr),
                                                              static_cast<std::size_t>(sq))
-                                                  : 0.0f;
+                                                  : -7.0f;
                         INFO("dy " << dy << " dx " << dx << " c " << c << " r " << r << " q " << q);
                         REQUIRE(ds.x(1, c, static_cast<std::size_t>(r),
                                      static_cast<std::size_t>(q)) == want);
@@ -165,4 +165,80 @@ TEST_CASE("random crop keeps the shape and shifts each image by at most the padd
     data::augment(b.x, {.crop_padding = 2, .flip_probability = 0.5}, gb);
     CHECK(static_cast<bool>(a.x == b.x));
     CHECK(a.x.shape() == std::vector<std::size_t>{8, 2, 3, 4});
+}
+
+TEST_CASE("random erasing replaces one rectangle per chosen image, the same in every channel",
+          "[data][augment]") {
+    // Pixel values 1..200 and an erase range [500, 600] tell erased pixels apart.
+    auto make = [] {
+        nn::array<float> x = nn::array<float>::from_shape({60, 2, 10, 10});
+        for (std::size_t k = 0; k < x.size(); ++k)
+            x.data()[k] = static_cast<float>(k % 200 + 1);
+        return x;
+    };
+    const nn::array<float> original = make();
+    nn::array<float> x = make();
+    rng g(8);
+    data::random_erase(x, g, 0.5, 500, 600);
+    std::size_t erased_images = 0;
+    for (std::size_t i = 0; i < 60; ++i) {
+        std::size_t r0 = 10, r1 = 0, q0 = 10, q1 = 0, count = 0;
+        for (std::size_t r = 0; r < 10; ++r)
+            for (std::size_t q = 0; q < 10; ++q) {
+                const bool e0 = x(i, 0, r, q) != original(i, 0, r, q);
+                const bool e1 = x(i, 1, r, q) != original(i, 1, r, q);
+                REQUIRE(e0 == e1); // the same rectangle in every channel
+                if (!e0)
+                    continue;
+                for (std::size_t c = 0; c < 2; ++c) {
+                    CHECK(x(i, c, r, q) >= 500);
+                    CHECK(x(i, c, r, q) <= 600);
+                }
+                ++count;
+                r0 = std::min(r0, r), r1 = std::max(r1, r), q0 = std::min(q0, q),
+                q1 = std::max(q1, q);
+            }
+        if (count == 0)
+            continue;
+        ++erased_images;
+        INFO("image " << i);
+        CHECK(count == (r1 - r0 + 1) * (q1 - q0 + 1)); // a full rectangle
+        CHECK(count >= 1);
+        CHECK(count <= 45); // 40 % of 100, plus rounding of each side
+        CHECK(r1 - r0 + 1 < 10);
+        CHECK(q1 - q0 + 1 < 10);
+    }
+    // About half the images, each erased with probability 0.5.
+    CHECK(erased_images >= 18);
+    CHECK(erased_images <= 42);
+
+    // Same seed, same erasing; probability 0 changes nothing; an empty range is an error.
+    nn::array<float> a = make(), b = make();
+    rng ga(3), gb(3);
+    data::augment(
+        a, {.flip_probability = 0, .erase_probability = 1, .erase_low = 500, .erase_high = 600},
+        ga);
+    data::augment(
+        b, {.flip_probability = 0, .erase_probability = 1, .erase_low = 500, .erase_high = 600},
+        gb);
+    CHECK(static_cast<bool>(a == b));
+    CHECK_FALSE(static_cast<bool>(a == original));
+    nn::array<float> untouched = make();
+    data::random_erase(untouched, g, 0.0);
+    CHECK(static_cast<bool>(untouched == original));
+    CHECK_THROWS_WITH(data::random_erase(untouched, g, 1.0, 2.0, 1.0), Contains("high"));
+}
+
+TEST_CASE("augment pads the crop with the fill value", "[data][augment]") {
+    // A constant image: after any non-zero shift, exactly the pixels shifted in hold the fill.
+    nn::array<float> x = nn::array<float>::from_shape({30, 1, 6, 6});
+    std::fill(x.begin(), x.end(), 1.0f);
+    rng g(5);
+    data::augment(x, {.crop_padding = 2, .flip_probability = 0, .fill = -0.8}, g);
+    std::size_t filled = 0;
+    for (float v : x) {
+        CHECK((v == 1.0f || v == -0.8f));
+        filled += v == -0.8f;
+    }
+    CHECK(filled > 0);
 }
