@@ -53,6 +53,8 @@ struct config {
     bool final_constant_lr = false;
     bool final_augment = false;
     double final_erase = 0;
+    bool trial_augment = false;
+    bool trial_cosine = false;
     std::size_t train_subset = 5000;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
@@ -327,6 +329,20 @@ prepared_data prepare(const config& c, bool sequences) {
     return p;
 }
 
+/// Crops (2 pixels) and flips when `crop_flip`, random erasing with probability `erase`, for
+/// images normalised by `stats`: a black pixel (the background a crop should shift in) is
+/// -mean / stddev, and the raw range [0, 1] bounds the values erasing draws.
+data::augment_options augmentation(bool crop_flip, double erase, const data::normalization& stats) {
+    const double black = -stats.mean[0] / stats.stddev[0];
+    const double white = (1 - stats.mean[0]) / stats.stddev[0];
+    return {.crop_padding = crop_flip ? 2u : 0u,
+            .flip_probability = crop_flip ? 0.5 : 0.0,
+            .fill = black,
+            .erase_probability = erase,
+            .erase_low = black,
+            .erase_high = white};
+}
+
 template <class Space, class Builder>
 int run(const config& c, const Space& space, const Builder& builder, bool sequences) {
     using A = typename Space::architecture;
@@ -348,7 +364,10 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
          .max_params = c.max_params,
          .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
          .time_limit_seconds = c.trial_seconds,
-         .seed = c.seed});
+         .seed = c.seed,
+         .augment = c.trial_augment && !sequences ? std::optional(augmentation(true, 0, d.stats))
+                                                  : std::nullopt,
+         .cosine = c.trial_cosine});
 
     auto strategy = make_strategy<Space>(c.strategy, c.trials ? c.trials : 50);
     if (!c.warm_start.empty())
@@ -411,19 +430,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                                 static_cast<std::size_t>(std::max(c.threads, 1))};
     if (!c.final_constant_lr)
         final_options.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = final_epochs};
-    if ((c.final_augment || c.final_erase > 0) && !sequences) {
-        // Pixels are normalised, so a black pixel (the background the crop should shift in)
-        // is -mean / stddev, and the raw range [0, 1] bounds what erasing draws.
-        const double black = -d.stats.mean[0] / d.stats.stddev[0];
-        const double white = (1 - d.stats.mean[0]) / d.stats.stddev[0];
-        final_options.augment =
-            data::augment_options{.crop_padding = c.final_augment ? 2u : 0u,
-                                  .flip_probability = c.final_augment ? 0.5 : 0.0,
-                                  .fill = black,
-                                  .erase_probability = c.final_erase,
-                                  .erase_low = black,
-                                  .erase_high = white};
-    }
+    if ((c.final_augment || c.final_erase > 0) && !sequences)
+        final_options.augment = augmentation(c.final_augment, c.final_erase, d.stats);
     std::fprintf(stderr,
                  "retraining the best architecture on %zu images for %zu epochs on %zu "
                  "threads (%s learning rate%s%s)...\n",
@@ -556,6 +564,10 @@ int main(int argc, char** argv) {
                    "retrain with random erasing: the chance P that an image gets a rectangle of "
                    "random pixels (image spaces; Zhong et al. 2017 use 0.5)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_flag("--trial-augment", c.trial_augment,
+                 "train candidates with random 2-pixel crops and flips too (image spaces)");
+    app.add_flag("--trial-cosine", c.trial_cosine,
+                 "anneal each candidate's learning rate to 0 over its epochs, as the retrain does");
     app.add_option("--final-limit", c.final_limit,
                    "retrain on the first K training images only (0: all; for smoke tests)");
     app.add_option("--train-subset", c.train_subset,

@@ -78,6 +78,34 @@ TEST_CASE("train_evaluator scales epochs or data with the trial's fidelity", "[e
     CHECK(by_data.evaluate({1, a, 0.25}).metrics.at("train_images") == 64);
 }
 
+TEST_CASE("train_evaluator anneals over the trial's own epochs and augments when asked",
+          "[evaluate][train]") {
+    rng g(1);
+    const auto a = tiny_space().sample(g);
+    const evaluation constant = make({.epochs = 2}).evaluate({1, a});
+    const evaluation cosine = make({.epochs = 2, .cosine = true}).evaluate({1, a});
+    REQUIRE(cosine.ok());
+    CHECK(cosine.value("val_accuracy") >= 0.95);
+    CHECK(cosine.metrics.at("train_loss") != constant.metrics.at("train_loss"));
+    // Half of 4 epochs anneals over those 2 epochs, exactly as a 2-epoch trial does.
+    const evaluation half = make({.epochs = 4, .cosine = true}).evaluate({1, a, 0.5});
+    CHECK(half.metrics.at("train_loss") == cosine.metrics.at("train_loss"));
+    CHECK(half.value("val_accuracy") == cosine.value("val_accuracy"));
+
+    // The augmentation reaches training: an empty erasing range fails there, recorded.
+    const evaluation bad_range = make({.epochs = 1,
+                                       .augment = data::augment_options{.flip_probability = 0,
+                                                                        .erase_probability = 1,
+                                                                        .erase_low = 1,
+                                                                        .erase_high = 0}})
+                                     .evaluate({1, a});
+    CHECK(bad_range.state == status::failed);
+    CHECK_THAT(bad_range.message, Contains("random_erase"));
+    CHECK(make({.epochs = 1, .augment = data::augment_options{.crop_padding = 1, .fill = -0.5}})
+              .evaluate({1, a})
+              .ok());
+}
+
 TEST_CASE("train_evaluator records failing candidates instead of throwing", "[evaluate][train]") {
     rng g(1);
     const auto a = tiny_space().sample(g);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -53,6 +54,12 @@ struct train_evaluator_options {
     bool measure_latency = true;   ///< time single-image inference (median of 15 runs)
     nn::init::scheme init = nn::init::scheme::pytorch_default;
     std::uint64_t seed = 0; ///< with the trial id, seeds initialisation and shuffling
+    /// Augmentation of each candidate's training (none: train on the images as they are).
+    std::optional<data::augment_options> augment{};
+    /// Anneal each trial's learning rate to 0 over its epochs (cosine), as a final retrain
+    /// usually does. A constant rate ends a short trial wherever the last steps bounced it,
+    /// noise that reorders candidates close in accuracy.
+    bool cosine = false;
 };
 
 namespace detail {
@@ -224,7 +231,11 @@ class train_evaluator {
                     ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.time_limit_seconds))
                     : std::chrono::steady_clock::time_point::max();
-            const train::history h = train_network(net, *train, r, epochs, g, deadline);
+            train::fit_options fit{
+                .epochs = epochs, .seed = g(), .augment = options_.augment, .deadline = deadline};
+            if (options_.cosine)
+                fit.schedule = nn::cosine_schedule{.base_lr = r.lr, .period = epochs};
+            const train::history h = train_network(net, *train, r, fit);
             if (h.stop == train::stop_reason::deadline)
                 return evaluation::failure(
                     status::timed_out,

@@ -56,8 +56,8 @@ struct fit_options {
     /// Learning rate over epochs (fractional per batch: lr(epoch + batch / batches)); without
     /// one the optimizer's own learning rate is left alone.
     std::optional<nn::any_schedule> schedule{};
-    /// Random crop / flip of image batches (N, C, H, W), drawn from a generator split off the
-    /// shuffling one, so turning it on does not change the batch order.
+    /// Random crop / flip / erasing of image batches (N, C, H, W), drawn from a generator split off
+    /// the shuffling one, so turning it on does not change the batch order.
     std::optional<data::augment_options> augment{};
     /// Rescale gradients so their global L2 norm is at most this (0: no clipping); "running_"
     /// state is excluded.
