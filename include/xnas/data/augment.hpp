@@ -126,9 +126,10 @@ void random_flip(nn::array<T>& x, rng& g, double p = 0.5) {
 
 /// Random erasing (Zhong et al., 2017): with probability p, each image gets one rectangle, the
 /// same in every channel, replaced by values uniform in [low, high]. The rectangle covers a
-/// uniform 2 % to 40 % of the image with an aspect ratio log-uniform in [0.3, 1 / 0.3] (the
-/// paper's settings); a draw that does not fit is redrawn, up to 10 times, then the image is
-/// left alone. Draws from g only for the images it erases, after one Bernoulli draw each.
+/// uniform 2 % to 40 % of the image (the paper's range) with an aspect ratio in [0.3, 1 / 0.3],
+/// drawn log-uniformly as torchvision's RandomErasing does, so tall and wide are equally likely;
+/// a draw that does not fit is redrawn, up to 10 times, then the image is left alone. Draws
+/// from g only for the images it erases, after one Bernoulli draw each.
 template <class T>
 void random_erase(nn::array<T>& x, rng& g, double p, double low = 0, double high = 1) {
     detail::check_images(x, "random_erase");
