@@ -147,9 +147,10 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         if constexpr (decision_space<Space>)
             return S::of(reinforce<Space>({.objective = accuracy_objective}));
     }
-    if (name == "tpe") {
+    if (name == "tpe" || name == "tpe-multivariate") {
         if constexpr (decision_space<Space>)
-            return S::of(tpe<Space>({.objective = accuracy_objective}));
+            return S::of(tpe<Space>(
+                {.objective = accuracy_objective, .multivariate = name == "tpe-multivariate"}));
     }
     if (name == "bananas") {
         if constexpr (encodable_space<Space>)
@@ -164,9 +165,11 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         return S::of(hyperband<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
     if (name == "asha")
         return S::of(asha<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
-    throw std::invalid_argument("--strategy " + name +
-                                " is unknown or not available for this space (random, evolution, "
-                                "local, reinforce, tpe, bananas, nsga2, hyperband, asha)");
+    throw std::invalid_argument(
+        "--strategy " + name +
+        " is unknown or not available for this space (random, evolution, "
+        "local, reinforce, tpe, tpe-multivariate, bananas, nsga2, hyperband, "
+        "asha)");
 }
 
 /// The layer space restricted to networks within --max-params and --max-mflops, so that no
@@ -545,7 +548,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"chain", "cell", "rnn"}))
         ->capture_default_str();
     app.add_option("--strategy", c.strategy,
-                   "random, evolution, local, reinforce, tpe, bananas, nsga2, hyperband, asha")
+                   "random, evolution, local, reinforce, tpe, tpe-multivariate (decisions "
+                   "modelled jointly), bananas, nsga2, hyperband, asha")
         ->capture_default_str();
     auto* trials =
         app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");

@@ -3,12 +3,17 @@
 // Hyper-Parameter Optimization", NeurIPS; the default sampler of Optuna and Hyperopt) over a
 // space's categorical decisions. Each decision gets two smoothed histograms, one of the best
 // trials and one of the rest; a new trial takes, per decision, the value among a few drawn from
-// the first histogram that maximises good(x) / bad(x).
+// the first histogram that maximises good(x) / bad(x). Multivariate TPE (Optuna's
+// multivariate=True; Falkner et al., 2018, BOHB) models decisions jointly instead: each group is a
+// mixture of product kernels centred on its trials, so decisions that only pay together (a
+// learning rate and its optimizer, channels and the pooling that makes them affordable) are
+// proposed together.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -47,15 +52,23 @@ struct tpe_options {
     xnas::objective objective{};
     /// Fidelity of every asked trial.
     double fidelity = 1.0;
+    /// Model the decisions jointly (Optuna's multivariate=True): each group is a mixture with
+    /// one product kernel per trial (keeping the trial's value with probability
+    /// 1 / (1 + k w / (n + 1)) for a decision of k choices, w = prior_weight, n = the group's
+    /// size, else a uniform draw) plus a uniform prior component; older trials weigh less once
+    /// a group has more than 25 (Optuna's default_weights). A decision a trial does not use is
+    /// uniform in its kernel, and a candidate is scored on the decisions it uses, so
+    /// conditional decisions need no grouping.
+    bool multivariate = false;
 };
 
 /// TPE over categorical decisions, decisions modelled independently (Optuna's default,
-/// multivariate = false). A decision an architecture does not use (a layer slot beyond its
-/// depth) is left out of that decision's histograms, which is how the tree structure enters.
-/// Failed evaluations (a broken candidate, a budget exceeded) count as the worst trials: they
-/// join the bad group, steering away from what fails, as Optuna does with pruned trials.
-/// Asks may run ahead of tells (parallel workers); pending trials are not modelled. Overhead per
-/// ask: O(told trials x decisions) plus O(candidates x decisions).
+/// multivariate = false) or jointly (tpe_options::multivariate). A decision an architecture does
+/// not use (a layer slot beyond its depth) is left out of that decision's histograms, which is how
+/// the tree structure enters. Failed evaluations (a broken candidate, a budget exceeded) count as
+/// the worst trials: they join the bad group, steering away from what fails, as Optuna does with
+/// pruned trials. Asks may run ahead of tells (parallel workers); pending trials are not modelled.
+/// Overhead per ask: O(told trials x decisions) plus O(candidates x decisions).
 template <decision_space Space>
 class tpe {
   public:
@@ -88,8 +101,12 @@ class tpe {
             // falling back to the whole space).
             const std::size_t candidates =
                 i < 64 ? std::max<std::size_t>(1, options_.candidates >> i) : 1;
-            t.architecture =
-                model ? xnas::from_decisions(space, propose(g, candidates)) : space.sample(g);
+            if (!model)
+                t.architecture = space.sample(g);
+            else if (options_.multivariate)
+                t.architecture = propose_jointly(space, g, candidates);
+            else
+                t.architecture = xnas::from_decisions(space, propose(g, candidates));
             found = accepted(space, t.architecture) && !seen_.contains(space, t.architecture);
         }
         if (!found)
@@ -172,6 +189,10 @@ class tpe {
                 if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
                     hist[i][static_cast<std::size_t>(d[i])] += 1.0;
         }
+        good_rows_.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_good));
+        bad_rows_.assign(order.begin() + static_cast<std::ptrdiff_t>(n_good), order.end());
+        for (auto* rows : {&good_rows_, &bad_rows_})
+            std::sort(rows->begin(), rows->end()); // tell order, for the age weights
         for (auto* groups : {&good_, &bad_})
             for (auto& h : *groups) {
                 double total = 0;
@@ -198,11 +219,94 @@ class tpe {
         return d;
     }
 
+    // Optuna's default_weights: equal weights up to 25 trials, beyond that the 25 most recent
+    // weigh 1 and older ones ramp linearly from 1/n up to 1, so early random trials fade.
+    static std::vector<double> age_weights(std::size_t n) {
+        std::vector<double> w(n, 1.0);
+        if (n >= 25) {
+            const std::size_t ramp = n - 25;
+            for (std::size_t k = 0; k < ramp; ++k)
+                w[k] = ramp == 1 ? 1.0 / static_cast<double>(n)
+                                 : 1.0 / static_cast<double>(n) +
+                                       (1.0 - 1.0 / static_cast<double>(n)) *
+                                           static_cast<double>(k) / static_cast<double>(ramp - 1);
+        }
+        return w;
+    }
+
+    // The log-density under a group's mixture of product kernels (rows into told_), over the
+    // decisions that x uses (x[i] >= 0): the other decisions integrate out of every kernel.
+    double log_density(const std::vector<std::size_t>& rows, const std::vector<int>& x) const {
+        const std::size_t n = rows.size();
+        const double spread = options_.prior_weight / static_cast<double>(n + 1);
+        const auto weights = age_weights(n);
+        double total_weight = options_.prior_weight;
+        for (double w : weights)
+            total_weight += w;
+        std::vector<double> terms;
+        terms.reserve(n + 1);
+        double uniform = 0; // the prior component, also a trial's unused decisions
+        for (std::size_t i = 0; i < sizes_.size(); ++i)
+            if (x[i] >= 0)
+                uniform -= std::log(static_cast<double>(sizes_[i]));
+        terms.push_back(std::log(options_.prior_weight / total_weight) + uniform);
+        for (std::size_t c = 0; c < n; ++c) {
+            const auto& d = told_[rows[c]].decisions;
+            double lp = std::log(weights[c] / total_weight);
+            for (std::size_t i = 0; i < sizes_.size(); ++i) {
+                if (x[i] < 0)
+                    continue;
+                const auto k = static_cast<double>(sizes_[i]);
+                if (i >= d.size() || d[i] < 0)
+                    lp -= std::log(k);
+                else
+                    lp += std::log(((d[i] == x[i] ? 1.0 : 0.0) + spread) / (1.0 + k * spread));
+            }
+            terms.push_back(lp);
+        }
+        const double top = *std::max_element(terms.begin(), terms.end());
+        double sum = 0;
+        for (double t : terms)
+            sum += std::exp(t - top);
+        return top + std::log(sum);
+    }
+
+    // Draws candidates from the good mixture (pick a component, then every decision from its
+    // kernel) and returns the architecture of the one with the highest good / bad density ratio.
+    architecture propose_jointly(const Space& space, rng& g, std::size_t candidates) const {
+        const std::size_t n = good_rows_.size();
+        const double spread = options_.prior_weight / static_cast<double>(n + 1);
+        auto component = age_weights(n);
+        component.push_back(options_.prior_weight);
+        std::vector<int> best_decisions;
+        double best = -std::numeric_limits<double>::infinity();
+        for (std::size_t c = 0; c < candidates; ++c) {
+            const std::size_t pick = g.categorical(component);
+            const std::vector<int>* centre =
+                pick < n ? &told_[good_rows_[pick]].decisions : nullptr;
+            std::vector<int> d(sizes_.size());
+            for (std::size_t i = 0; i < sizes_.size(); ++i) {
+                const auto k = static_cast<double>(sizes_[i]);
+                const bool keep = centre && i < centre->size() && (*centre)[i] >= 0 &&
+                                  g.uniform() < 1.0 / (1.0 + k * spread);
+                d[i] = keep ? (*centre)[i] : static_cast<int>(g.below(sizes_[i]));
+            }
+            const auto used = xnas::to_decisions(space, xnas::from_decisions(space, d));
+            const double ratio = log_density(good_rows_, used) - log_density(bad_rows_, used);
+            if (best_decisions.empty() || ratio > best) {
+                best = ratio;
+                best_decisions = std::move(d);
+            }
+        }
+        return xnas::from_decisions(space, best_decisions);
+    }
+
     tpe_options options_;
     std::vector<std::size_t> sizes_;
     std::vector<observation> told_;
     std::unordered_map<std::uint64_t, std::vector<int>> pending_;
     std::vector<std::vector<double>> good_, bad_;
+    std::vector<std::size_t> good_rows_, bad_rows_; // indices into told_, in tell order
     detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;
 };
