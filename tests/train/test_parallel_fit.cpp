@@ -14,6 +14,7 @@
 #include <xnas/nn/layers/dense.hpp>
 #include <xnas/nn/layers/dropout.hpp>
 #include <xnas/nn/layers/flatten.hpp>
+#include <xnas/nn/layers/identity.hpp>
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/adam.hpp>
@@ -72,6 +73,26 @@ nn::network<float> mlp_bn_dropout(std::size_t in, std::size_t classes, std::uint
     init(net, seed);
     return net;
 }
+
+/// Passes x through, but throws in train mode for batches of `fail_at` samples: fails some
+/// shards of a split batch and not others.
+struct failing_at_size {
+    using value_type = double;
+    std::size_t fail_at = 0;
+    void forward(const nn::array<double>& x, nn::array<double>& y, nn::mode m) {
+        if (m == nn::mode::train && x.shape()[0] == fail_at)
+            throw std::runtime_error("failing_at_size: a shard of " + std::to_string(fail_at));
+        nn::identity<double>().forward(x, y, m);
+    }
+    void backward(const nn::array<double>& x, const nn::array<double>& y,
+                  const nn::array<double>& dy, nn::array<double>* dx) {
+        nn::identity<double>().backward(x, y, dy, dx);
+    }
+    std::vector<nn::parameter<double>> parameters() { return {}; }
+    nn::shape output_shape(const nn::shape& in) const { return in; }
+    std::size_t parameter_count() const { return 0; }
+    std::size_t flops(const nn::shape&) const { return 0; }
+};
 
 /// Largest |a - b| / max(1, |b|) over every parameter value (or gradient).
 template <class T>
@@ -170,6 +191,70 @@ TEST_CASE("sharded gradients equal the full batch's", "[train][parallel]") {
         full.backward(dy);
         CHECK(max_relative_difference(net, full, true) < 1e-10);
     }
+    SECTION("batch norm, 10 samples over 3 shards: synchronised statistics") {
+        // Two batch norms, one over features and one over channels and positions, so both the
+        // statistics (forward) and the gradient sums (backward) must cross the shards.
+        const std::size_t n = 10;
+        nn::array<double> x = nn::array<double>::from_shape({n, 2, 5, 5});
+        for (auto& v : x)
+            v = g.normal(1.5, 2.0);
+        std::vector<std::int32_t> labels(n);
+        for (auto& l : labels)
+            l = static_cast<std::int32_t>(g.below(3));
+        auto make = [] {
+            nn::network<double> net({2, 5, 5});
+            net.add(nn::conv2d<double>(
+                {.in_channels = 2, .out_channels = 3, .padding_h = 1, .padding_w = 1}));
+            net.add(nn::batch_norm<double>({.features = 3}));
+            net.add(nn::relu<double>());
+            net.add(nn::flatten<double>());
+            net.add(nn::dense<double>(3 * 5 * 5, 6));
+            net.add(nn::batch_norm<double>({.features = 6}));
+            net.add(nn::tanh<double>());
+            net.add(nn::dense<double>(6, 3));
+            init(net, 8);
+            return net;
+        };
+        nn::network<double> full = make();
+        nn::array<double> dy;
+        const double loss = ce(full.forward(x, nn::mode::train), labels, &dy);
+        full.backward(dy);
+        for (const bool sync : {true, false}) {
+            CAPTURE(sync);
+            auto net = make();
+            train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 3,
+                                                                                       1, sync);
+            const auto t = dp.step(x, labels, "test", 0, 0);
+            const double gradients = max_relative_difference(net, full, true);
+            const double state = max_relative_difference(net, full, false); // running stats
+            if (sync) {
+                CHECK(t.loss == Approx(loss).epsilon(1e-12));
+                CHECK(gradients < 1e-10);
+                CHECK(state < 1e-12);
+            } else { // each shard normalised by its own 3-4 samples
+                CHECK(t.loss != Approx(loss).epsilon(1e-6));
+                CHECK(gradients > 1e-3);
+                CHECK(state > 1e-6);
+            }
+        }
+    }
+    SECTION("a shard that fails releases the shards waiting for it at batch norm") {
+        // 10 samples over 3 shards are 4, 3, 3: shards 1 and 2 throw before their batch norm,
+        // while shard 0 waits in it for their statistics.
+        nn::network<double> net({4});
+        net.add(nn::dense<double>(4, 5));
+        net.add(failing_at_size{3});
+        net.add(nn::batch_norm<double>({.features = 5}));
+        net.add(nn::dense<double>(5, 3));
+        init(net, 2);
+        const auto ds = blobs<double>(10, 3, 4, g);
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 3, 1);
+        CHECK_THROWS_WITH(dp.step(ds.x, ds.labels, "test", 0, 0),
+                          Contains("failing_at_size: a shard of 3"));
+        // The group recovers: the next batch, 12 samples in shards of 4, trains.
+        const auto ok = blobs<double>(12, 3, 4, g);
+        CHECK(std::isfinite(dp.step(ok.x, ok.labels, "test", 0, 1).loss));
+    }
 }
 
 TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[train][parallel]") {
@@ -189,7 +274,26 @@ TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[tr
         CHECK(same_weights(a, b));
         CHECK_FALSE(same_weights(a, c));
     }
-    // Without batch norm and dropout, sharding changes rounding only.
+    // Without dropout, sharding changes rounding only (batch norm shares its statistics).
+    auto with_bn = [&](std::size_t threads) {
+        nn::network<double> net({4});
+        net.add(nn::dense<double>(4, 8));
+        net.add(nn::batch_norm<double>({.features = 8}));
+        net.add(nn::relu<double>());
+        net.add(nn::dense<double>(8, 3));
+        init(net, 13);
+        nn::adam<double> opt({.lr = 0.01});
+        data::dataset<double> dd;
+        dd.num_classes = 3;
+        dd.labels = ds.labels;
+        dd.x = nn::array<double>::from_shape({ds.size(), 4});
+        std::copy(ds.x.begin(), ds.x.end(), dd.x.begin());
+        train::fit(net, nn::softmax_cross_entropy<double>{}, opt, dd,
+                   {.epochs = 2, .batch_size = 16, .seed = 7, .threads = threads});
+        return net;
+    };
+    auto bn_one = with_bn(1), bn_two = with_bn(2);
+    CHECK(max_relative_difference(bn_two, bn_one, false) < 1e-9);
     auto plain = [&](std::size_t threads) {
         auto net = mlp<double>(4, 8, 3, 12);
         nn::sgd<double> opt({.lr = 0.05, .momentum = 0.9});

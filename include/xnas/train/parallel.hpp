@@ -25,6 +25,7 @@
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/shard_sync.hpp>
 #include <xnas/nn/layers/dropout.hpp>
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
@@ -188,22 +189,29 @@ struct shard_totals {
 /// (a deep copy made at construction) in worker k. Each shard's loss gradient is scaled by
 /// n_k / n, so the summed gradients equal the full batch's for per-sample-mean losses.
 ///
-/// Batch norm: every shard normalises with its own batch statistics (as PyTorch's
-/// DataParallel without SyncBatchNorm); the running statistics kept are the master's, i.e.
-/// shard 0's, since replicas take all parameters, running ones included, from the master
-/// before every shard. Dropout: the master keeps its own mask stream; replica k's dropout layers
-/// are reseeded at every epoch from (fit seed, epoch, k, node id), so shards draw independent
-/// masks and the same seed and thread count give the same weights.
+/// Batch norm: with sync_batch_norm (the default) the shards normalise with the whole batch's
+/// statistics, summed over them at every batch norm layer, forward and backward (PyTorch's
+/// SyncBatchNorm), so threads change the result only by rounding; without it every shard
+/// normalises with its own (DataParallel without SyncBatchNorm). A shard that fails or meets a
+/// non-finite loss releases the others (shard_group::abort), and its own error is reported. The
+/// running statistics kept are the master's, i.e. shard 0's, since replicas take all
+/// parameters, running ones included, from the master before every shard. Dropout: the master keeps
+/// its own mask stream; replica k's dropout layers are reseeded at every epoch from (fit seed,
+/// epoch, k, node id), so shards draw independent masks and the same seed and thread count give the
+/// same weights.
 template <class T, class Loss>
 class data_parallel {
   public:
-    data_parallel(nn::network<T>& master, const Loss& loss, std::size_t threads, std::uint64_t seed)
+    data_parallel(nn::network<T>& master, const Loss& loss, std::size_t threads, std::uint64_t seed,
+                  bool sync_batch_norm = true)
         : master_(master)
         , seed_(seed)
+        , sync_batch_norm_(sync_batch_norm)
         , master_params_(master.parameters())
         , replicas_(threads - 1, master)
         , losses_(threads, loss)
-        , shards_(threads) {
+        , shards_(threads)
+        , group_(threads) {
         replica_params_.reserve(replicas_.size());
         for (auto& r : replicas_)
             replica_params_.push_back(r.parameters());
@@ -234,11 +242,15 @@ class data_parallel {
             s.begin = begin;
             begin += s.size;
             s.error = nullptr;
+            s.aborted = false;
         }
+        group_.begin_step(count);
+        nn::detail::shard_group* group = sync_batch_norm_ && count > 1 ? &group_ : nullptr;
         auto job = [&](std::size_t k) noexcept {
             shard& s = shards_[k];
             if (s.size == 0)
                 return;
+            const nn::detail::shard_scope scope(group, k);
             try {
                 nn::network<T>& net = k == 0 ? master_ : replicas_[k - 1];
                 if (k > 0)
@@ -250,8 +262,10 @@ class data_parallel {
                 const auto ls = labels.subspan(s.begin, s.size);
                 const nn::array<T>& out = net.forward(s.x, nn::mode::train);
                 s.loss = losses_[k](out, ls, &s.dy);
-                if (!std::isfinite(s.loss))
+                if (!std::isfinite(s.loss)) {
+                    group_.abort(); // this shard's backward will not meet the others'
                     return;
+                }
                 s.accuracy = out.dimension() == 2 ? nn::accuracy(out, ls)
                                                   : std::numeric_limits<double>::quiet_NaN();
                 if (count > 1) {
@@ -262,8 +276,12 @@ class data_parallel {
                         d[i] *= scale;
                 }
                 net.backward(s.dy);
+            } catch (const nn::detail::shard_aborted&) {
+                s.error = std::current_exception();
+                s.aborted = true;
             } catch (...) {
                 s.error = std::current_exception();
+                group_.abort();
             }
         };
         // Running statistics change in the master's forward, so they are copied here, before
@@ -277,8 +295,13 @@ class data_parallel {
             return std::string(who) + ": diverged at epoch " + std::to_string(epoch) + ", batch " +
                    std::to_string(batch);
         };
+        const shard* released = nullptr; // a shard stopped because another one failed
         for (std::size_t k = 0; k < count; ++k) {
             const shard& s = shards_[k];
+            if (s.aborted) {
+                released = released ? released : &s;
+                continue;
+            }
             if (s.error) {
                 try {
                     std::rethrow_exception(s.error);
@@ -292,6 +315,8 @@ class data_parallel {
             t.loss += s.loss * w;
             t.accuracy += s.accuracy * w;
         }
+        if (released) // no other shard failed: a logic error, not a result
+            std::rethrow_exception(released->error);
         reduce(count);
         return t;
     }
@@ -302,6 +327,7 @@ class data_parallel {
         nn::array<T> x, dy;
         double loss = 0, accuracy = 0;
         std::exception_ptr error;
+        bool aborted = false; // error is shard_aborted
     };
 
     // Copies the master's running-state parameters (running) or the others (!running) into
@@ -331,11 +357,13 @@ class data_parallel {
 
     nn::network<T>& master_;
     std::uint64_t seed_;
+    bool sync_batch_norm_;
     std::vector<nn::parameter<T>> master_params_;
     std::vector<nn::network<T>> replicas_;
     std::vector<std::vector<nn::parameter<T>>> replica_params_;
     std::vector<Loss> losses_; // one per thread: a loss may keep scratch state
     std::vector<shard> shards_;
+    nn::detail::shard_group group_;
     std::optional<thread_team> team_; // last: its threads stop before the state above goes
 };
 

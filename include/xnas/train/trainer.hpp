@@ -74,12 +74,17 @@ struct fit_options {
     /// up to T contiguous shards (each of >= 2 samples), run on T replicas of the network by a
     /// team of T - 1 worker threads plus the caller, their gradients summed into `net` before
     /// one optimizer step; OpenBLAS runs single-threaded meanwhile and its thread count is
-    /// restored after fit. Batch norm normalises each shard by its own statistics and keeps
-    /// shard 0's running statistics; the replicas' dropout masks come from streams seeded by
-    /// (seed, epoch, shard). Same seed and same threads give the same weights; results differ
-    /// from threads = 1 by rounding (and by batch norm / dropout as described). The loss must
-    /// be copyable (one copy per thread). See train/parallel.hpp.
+    /// restored after fit. Batch norm normalises with the whole batch's statistics (see
+    /// sync_batch_norm); the replicas' dropout masks come from streams seeded by (seed, epoch,
+    /// shard). Same seed and same threads give the same weights; results differ from
+    /// threads = 1 by rounding (and by dropout's masks). The loss must be copyable (one copy
+    /// per thread). See train/parallel.hpp.
     std::size_t threads = 1;
+    /// With threads > 1: batch norm layers share statistics across the shards of a batch
+    /// (synchronised batch norm). Off, each shard normalises with its own samples only (a
+    /// batch of 32 on two threads becomes two batches of 16 for batch norm), which trains a
+    /// different network than one thread does.
+    bool sync_batch_norm = true;
 };
 
 namespace detail {
@@ -205,7 +210,7 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
     if (o.threads > 1) {
         if constexpr (std::copy_constructible<loss_type>) {
             blas_guard.emplace();
-            parallel.emplace(net, loss, o.threads, o.seed);
+            parallel.emplace(net, loss, o.threads, o.seed, o.sync_batch_norm);
         } else {
             throw std::invalid_argument(std::string(who) + ": threads is " +
                                         std::to_string(o.threads) +

@@ -2,8 +2,10 @@
 // nn::batch_norm, batch normalization (Ioffe & Szegedy, 2015, arXiv:1502.03167) over the
 // channel axis 1 of (N, F) or (N, C, H, W) (any rank >= 2: statistics pool the batch and every
 // axis after the channel one). Train mode uses batch statistics and updates running ones;
-// eval mode uses the running ones.
+// eval mode uses the running ones. Under data parallelism the shards of a batch share their
+// statistics (synchronised batch norm, nn/detail/shard_sync.hpp).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -11,6 +13,7 @@
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/reduce.hpp>
+#include <xnas/nn/detail/shard_sync.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -25,6 +28,9 @@ struct batch_norm_options {
 /// y = gamma * (x - mean) / sqrt(var + eps) + beta per channel. Train mode normalises with the
 /// batch mean and biased variance and moves the running mean / unbiased variance towards them
 /// as PyTorch does (momentum 0.1); eval mode normalises with the running statistics.
+/// Trained on a shard of a data-parallel batch (train::fit with threads > 1), it normalises with
+/// the whole batch's statistics, summed over the shards, and back-propagates through them, as
+/// PyTorch's SyncBatchNorm: the shards then compute what one thread would, up to rounding.
 ///
 /// parameters(): "weight" (gamma, starts at 1), "bias" (beta, starts at 0), then
 /// "running_mean" (starts at 0) and "running_var" (starts at 1). The running statistics are
@@ -73,29 +79,38 @@ class batch_norm {
         const T* xd = x.data();
         T* yd = y.data();
         if (last_train_) {
-            const std::size_t count = n * s;
-            if (count < 2)
-                throw shape_error("xnas::nn::batch_norm::forward: train mode needs more than one "
-                                  "value per channel, got input " +
-                                  shape_text(x));
+            // Two passes: mean, then the centred sum of squares (no cancellation); SIMD partial
+            // sums per row, rows added in double.
+            sums_.assign(2 * c, 0.0);
             for (std::size_t ch = 0; ch < c; ++ch) {
-                // Two passes: mean, then the centred sum of squares (no cancellation); SIMD
-                // partial sums per row, rows added in double.
                 double sum = 0;
                 for (std::size_t b = 0; b < n; ++b)
                     sum += detail::row_sum(xd + (b * c + ch) * s, s);
-                const double mean = sum / static_cast<double>(count);
+                const double mean = n * s > 0 ? sum / static_cast<double>(n * s) : 0.0;
                 double sq = 0;
                 for (std::size_t b = 0; b < n; ++b)
                     sq +=
                         detail::row_centred_squares(xd + (b * c + ch) * s, s, static_cast<T>(mean));
-                const double var = sq / static_cast<double>(count);
+                sums_[ch] = sum;
+                sums_[c + ch] = sq;
+            }
+            count_ = static_cast<double>(n * s);
+            synced_ = detail::current_shard.group != nullptr;
+            if (synced_)
+                share_statistics(c);
+            if (count_ < 2)
+                throw shape_error("xnas::nn::batch_norm::forward: train mode needs more than one "
+                                  "value per channel, got input " +
+                                  shape_text(x));
+            for (std::size_t ch = 0; ch < c; ++ch) {
+                const double mean = sums_[ch] / count_;
+                const double var = sums_[c + ch] / count_;
                 const double inv = 1.0 / std::sqrt(var + o_.eps);
                 inv_std_[ch] = static_cast<T>(inv);
                 mean_.data()[ch] =
                     static_cast<T>((1 - o_.momentum) * mean_.data()[ch] + o_.momentum * mean);
                 var_.data()[ch] = static_cast<T>((1 - o_.momentum) * var_.data()[ch] +
-                                                 o_.momentum * sq / static_cast<double>(count - 1));
+                                                 o_.momentum * sums_[c + ch] / (count_ - 1));
                 scale_[ch] = static_cast<T>(gamma_.data()[ch] * inv);
                 shift_[ch] = static_cast<T>(beta_.data()[ch] - gamma_.data()[ch] * inv * mean);
                 used_mean_[ch] = static_cast<T>(mean);
@@ -132,25 +147,32 @@ class batch_norm {
             ensure_shape(*dx, {x.shape().begin(), x.shape().end()});
         const T* xd = x.data();
         const T* dyd = dy.data();
-        const double count = static_cast<double>(n * s);
-        for (std::size_t ch = 0; ch < c; ++ch) {
-            // sum(dy) and sum(dy * (x - mean)): SIMD per row, rows added in double
-            double sdy = 0, sdyx = 0;
-            const T mu = used_mean_[ch];
+        // sum(dy) and sum(dy * (x - mean)) per channel: SIMD per row, rows added in double.
+        sums_.assign(2 * c, 0.0);
+        for (std::size_t ch = 0; ch < c; ++ch)
             for (std::size_t b = 0; b < n; ++b)
-                detail::row_gradient_sums(dyd + (b * c + ch) * s, xd + (b * c + ch) * s, s, mu,
-                                          &sdy, &sdyx);
-            const double inv = static_cast<double>(inv_std_[ch]);
-            dbeta_.data()[ch] = static_cast<T>(sdy);
-            dgamma_.data()[ch] = static_cast<T>(sdyx * inv);
-            if (!dx)
-                continue;
+                detail::row_gradient_sums(dyd + (b * c + ch) * s, xd + (b * c + ch) * s, s,
+                                          used_mean_[ch], &sums_[ch], &sums_[c + ch]);
+        // This shard's own sums are its share of the parameters' gradients (the shards'
+        // gradients are added up later); dx needs the whole batch's.
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            dbeta_.data()[ch] = static_cast<T>(sums_[ch]);
+            dgamma_.data()[ch] = static_cast<T>(sums_[c + ch] * static_cast<double>(inv_std_[ch]));
+        }
+        if (!dx)
+            return;
+        if (last_train_ && synced_)
+            share_gradient_sums();
+        T* dxd = dx->data();
+        for (std::size_t ch = 0; ch < c; ++ch) {
             // train: dx = g inv (dy - sum(dy) / M - xhat sum(dy xhat) / M); eval: g inv dy
+            const double inv = static_cast<double>(inv_std_[ch]);
             const double gm = static_cast<double>(gamma_.data()[ch]);
+            const T mu = used_mean_[ch];
             const T a = static_cast<T>(gm * inv);
-            const T b0 = last_train_ ? static_cast<T>(-gm * inv * sdy / count) : T(0);
-            const T b1 = last_train_ ? static_cast<T>(-gm * inv * inv * inv * sdyx / count) : T(0);
-            T* dxd = dx->data();
+            const T b0 = last_train_ ? static_cast<T>(-gm * inv * sums_[ch] / count_) : T(0);
+            const T b1 =
+                last_train_ ? static_cast<T>(-gm * inv * inv * inv * sums_[c + ch] / count_) : T(0);
             for (std::size_t b = 0; b < n; ++b) {
                 const T* __restrict p = xd + (b * c + ch) * s;
                 const T* __restrict gy = dyd + (b * c + ch) * s;
@@ -212,9 +234,38 @@ class batch_norm {
         return x.shape()[0];
     }
 
+    // sums_ holds per channel (sum, centred sum of squares) of this shard; afterwards those of
+    // the whole batch, the squares centred on its mean (Chan et al.'s pairwise update:
+    // M2 = sum_k (M2_k + n_k mean_k^2) - n mean^2). count_ becomes the batch's values per channel.
+    void share_statistics(std::size_t c) {
+        reduced_.assign(2 * c + 1, 0.0);
+        reduced_[0] = count_;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            reduced_[1 + ch] = sums_[ch];
+            reduced_[1 + c + ch] = count_ > 0 ? sums_[c + ch] + sums_[ch] * sums_[ch] / count_ : 0;
+        }
+        detail::current_shard.group->all_reduce(detail::current_shard.shard, reduced_);
+        count_ = reduced_[0];
+        for (std::size_t ch = 0; ch < c; ++ch) {
+            sums_[ch] = reduced_[1 + ch];
+            const double mean = count_ > 0 ? sums_[ch] / count_ : 0;
+            sums_[c + ch] = std::max(0.0, reduced_[1 + c + ch] - count_ * mean * mean);
+        }
+    }
+
+    // The backward's sums over the whole batch (the forward shared its statistics).
+    void share_gradient_sums() {
+        if (!detail::current_shard.group)
+            throw std::logic_error("xnas::nn::batch_norm::backward: the forward was synchronised "
+                                   "over shards, the backward runs outside them");
+        detail::current_shard.group->all_reduce(detail::current_shard.shard, sums_);
+    }
+
     batch_norm_options o_;
     array<T> gamma_, beta_, mean_, var_, dgamma_, dbeta_, dmean_, dvar_;
-    bool last_train_ = false;
+    bool last_train_ = false, synced_ = false;
+    double count_ = 0;                   ///< values per channel the last forward normalised over
+    std::vector<double> sums_, reduced_; ///< per-channel sums (see share_statistics)
     std::vector<T> scale_, shift_, inv_std_, used_mean_; ///< per channel, from the last forward
 };
 
