@@ -9,7 +9,10 @@ count, and prints per-epoch JSON lines plus the ratio xnas/PyTorch of images per
 
 Recipes (identical in both): inputs scaled to [0,1] then standardised (mean 0.2860, std
 0.3530); MLP 784-256-128-10 ReLU, batch 128; CNN conv3x3(1->16, no padding)-ReLU-maxpool2,
-conv3x3(16->32)-ReLU-maxpool2, flatten, dense(800->10), batch 64; SGD lr 0.05 momentum 0.9;
+conv3x3(16->32)-ReLU-maxpool2, flatten, dense(800->10), batch 64; CNN-BN (--models cnn-bn)
+three stages of conv3x3 (padding 1; 32, 64, 64 channels)-BatchNorm-ReLU-maxpool2, flatten,
+dense(576->10), batch 32, where xnas's threads share batch norm statistics across their shards
+and PyTorch's threads split each operation of the whole batch; SGD lr 0.05 momentum 0.9;
 PyTorch's default initialisation; reshuffle every epoch; timed: forward + backward + update
 over the 60,000 training images, excluding loading and the shuffle.
 """
@@ -51,6 +54,14 @@ def torch_run(model_name, threads, epochs, data_dir, seed):
         batch = 128
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128),
                             nn.ReLU(), nn.Linear(128, 10))
+    elif model_name == "cnn-bn":
+        batch = 32
+        layers, channels = [], 1
+        for out in (32, 64, 64):
+            layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            channels = out
+        net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(576, 10))
     else:
         batch = 64
         net = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3),

@@ -1,8 +1,8 @@
 // xnas-train-bench: training throughput of the xnas core on Fashion-MNIST, one JSON line per
 // epoch. benchmarks/compare_torch.py runs the same recipes in PyTorch in the same run.
 //
-//   xnas-train-bench --model mlp|cnn --threads N --epochs E --data DIR [--seed S]
-//                    [--loop fit|manual]
+//   xnas-train-bench --model mlp|cnn|cnn-bn --threads N --epochs E --data DIR [--seed S]
+//                    [--loop fit|manual] [--batch B] [--sync-bn 0|1]
 //
 // --loop fit (default) trains through train::fit with fit_options::threads = N: N > 1 splits
 // every batch into N shards trained data-parallel on N threads (OpenBLAS single-threaded).
@@ -11,9 +11,12 @@
 //
 // Recipes: inputs scaled to [0,1] then standardised (mean 0.2860, std 0.3530); MLP
 // 784-256-128-10 ReLU, batch 128; CNN conv3x3(1->16)-ReLU-maxpool2-conv3x3(16->32)-ReLU-maxpool2-
-// flatten-dense(800->10), batch 64; SGD lr 0.05 momentum 0.9; PyTorch's default initialisation;
-// reshuffle every epoch. Timed: forward + backward + update (and the batch copy) over the 60,000
-// training images; not timed: loading, the shuffle, the test evaluation.
+// flatten-dense(800->10), batch 64; CNN-BN (the campaign's three-stage network: conv3x3 with
+// padding 1 to 32, 64, 64 channels, each with batch norm, ReLU and maxpool2, then
+// dense(576->10)), batch 32, where --sync-bn 0 turns off the shards' shared batch norm
+// statistics to measure what sharing costs; SGD lr 0.05 momentum 0.9; PyTorch's default
+// initialisation; reshuffle every epoch. Timed: forward + backward + update (and the batch copy)
+// over the 60,000 training images; not timed: loading, the shuffle, the test evaluation.
 
 #include <chrono>
 #include <cstdio>
@@ -26,6 +29,7 @@
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/layers/activation.hpp>
+#include <xnas/nn/layers/batch_norm.hpp>
 #include <xnas/nn/layers/conv2d.hpp>
 #include <xnas/nn/layers/dense.hpp>
 #include <xnas/nn/layers/flatten.hpp>
@@ -62,7 +66,22 @@ nn::network<float> make_model(const std::string& name) {
         net.add(nn::dense<float>(800, 10));
         return net;
     }
-    throw std::invalid_argument("--model must be mlp or cnn, got \"" + name + "\"");
+    if (name == "cnn-bn") {
+        nn::network<float> net({1, 28, 28});
+        std::size_t in = 1;
+        for (std::size_t out : {32, 64, 64}) {
+            net.add(nn::conv2d<float>(
+                {.in_channels = in, .out_channels = out, .padding_h = 1, .padding_w = 1}));
+            net.add(nn::batch_norm<float>({.features = out}));
+            net.add(nn::relu<float>());
+            net.add(nn::max_pool2d<float>(2));
+            in = out;
+        }
+        net.add(nn::flatten<float>());
+        net.add(nn::dense<float>(64 * 3 * 3, 10));
+        return net;
+    }
+    throw std::invalid_argument("--model must be mlp, cnn or cnn-bn, got \"" + name + "\"");
 }
 
 double test_accuracy(nn::network<float>& net, const data::dataset<float>& test) {
@@ -79,8 +98,8 @@ double test_accuracy(nn::network<float>& net, const data::dataset<float>& test) 
 
 int usage(const char* why) {
     std::fprintf(stderr,
-                 "%s\nusage: xnas-train-bench --model mlp|cnn [--threads N] [--epochs E] "
-                 "[--data DIR] [--seed S] [--loop fit|manual]\n",
+                 "%s\nusage: xnas-train-bench --model mlp|cnn|cnn-bn [--threads N] [--epochs E] "
+                 "[--data DIR] [--seed S] [--loop fit|manual] [--batch B] [--sync-bn 0|1]\n",
                  why);
     return 2;
 }
@@ -89,7 +108,7 @@ int usage(const char* why) {
 
 int main(int argc, char** argv) {
     std::string model = "mlp", loop = "fit", dir = "/usr/share/datasets/fashion-mnist";
-    int threads = 1, epochs = 1;
+    int threads = 1, epochs = 1, batch_option = 0, sync_bn = 1;
     std::uint64_t seed = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -110,11 +129,15 @@ int main(int argc, char** argv) {
             loop = v;
         else if (a == "--seed")
             seed = std::strtoull(v.c_str(), nullptr, 10);
+        else if (a == "--batch")
+            batch_option = std::atoi(v.c_str());
+        else if (a == "--sync-bn")
+            sync_bn = std::atoi(v.c_str());
         else
             return usage(("unknown option " + a).c_str());
     }
-    if (threads < 1 || epochs < 1)
-        return usage("--threads and --epochs must be positive");
+    if (threads < 1 || epochs < 1 || batch_option < 0)
+        return usage("--threads and --epochs must be positive, --batch not negative");
     if (loop != "fit" && loop != "manual")
         return usage("--loop must be fit or manual");
     try {
@@ -123,7 +146,10 @@ int main(int argc, char** argv) {
         for (auto* ds : {&data.train, &data.test})
             for (auto& v : ds->x)
                 v = (v - 0.2860f) / 0.3530f;
-        const std::size_t batch = model == "mlp" ? 128 : 64;
+        const std::size_t batch = batch_option > 0 ? static_cast<std::size_t>(batch_option)
+                                  : model == "mlp" ? 128
+                                  : model == "cnn" ? 64
+                                                   : 32;
         nn::network<float> net = make_model(model);
         rng g(seed);
         for (std::size_t id = 1; id < net.size(); ++id)
@@ -133,9 +159,9 @@ int main(int argc, char** argv) {
         auto print = [&](int epoch, double seconds, double train_loss, double acc) {
             std::printf(
                 "{\"system\": \"xnas\", \"model\": \"%s\", \"threads\": %d, \"batch\": %zu, "
-                "\"epoch\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f, "
+                "\"sync_bn\": %s, \"epoch\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f, "
                 "\"train_loss\": %.4f, \"test_accuracy\": %.4f}\n",
-                model.c_str(), threads, batch, epoch, seconds,
+                model.c_str(), threads, batch, sync_bn ? "true" : "false", epoch, seconds,
                 static_cast<double>(data.train.size()) / seconds, train_loss, acc);
             std::fflush(stdout);
         };
@@ -154,7 +180,8 @@ int main(int argc, char** argv) {
                         .batch_size = batch,
                         .seed = g(), // the shuffle continues the initialisation's stream
                         .eval_batch_size = 1000,
-                        .threads = static_cast<std::size_t>(threads)},
+                        .threads = static_cast<std::size_t>(threads),
+                        .sync_batch_norm = sync_bn != 0},
                        printer{print});
             return 0;
         }
