@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/init.hpp>
@@ -43,6 +45,20 @@ data::dataset<T> blobs(std::size_t n, std::size_t classes, std::size_t dims, rng
                 static_cast<T>(g.normal(d == static_cast<std::size_t>(c) % dims ? 3.0 : 0.0, 0.7));
     }
     return ds;
+}
+
+/// n Gaussian images (mean `mean`, sd 1) of `shape` with uniform labels in [0, classes).
+std::pair<nn::array<double>, std::vector<std::int32_t>>
+random_images(rng& g, std::size_t n, const nn::shape& shape, std::size_t classes, double mean) {
+    nn::shape full{n};
+    full.insert(full.end(), shape.begin(), shape.end());
+    auto x = nn::array<double>::from_shape(full);
+    for (auto& v : x)
+        v = g.normal(mean, 1.0);
+    std::vector<std::int32_t> labels(n);
+    for (auto& l : labels)
+        l = static_cast<std::int32_t>(g.below(classes));
+    return {std::move(x), std::move(labels)};
 }
 
 template <class T = float>
@@ -169,13 +185,7 @@ TEST_CASE("sharded gradients equal the full batch's", "[train][parallel]") {
         CHECK(max_relative_difference(net, full, false) == 0); // a step leaves weights alone
     }
     SECTION("CNN, 9 samples over 2 shards (5, 4)") {
-        const std::size_t n = 9;
-        nn::array<double> x = nn::array<double>::from_shape({n, 2, 6, 6});
-        for (auto& v : x)
-            v = g.normal(0.0, 1.0);
-        std::vector<std::int32_t> labels(n);
-        for (auto& l : labels)
-            l = static_cast<std::int32_t>(g.below(4));
+        const auto [x, labels] = random_images(g, 9, {2, 6, 6}, 4, 0.0);
         nn::network<double> net({2, 6, 6});
         net.add(nn::conv2d<double>(
             {.in_channels = 2, .out_channels = 3, .padding_h = 1, .padding_w = 1}));
@@ -194,13 +204,8 @@ TEST_CASE("sharded gradients equal the full batch's", "[train][parallel]") {
     SECTION("batch norm, 10 samples over 3 shards: synchronised statistics") {
         // Two batch norms, one over features and one over channels and positions, so both the
         // statistics (forward) and the gradient sums (backward) must cross the shards.
-        const std::size_t n = 10;
-        nn::array<double> x = nn::array<double>::from_shape({n, 2, 5, 5});
-        for (auto& v : x)
-            v = g.normal(1.5, 2.0);
-        std::vector<std::int32_t> labels(n);
-        for (auto& l : labels)
-            l = static_cast<std::int32_t>(g.below(3));
+        // Off-centre inputs (mean 1.5), so a wrong mean shows.
+        const auto [x, labels] = random_images(g, 10, {2, 5, 5}, 3, 1.5);
         auto make = [] {
             nn::network<double> net({2, 5, 5});
             net.add(nn::conv2d<double>(
@@ -275,6 +280,16 @@ TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[tr
         CHECK_FALSE(same_weights(a, c));
     }
     // Without dropout, sharding changes rounding only (batch norm shares its statistics).
+    data::dataset<double> dd;
+    dd.num_classes = 3;
+    dd.labels = ds.labels;
+    dd.x = nn::array<double>::from_shape({ds.size(), 4});
+    std::copy(ds.x.begin(), ds.x.end(), dd.x.begin());
+    auto fit_double = [&](nn::network<double> net, auto opt, std::size_t threads) {
+        train::fit(net, nn::softmax_cross_entropy<double>{}, opt, dd,
+                   {.epochs = 2, .batch_size = 16, .seed = 7, .threads = threads});
+        return net;
+    };
     auto with_bn = [&](std::size_t threads) {
         nn::network<double> net({4});
         net.add(nn::dense<double>(4, 8));
@@ -282,29 +297,13 @@ TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[tr
         net.add(nn::relu<double>());
         net.add(nn::dense<double>(8, 3));
         init(net, 13);
-        nn::adam<double> opt({.lr = 0.01});
-        data::dataset<double> dd;
-        dd.num_classes = 3;
-        dd.labels = ds.labels;
-        dd.x = nn::array<double>::from_shape({ds.size(), 4});
-        std::copy(ds.x.begin(), ds.x.end(), dd.x.begin());
-        train::fit(net, nn::softmax_cross_entropy<double>{}, opt, dd,
-                   {.epochs = 2, .batch_size = 16, .seed = 7, .threads = threads});
-        return net;
+        return fit_double(std::move(net), nn::adam<double>({.lr = 0.01}), threads);
     };
     auto bn_one = with_bn(1), bn_two = with_bn(2);
     CHECK(max_relative_difference(bn_two, bn_one, false) < 1e-9);
     auto plain = [&](std::size_t threads) {
-        auto net = mlp<double>(4, 8, 3, 12);
-        nn::sgd<double> opt({.lr = 0.05, .momentum = 0.9});
-        data::dataset<double> dd;
-        dd.num_classes = 3;
-        dd.labels = ds.labels;
-        dd.x = nn::array<double>::from_shape({ds.size(), 4});
-        std::copy(ds.x.begin(), ds.x.end(), dd.x.begin());
-        train::fit(net, nn::softmax_cross_entropy<double>{}, opt, dd,
-                   {.epochs = 2, .batch_size = 16, .seed = 7, .threads = threads});
-        return net;
+        return fit_double(mlp<double>(4, 8, 3, 12), nn::sgd<double>({.lr = 0.05, .momentum = 0.9}),
+                          threads);
     };
     auto one = plain(1), three = plain(3);
     CHECK(max_relative_difference(three, one, false) < 1e-9);
