@@ -53,12 +53,43 @@ TEMPLATE_TEST_CASE("softmax_cross_entropy stays finite on huge logits", "[nn][lo
     }
 }
 
+TEMPLATE_TEST_CASE("softmax_cross_entropy with label smoothing matches hand-computed values",
+                   "[nn][loss]", float, double) {
+    // e = 0.3 over 3 classes: targets 0.1, 0.1, 0.8 for label 2.
+    nn::softmax_cross_entropy<TestType> ce{.label_smoothing = 0.3};
+    nn::array<TestType> logits = {{1, 2, 3}}, d;
+    std::vector<std::int32_t> labels = {2};
+    // logsumexp(1, 2, 3) - (0.1 * 1 + 0.1 * 2 + 0.8 * 3)
+    CHECK(ce(logits, labels, &d) == Approx(3.40760596444438 - 2.7).epsilon(value_tolerance));
+    const double p[3] = {0.09003057317038, 0.24472847105480, 0.66524095577482};
+    CHECK(d(0, 0) == Approx(p[0] - 0.1).margin(gradient_tolerance));
+    CHECK(d(0, 1) == Approx(p[1] - 0.1).margin(gradient_tolerance));
+    CHECK(d(0, 2) == Approx(p[2] - 0.8).margin(gradient_tolerance));
+    // Huge logits: the shift by the row maximum must still cancel.
+    nn::array<TestType> huge = {{1e4, 0, -1e4}};
+    std::vector<std::int32_t> first = {0};
+    CHECK(ce(huge, first) == Approx(1e4 - (0.8e4 - 0.1e4)).epsilon(1e-6));
+}
+
+TEST_CASE("softmax_cross_entropy rejects label smoothing below 0, from 1 up, or NaN",
+          "[nn][loss]") {
+    nn::array<float> logits = {{1, 2}};
+    std::vector<std::int32_t> labels = {0};
+    for (double bad : {-0.1, 1.0, std::numeric_limits<double>::quiet_NaN()}) {
+        nn::softmax_cross_entropy<float> ce{.label_smoothing = bad};
+        CHECK_THROWS_WITH(ce(logits, labels), Catch::Matchers::Contains("label_smoothing") &&
+                                                  Catch::Matchers::Contains("[0, 1)"));
+    }
+}
+
 TEST_CASE("softmax_cross_entropy gradient matches finite differences", "[nn][loss]") {
+    const double smoothing = GENERATE(0.0, 0.1, 0.45);
+    INFO("label_smoothing " << smoothing);
     rng g(11);
     nn::array<double> logits = nn::array<double>::from_shape({4, 5}), d;
     test::fill_uniform(logits, g, -3, 3);
     std::vector<std::int32_t> labels = {0, 4, 2, 2};
-    nn::softmax_cross_entropy<double> ce;
+    nn::softmax_cross_entropy<double> ce{.label_smoothing = smoothing};
     ce(logits, labels, &d);
     const double eps = 1e-6;
     for (std::size_t i = 0; i < logits.size(); ++i) {

@@ -32,8 +32,9 @@ namespace xnas {
 struct training_recipe {
     std::string optimizer = "sgd"; ///< sgd (with momentum), adam or adamw
     double lr = 0.05;
-    double momentum = 0.9; ///< sgd only
-    double weight_decay = 0.0;
+    double momentum = 0.9;        ///< sgd only
+    double weight_decay = 0.0;    ///< L2 for sgd and adam, decoupled for adamw
+    double label_smoothing = 0.0; ///< of the cross-entropy's targets, in [0, 1)
     std::size_t batch_size = 64;
 };
 
@@ -103,8 +104,9 @@ requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
     o.batch_size = recipe.batch_size;
     return std::visit(
         [&](auto& optimizer) {
-            return train::fit(net, nn::softmax_cross_entropy<float>(), optimizer, train, o,
-                              callbacks...);
+            return train::fit(
+                net, nn::softmax_cross_entropy<float>{.label_smoothing = recipe.label_smoothing},
+                optimizer, train, o, callbacks...);
         },
         opt);
 }

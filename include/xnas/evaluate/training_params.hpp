@@ -37,7 +37,8 @@ image_search_space(chain_space layers = chain_space::image()) {
 
 /// Builds networks from the first part of a product architecture with `Inner`, and reads the
 /// training recipe from its second part, a param_space architecture: parameters named
-/// optimizer, lr, momentum, weight_decay, batch_size override the defaults when present.
+/// optimizer, lr, momentum, weight_decay, label_smoothing, batch_size override the defaults
+/// when present.
 template <class Inner>
 class with_training_params {
   public:
@@ -64,6 +65,8 @@ class with_training_params {
                 r.momentum = number(name, value);
             else if (name == "weight_decay")
                 r.weight_decay = number(name, value);
+            else if (name == "label_smoothing")
+                r.label_smoothing = number(name, value);
             else if (name == "batch_size")
                 r.batch_size = static_cast<std::size_t>(number(name, value));
         }

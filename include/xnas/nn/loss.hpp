@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/tensor.hpp>
@@ -51,7 +52,10 @@ inline void check_label(std::int32_t label, std::size_t index, std::size_t class
 } // namespace detail
 
 /// Softmax cross-entropy on logits of shape (N, C) with integer labels in [0, C):
-/// loss = mean_n( logsumexp(z_n) - z_n[label_n] ), gradient (softmax(z_n) - onehot_n) / N.
+/// loss = mean_n( logsumexp(z_n) - sum_j t_nj z_nj ), gradient (softmax(z_n) - t_n) / N, where
+/// the target t_n is the one-hot label, or with label_smoothing = e (PyTorch's semantics,
+/// Szegedy et al. 2016) (1 - e) onehot_n + e / C: the model is never asked for probability 1,
+/// which keeps its logits from growing without bound on a training set it already fits.
 ///
 /// The log-softmax is fused and shifted by each row's maximum, so huge logits (1e4, 1e30 in
 /// double) neither overflow nor lose the loss. Row sums accumulate in double for float inputs.
@@ -60,14 +64,22 @@ template <class T = float>
 struct softmax_cross_entropy {
     using value_type = T;
 
+    /// Share of the target spread evenly over all classes, in [0, 1); 0 is plain cross-entropy.
+    double label_smoothing = 0;
+
     /// Mean loss over the batch. When `dlogits` is not null it is resized to logits' shape and
     /// receives d(mean loss)/d(logits).
     /// Throws xnas::shape_error when logits are not (labels.size(), C) with C >= 1,
     /// std::out_of_range naming the index and value of a label outside [0, C), and
-    /// xnas::numerical_error when the loss is not finite (NaN or infinite logits).
+    /// xnas::numerical_error when the loss is not finite (NaN or infinite logits), and
+    /// std::invalid_argument when label_smoothing is outside [0, 1).
     double operator()(const array<T>& logits, std::span<const std::int32_t> labels,
                       array<T>* dlogits = nullptr) const {
         constexpr const char* who = "xnas::nn::softmax_cross_entropy";
+        if (!(label_smoothing >= 0 && label_smoothing < 1))
+            throw std::invalid_argument(std::string(who) + ": label_smoothing is " +
+                                        std::to_string(label_smoothing) +
+                                        ", expected a value in [0, 1)");
         const std::size_t n = labels.size();
         const std::size_t c = detail::classes_of(logits, n, who);
         for (std::size_t i = 0; i < n; ++i)
@@ -77,6 +89,8 @@ struct softmax_cross_entropy {
         if (dlogits)
             ensure_shape(*dlogits, {n, c});
         const double inv_n = 1.0 / static_cast<double>(n);
+        const double smooth_share = label_smoothing / static_cast<double>(c);
+        const double label_share = 1 - label_smoothing + smooth_share;
         double total = 0;
         for (std::size_t i = 0; i < n; ++i) {
             const T* z = logits.data() + i * c;
@@ -84,18 +98,27 @@ struct softmax_cross_entropy {
             for (std::size_t j = 1; j < c; ++j)
                 m = z[j] > m ? z[j] : m;
             double sum = 0;
-            for (std::size_t j = 0; j < c; ++j)
-                sum += std::exp(static_cast<double>(z[j]) - static_cast<double>(m));
+            double shifted_sum = 0;
+            for (std::size_t j = 0; j < c; ++j) {
+                const double shifted = static_cast<double>(z[j]) - static_cast<double>(m);
+                sum += std::exp(shifted);
+                shifted_sum += shifted;
+            }
             const double log_sum = std::log(sum);
             const auto label = static_cast<std::size_t>(labels[i]);
-            total += log_sum - (static_cast<double>(z[label]) - static_cast<double>(m));
+            const double label_shifted = static_cast<double>(z[label]) - static_cast<double>(m);
+            // The targets sum to 1, so the shift m cancels: sum_j t_j (logsumexp - z_j).
+            total += label_smoothing == 0 ? log_sum - label_shifted
+                                          : log_sum - (label_share - smooth_share) * label_shifted -
+                                                smooth_share * shifted_sum;
             if (dlogits) {
                 T* d = dlogits->data() + i * c;
                 const double scale = inv_n / sum;
                 for (std::size_t j = 0; j < c; ++j)
                     d[j] = static_cast<T>(
-                        std::exp(static_cast<double>(z[j]) - static_cast<double>(m)) * scale);
-                d[label] -= static_cast<T>(inv_n);
+                        std::exp(static_cast<double>(z[j]) - static_cast<double>(m)) * scale -
+                        smooth_share * inv_n);
+                d[label] -= static_cast<T>((label_share - smooth_share) * inv_n);
             }
         }
         const double loss = total * inv_n;
