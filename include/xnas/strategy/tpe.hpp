@@ -13,8 +13,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -161,6 +161,28 @@ class tpe {
             return true;
     }
 
+    // One group's trials (indices into told_, in tell order) with their mixture weights: the
+    // age weights and the uniform prior, as logs of their shares. Fitted once per ask, read
+    // by every candidate's density.
+    struct kernel_mixture {
+        std::vector<std::size_t> rows;
+        std::vector<double> log_weights;
+        double log_prior_weight = 0;
+
+        void fit(std::vector<std::size_t> group, double prior_weight) {
+            rows = std::move(group);
+            std::sort(rows.begin(), rows.end());
+            const auto weights = age_weights(rows.size());
+            double total = prior_weight;
+            for (double w : weights)
+                total += w;
+            log_weights.resize(weights.size());
+            for (std::size_t c = 0; c < weights.size(); ++c)
+                log_weights[c] = std::log(weights[c] / total);
+            log_prior_weight = std::log(prior_weight / total);
+        }
+    };
+
     // Splits the told trials into the good group (the best ceil(gamma n), at most max_good;
     // ties broken by tell order, so results do not depend on the sort) and the rest, and
     // builds both groups' normalised histograms per decision.
@@ -189,10 +211,12 @@ class tpe {
                 if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
                     hist[i][static_cast<std::size_t>(d[i])] += 1.0;
         }
-        good_rows_.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_good));
-        bad_rows_.assign(order.begin() + static_cast<std::ptrdiff_t>(n_good), order.end());
-        for (auto* rows : {&good_rows_, &bad_rows_})
-            std::sort(rows->begin(), rows->end()); // tell order, for the age weights
+        good_mix_.fit(std::vector<std::size_t>(order.begin(),
+                                               order.begin() + static_cast<std::ptrdiff_t>(n_good)),
+                      options_.prior_weight);
+        bad_mix_.fit(std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(n_good),
+                                              order.end()),
+                     options_.prior_weight);
         for (auto* groups : {&good_, &bad_})
             for (auto& h : *groups) {
                 double total = 0;
@@ -234,25 +258,21 @@ class tpe {
         return w;
     }
 
-    // The log-density under a group's mixture of product kernels (rows into told_), over the
-    // decisions that x uses (x[i] >= 0): the other decisions integrate out of every kernel.
-    double log_density(const std::vector<std::size_t>& rows, const std::vector<int>& x) const {
-        const std::size_t n = rows.size();
+    // The log-density under a group's mixture of product kernels, over the decisions that x
+    // uses (x[i] >= 0): the other decisions integrate out of every kernel.
+    double log_density(const kernel_mixture& mix, const std::vector<int>& x) const {
+        const std::size_t n = mix.rows.size();
         const double spread = options_.prior_weight / static_cast<double>(n + 1);
-        const auto weights = age_weights(n);
-        double total_weight = options_.prior_weight;
-        for (double w : weights)
-            total_weight += w;
         std::vector<double> terms;
         terms.reserve(n + 1);
         double uniform = 0; // the prior component, also a trial's unused decisions
         for (std::size_t i = 0; i < sizes_.size(); ++i)
             if (x[i] >= 0)
                 uniform -= std::log(static_cast<double>(sizes_[i]));
-        terms.push_back(std::log(options_.prior_weight / total_weight) + uniform);
+        terms.push_back(mix.log_prior_weight + uniform);
         for (std::size_t c = 0; c < n; ++c) {
-            const auto& d = told_[rows[c]].decisions;
-            double lp = std::log(weights[c] / total_weight);
+            const auto& d = told_[mix.rows[c]].decisions;
+            double lp = mix.log_weights[c];
             for (std::size_t i = 0; i < sizes_.size(); ++i) {
                 if (x[i] < 0)
                     continue;
@@ -274,16 +294,16 @@ class tpe {
     // Draws candidates from the good mixture (pick a component, then every decision from its
     // kernel) and returns the architecture of the one with the highest good / bad density ratio.
     architecture propose_jointly(const Space& space, rng& g, std::size_t candidates) const {
-        const std::size_t n = good_rows_.size();
+        const std::size_t n = good_mix_.rows.size();
         const double spread = options_.prior_weight / static_cast<double>(n + 1);
         auto component = age_weights(n);
         component.push_back(options_.prior_weight);
-        std::vector<int> best_decisions;
+        std::optional<architecture> best_architecture;
         double best = -std::numeric_limits<double>::infinity();
         for (std::size_t c = 0; c < candidates; ++c) {
             const std::size_t pick = g.categorical(component);
             const std::vector<int>* centre =
-                pick < n ? &told_[good_rows_[pick]].decisions : nullptr;
+                pick < n ? &told_[good_mix_.rows[pick]].decisions : nullptr;
             std::vector<int> d(sizes_.size());
             for (std::size_t i = 0; i < sizes_.size(); ++i) {
                 const auto k = static_cast<double>(sizes_[i]);
@@ -291,14 +311,15 @@ class tpe {
                                   g.uniform() < 1.0 / (1.0 + k * spread);
                 d[i] = keep ? (*centre)[i] : static_cast<int>(g.below(sizes_[i]));
             }
-            const auto used = xnas::to_decisions(space, xnas::from_decisions(space, d));
-            const double ratio = log_density(good_rows_, used) - log_density(bad_rows_, used);
-            if (best_decisions.empty() || ratio > best) {
+            architecture a = xnas::from_decisions(space, d);
+            const auto used = xnas::to_decisions(space, a);
+            const double ratio = log_density(good_mix_, used) - log_density(bad_mix_, used);
+            if (!best_architecture || ratio > best) {
                 best = ratio;
-                best_decisions = std::move(d);
+                best_architecture = std::move(a);
             }
         }
-        return xnas::from_decisions(space, best_decisions);
+        return std::move(*best_architecture);
     }
 
     tpe_options options_;
@@ -306,7 +327,7 @@ class tpe {
     std::vector<observation> told_;
     std::unordered_map<std::uint64_t, std::vector<int>> pending_;
     std::vector<std::vector<double>> good_, bad_;
-    std::vector<std::size_t> good_rows_, bad_rows_; // indices into told_, in tell order
+    kernel_mixture good_mix_, bad_mix_;
     detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;
 };
