@@ -136,4 +136,12 @@ TEST_CASE("with_training_params builds the layers and reads the recipe of a prod
     with_training_params<chain_builder> b2{chain_builder(chain_space::image())};
     product_space<chain_space, param_space> s2(chain_space::image(), bad);
     CHECK_THROWS_WITH(b2.recipe(s2.sample(g), {}), Contains("'lr' = 'fast' is not a number"));
+
+    param_space regularisers;
+    regularisers.add_float("weight_decay", 0.25, 0.25).add_categorical("label_smoothing", {"0.1"});
+    product_space<chain_space, param_space> s3(chain_space::image(), regularisers);
+    const training_recipe r = b2.recipe(s3.sample(g), {.optimizer = "adamw"});
+    CHECK(r.optimizer == "adamw");
+    CHECK(r.weight_decay == 0.25);
+    CHECK(r.label_smoothing == 0.1);
 }
