@@ -53,6 +53,8 @@ struct config {
     bool final_constant_lr = false;
     bool final_augment = false;
     double final_erase = 0;
+    double final_weight_decay = 0;
+    double final_label_smoothing = 0;
     bool trial_augment = false;
     bool trial_cosine = false;
     std::size_t train_subset = 5000;
@@ -416,7 +418,17 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     nn::network<float> net = builder.build(best.t.architecture, g);
     for (std::size_t id = 1; id < net.size(); ++id)
         nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
-    const training_recipe recipe = evaluator.recipe(best.t.architecture);
+    training_recipe recipe = evaluator.recipe(best.t.architecture);
+    // Regularisers of the long retrain only: short trials do not overfit, so the search cannot
+    // tell their worth. Adam's L2 is divided by its adaptive scale and barely regularises
+    // (Loshchilov & Hutter 2019), so Adam retrains as AdamW, with the decay decoupled.
+    if (c.final_weight_decay > 0) {
+        recipe.weight_decay = c.final_weight_decay;
+        if (recipe.optimizer == "adam")
+            recipe.optimizer = "adamw";
+    }
+    if (c.final_label_smoothing > 0)
+        recipe.label_smoothing = c.final_label_smoothing;
     const std::size_t final_epochs =
         c.final_epochs ? c.final_epochs : std::max<std::size_t>(c.epochs, 2);
     if (c.final_limit && c.final_limit < d.full_train->size()) {
@@ -437,11 +449,12 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         final_options.augment = augmentation(c.final_augment, c.final_erase, d.stats);
     std::fprintf(stderr,
                  "retraining the best architecture on %zu images for %zu epochs on %zu "
-                 "threads (%s learning rate%s%s)...\n",
+                 "threads (%s, %s learning rate%s%s, weight decay %g, label smoothing %g)...\n",
                  d.full_train->size(), final_epochs, final_options.threads,
-                 c.final_constant_lr ? "constant" : "cosine-annealed",
+                 recipe.optimizer.c_str(), c.final_constant_lr ? "constant" : "cosine-annealed",
                  c.final_augment && final_options.augment ? ", crop and flip" : "",
-                 c.final_erase > 0 && final_options.augment ? ", random erasing" : "");
+                 c.final_erase > 0 && final_options.augment ? ", random erasing" : "",
+                 recipe.weight_decay, recipe.label_smoothing);
     // One line per epoch: the retrain can take longer than the search's last trials, and a
     // silent stretch of minutes reads as a hang.
     struct retrain_progress {
@@ -469,6 +482,9 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                                 {"flops", best.e.value("flops")},
                                                 {"latency_ms", best.e.value("latency_ms")},
                                                 {"retrain_epochs", tr.epochs.size()},
+                                                {"retrain_optimizer", recipe.optimizer},
+                                                {"retrain_weight_decay", recipe.weight_decay},
+                                                {"retrain_label_smoothing", recipe.label_smoothing},
                                                 {"model", "best_model.xnas"},
                                                 {"test_accuracy", test_acc}});
     write_text(fs::path(c.out) / "best.json", best_json.dump(2) + "\n");
@@ -568,6 +584,14 @@ int main(int argc, char** argv) {
                    "retrain with random erasing: the chance P that an image gets a rectangle of "
                    "random pixels (image spaces; Zhong et al. 2017 use 0.5)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--final-weight-decay", c.final_weight_decay,
+                   "retrain with weight decay WD: decoupled (AdamW) when the winner trains with "
+                   "Adam, L2 with SGD (0: the searched recipe's)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--final-label-smoothing", c.final_label_smoothing,
+                   "retrain against targets (1 - E) one-hot + E / classes (0: none; Szegedy et "
+                   "al. 2016 use 0.1)")
+        ->check(CLI::Range(0.0, 0.99));
     app.add_flag("--trial-augment", c.trial_augment,
                  "train candidates with random 2-pixel crops and flips too (image spaces)");
     app.add_flag("--trial-cosine", c.trial_cosine,
