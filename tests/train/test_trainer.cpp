@@ -307,8 +307,9 @@ TEST_CASE("evaluate reports the mean loss and accuracy over all samples", "[trai
     CHECK(cm.accuracy() == Approx(small.accuracy));
 }
 
-TEST_CASE("training images with augmentation and gradient clipping is deterministic",
-          "[train][trainer]") {
+namespace {
+// 32 6x6 images of two classes; class 1 has a bright left half.
+data::dataset<float> half_bright_images() {
     rng g(8);
     data::dataset<float> ds;
     ds.num_classes = 2;
@@ -317,28 +318,36 @@ TEST_CASE("training images with augmentation and gradient clipping is determinis
     for (std::size_t i = 0; i < 32; ++i) {
         ds.labels[i] = static_cast<std::int32_t>(i % 2);
         for (std::size_t r = 0; r < 6; ++r)
-            for (std::size_t c = 0; c < 6; ++c) // class 1: bright left half
+            for (std::size_t c = 0; c < 6; ++c)
                 ds.x(i, 0, r, c) =
                     static_cast<float>(g.normal(ds.labels[i] == 1 && c < 3 ? 1.0 : 0.0, 0.1));
     }
-    auto make = [] {
-        nn::network<float> net({1, 6, 6});
-        net.add(nn::conv2d<float>(1, 2, 3, 1, 1));
-        net.add(nn::relu<float>());
-        net.add(nn::flatten<float>());
-        net.add(nn::dense<float>(72, 2));
-        rng init(9);
-        for (std::size_t j = 1; j < net.size(); ++j)
-            nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, init);
-        return net;
-    };
+    return ds;
+}
+
+nn::network<float> small_conv_net() {
+    nn::network<float> net({1, 6, 6});
+    net.add(nn::conv2d<float>(1, 2, 3, 1, 1));
+    net.add(nn::relu<float>());
+    net.add(nn::flatten<float>());
+    net.add(nn::dense<float>(72, 2));
+    rng init(9);
+    for (std::size_t j = 1; j < net.size(); ++j)
+        nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, init);
+    return net;
+}
+} // namespace
+
+TEST_CASE("training images with augmentation and gradient clipping is deterministic",
+          "[train][trainer]") {
+    const data::dataset<float> ds = half_bright_images();
     nn::softmax_cross_entropy<float> ce;
     const train::fit_options o{.epochs = 3,
                                .batch_size = 8,
                                .seed = 2,
                                .augment = data::augment_options{.crop_padding = 1},
                                .clip_grad_norm = 0.5};
-    auto a = make(), b = make();
+    auto a = small_conv_net(), b = small_conv_net();
     nn::sgd<float> oa({.lr = 0.1}), ob({.lr = 0.1});
     train::fit(a, ce, oa, ds, o);
     train::fit(b, ce, ob, ds, o);
@@ -348,6 +357,40 @@ TEST_CASE("training images with augmentation and gradient clipping is determinis
     nn::save(a, buf);
     auto c = nn::load<float>(buf);
     CHECK(same_weights(a, c));
+}
+
+TEST_CASE("plain_last_epochs trains the last epochs on the images as they are",
+          "[train][trainer]") {
+    const data::dataset<float> ds = half_bright_images();
+    nn::softmax_cross_entropy<float> ce;
+    auto run = [&](std::optional<data::augment_options> augment, std::size_t plain) {
+        auto net = small_conv_net();
+        nn::sgd<float> opt({.lr = 0.1});
+        const train::history h = train::fit(net, ce, opt, ds,
+                                            {.epochs = 4,
+                                             .batch_size = 8,
+                                             .seed = 2,
+                                             .augment = augment,
+                                             .plain_last_epochs = plain});
+        std::vector<double> losses;
+        for (const auto& e : h.epochs)
+            losses.push_back(e.loss);
+        return std::pair{std::move(net), losses};
+    };
+    const data::augment_options crop{.crop_padding = 1, .flip_probability = 0.5};
+    auto [augmented, augmented_losses] = run(crop, 0);
+    auto [plain, plain_losses] = run(std::nullopt, 0);
+    auto [mixed, mixed_losses] = run(crop, 2);
+    auto [all_plain, all_plain_losses] = run(crop, 4);
+    // Augmentation draws from its own stream, so the batch order is the same in all of them.
+    CHECK(same_weights(all_plain, plain));
+    CHECK(all_plain_losses == plain_losses);
+    REQUIRE(mixed_losses.size() == 4);
+    CHECK(mixed_losses[0] == augmented_losses[0]);
+    CHECK(mixed_losses[1] == augmented_losses[1]);
+    CHECK(mixed_losses[2] != augmented_losses[2]);
+    CHECK_FALSE(same_weights(mixed, augmented));
+    CHECK_FALSE(same_weights(mixed, plain));
 }
 
 TEST_CASE("running mean and confusion matrix", "[train][metrics]") {

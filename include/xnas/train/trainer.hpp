@@ -59,6 +59,10 @@ struct fit_options {
     /// Random crop / flip / erasing of image batches (N, C, H, W), drawn from a generator split off
     /// the shuffling one, so turning it on does not change the batch order.
     std::optional<data::augment_options> augment{};
+    /// With augment: the last this many epochs train on the images as they are. Crops and
+    /// flips widen the training distribution; a few plain epochs at the end of an annealed
+    /// rate fit the distribution the test set comes from (0: augment every epoch).
+    std::size_t plain_last_epochs = 0;
     /// Rescale gradients so their global L2 norm is at most this (0: no clipping); "running_"
     /// state is excluded.
     double clip_grad_norm = 0;
@@ -248,7 +252,7 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
             if (o.schedule)
                 opt.set_learning_rate(nn::lr_at(*o.schedule, e, b, count));
             batches.copy(b, x, labels);
-            if (o.augment)
+            if (o.augment && e + o.plain_last_epochs < o.epochs)
                 data::augment(x, *o.augment, augment_rng);
             const std::span<const std::int32_t> ls(labels);
             batch_result br;
