@@ -54,6 +54,7 @@ struct config {
     bool final_augment = false;
     double final_erase = 0;
     double final_weight_decay = 0;
+    std::size_t final_plain_epochs = 0;
     double final_label_smoothing = 0;
     bool trial_augment = false;
     bool trial_cosine = false;
@@ -447,13 +448,18 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         final_options.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = final_epochs};
     if ((c.final_augment || c.final_erase > 0) && !sequences)
         final_options.augment = augmentation(c.final_augment, c.final_erase, d.stats);
+    final_options.plain_last_epochs = c.final_plain_epochs;
     std::fprintf(stderr,
                  "retraining the best architecture on %zu images for %zu epochs on %zu "
-                 "threads (%s, %s learning rate%s%s, weight decay %g, label smoothing %g)...\n",
+                 "threads (%s, %s learning rate%s%s%s, weight decay %g, label smoothing "
+                 "%g)...\n",
                  d.full_train->size(), final_epochs, final_options.threads,
                  recipe.optimizer.c_str(), c.final_constant_lr ? "constant" : "cosine-annealed",
                  c.final_augment && final_options.augment ? ", crop and flip" : "",
                  c.final_erase > 0 && final_options.augment ? ", random erasing" : "",
+                 final_options.augment && c.final_plain_epochs
+                     ? (", the last " + std::to_string(c.final_plain_epochs) + " plain").c_str()
+                     : "",
                  recipe.weight_decay, recipe.label_smoothing);
     // One line per epoch: the retrain can take longer than the search's last trials, and a
     // silent stretch of minutes reads as a hang.
@@ -472,21 +478,23 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());
 
-    const auto best_json = json::value::object({{"architecture", best_text},
-                                                {"trial", best.t.id},
-                                                {"seed", c.seed},
-                                                {"space", c.space},
-                                                {"strategy", c.strategy},
-                                                {"val_accuracy", best.e.value("val_accuracy")},
-                                                {"params", best.e.value("params")},
-                                                {"flops", best.e.value("flops")},
-                                                {"latency_ms", best.e.value("latency_ms")},
-                                                {"retrain_epochs", tr.epochs.size()},
-                                                {"retrain_optimizer", recipe.optimizer},
-                                                {"retrain_weight_decay", recipe.weight_decay},
-                                                {"retrain_label_smoothing", recipe.label_smoothing},
-                                                {"model", "best_model.xnas"},
-                                                {"test_accuracy", test_acc}});
+    const auto best_json = json::value::object(
+        {{"architecture", best_text},
+         {"trial", best.t.id},
+         {"seed", c.seed},
+         {"space", c.space},
+         {"strategy", c.strategy},
+         {"val_accuracy", best.e.value("val_accuracy")},
+         {"params", best.e.value("params")},
+         {"flops", best.e.value("flops")},
+         {"latency_ms", best.e.value("latency_ms")},
+         {"retrain_epochs", tr.epochs.size()},
+         {"retrain_plain_epochs", final_options.augment ? c.final_plain_epochs : final_epochs},
+         {"retrain_optimizer", recipe.optimizer},
+         {"retrain_weight_decay", recipe.weight_decay},
+         {"retrain_label_smoothing", recipe.label_smoothing},
+         {"model", "best_model.xnas"},
+         {"test_accuracy", test_acc}});
     write_text(fs::path(c.out) / "best.json", best_json.dump(2) + "\n");
 
     // The report: progress over trials and time, accuracy against size, decision importance.
@@ -584,6 +592,9 @@ int main(int argc, char** argv) {
                    "retrain with random erasing: the chance P that an image gets a rectangle of "
                    "random pixels (image spaces; Zhong et al. 2017 use 0.5)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--final-plain-epochs", c.final_plain_epochs,
+                   "with --final-augment or --final-erase: the retrain's last K epochs train on "
+                   "the images as they are (0: augment every epoch)");
     app.add_option("--final-weight-decay", c.final_weight_decay,
                    "retrain with weight decay WD: decoupled (AdamW) when the winner trains with "
                    "Adam, L2 with SGD (0: the searched recipe's)")
