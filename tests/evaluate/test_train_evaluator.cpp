@@ -38,6 +38,16 @@ chain_space tiny_space() {
 
 using evaluator_t = train_evaluator<chain_space::architecture, chain_builder>;
 
+/// The network of `a`, initialised as the evaluator does, from generator seed `seed`.
+nn::network<float> initialised(const chain_builder& builder, const chain_space::architecture& a,
+                               std::uint64_t seed) {
+    rng g(seed);
+    nn::network<float> net = builder.build(a, g);
+    for (std::size_t id = 1; id < net.size(); ++id)
+        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    return net;
+}
+
 evaluator_t make(train_evaluator_options o) {
     o.recipe = {.optimizer = "adam", .lr = 0.01, .batch_size = 16};
     return evaluator_t(chain_builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2}),
@@ -169,10 +179,7 @@ TEST_CASE("train_network passes fit options through: threads, schedule, the reci
     const training_recipe recipe{.optimizer = "adam", .lr = 0.01, .batch_size = 16};
     const auto train = blobs(256, 1), val = blobs(128, 2);
     auto run = [&](std::size_t threads) {
-        rng g(5);
-        nn::network<float> net = builder.build(a, g);
-        for (std::size_t id = 1; id < net.size(); ++id)
-            nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+        nn::network<float> net = initialised(builder, a, 5);
         const train::history h =
             train_network(net, *train, recipe,
                           {.epochs = 3,
@@ -230,10 +237,7 @@ TEST_CASE("train_network trains with the recipe's label smoothing and weight dec
         double squared_norm;
     };
     auto run = [&](training_recipe recipe) {
-        rng g(5);
-        nn::network<float> net = builder.build(a, g);
-        for (std::size_t id = 1; id < net.size(); ++id)
-            nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+        nn::network<float> net = initialised(builder, a, 5);
         const train::history h = train_network(net, *train, recipe, {.epochs = 8, .seed = 7});
         double norm = 0;
         for (const auto& p : net.parameters())

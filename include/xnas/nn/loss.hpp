@@ -89,8 +89,9 @@ struct softmax_cross_entropy {
         if (dlogits)
             ensure_shape(*dlogits, {n, c});
         const double inv_n = 1.0 / static_cast<double>(n);
+        // Target t_j = smooth_share + (j == label ? label_extra : 0).
         const double smooth_share = label_smoothing / static_cast<double>(c);
-        const double label_share = 1 - label_smoothing + smooth_share;
+        const double label_extra = 1 - label_smoothing;
         double total = 0;
         for (std::size_t i = 0; i < n; ++i) {
             const T* z = logits.data() + i * c;
@@ -108,9 +109,9 @@ struct softmax_cross_entropy {
             const auto label = static_cast<std::size_t>(labels[i]);
             const double label_shifted = static_cast<double>(z[label]) - static_cast<double>(m);
             // The targets sum to 1, so the shift m cancels: sum_j t_j (logsumexp - z_j).
-            total += label_smoothing == 0 ? log_sum - label_shifted
-                                          : log_sum - (label_share - smooth_share) * label_shifted -
-                                                smooth_share * shifted_sum;
+            total += label_smoothing == 0
+                         ? log_sum - label_shifted
+                         : log_sum - label_extra * label_shifted - smooth_share * shifted_sum;
             if (dlogits) {
                 T* d = dlogits->data() + i * c;
                 const double scale = inv_n / sum;
@@ -118,7 +119,7 @@ struct softmax_cross_entropy {
                     d[j] = static_cast<T>(
                         std::exp(static_cast<double>(z[j]) - static_cast<double>(m)) * scale -
                         smooth_share * inv_n);
-                d[label] -= static_cast<T>((label_share - smooth_share) * inv_n);
+                d[label] -= static_cast<T>(label_extra * inv_n);
             }
         }
         const double loss = total * inv_n;
