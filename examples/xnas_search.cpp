@@ -30,6 +30,7 @@
 #include <xnas/report/html_report.hpp>
 #include <xnas/report/importance.hpp>
 #include <xnas/run/export.hpp>
+#include <xnas/run/final_selection.hpp>
 #include <xnas/run/journal.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/strategy.hpp>
@@ -59,6 +60,9 @@ struct config {
     bool trial_augment = false;
     bool trial_cosine = false;
     std::size_t train_subset = 5000;
+    std::size_t select = 0;
+    std::size_t select_epochs = 0;
+    std::size_t select_subset = 0;
     double validation_fraction = 0.1;
     std::size_t workers = 0;
     int threads = 1;
@@ -258,6 +262,36 @@ struct progress {
     void on_warning(const std::string& w) { std::fprintf(stderr, "\nwarning: %s\n", w.c_str()); }
 };
 
+/// Ends the search early enough for the final selection to fit in --minutes: after each result
+/// the selection is estimated from the current top k's own trial times, scaled by the extra
+/// epochs and images, and the search stops once elapsed time plus that estimate reach the budget.
+struct selection_reserve {
+    double budget_seconds = 0; ///< 0: no wall-clock budget, nothing to reserve
+    std::size_t k = 0;
+    double scale = 1; ///< selection cost of a candidate over its full-fidelity trial's
+    std::size_t workers = 1;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    double reserved = 0; ///< the last estimate, for the log
+
+    template <class A>
+    bool on_result(const scored<A>&, const study<A>& s) {
+        if (budget_seconds <= 0 || k == 0)
+            return false;
+        const auto top = best_distinct(s, accuracy_objective, k);
+        if (top.empty())
+            return false;
+        double mean = 0; // a low-fidelity trial's cost scaled up to full fidelity
+        for (std::size_t i : top)
+            mean += s.history[i].e.cost / std::max(s.history[i].t.fidelity, 1e-3);
+        mean /= static_cast<double>(top.size());
+        const double rounds = std::ceil(static_cast<double>(k) / static_cast<double>(workers));
+        reserved = mean * scale * rounds;
+        const double now =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return now + reserved >= budget_seconds;
+    }
+};
+
 void write_text(const fs::path& p, const std::string& text) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out << text;
@@ -304,6 +338,8 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
 
 struct prepared_data {
     std::shared_ptr<data::dataset<float>> train, validation, full_train, test;
+    /// The final selection's training images: the first --select-subset of the training split.
+    std::shared_ptr<data::dataset<float>> select_train;
     data::split_indices split;
     data::normalization stats; ///< one global (mean, stddev) of the search's training images
 };
@@ -315,19 +351,30 @@ prepared_data prepare(const config& c, bool sequences) {
     p.split = data::stratified_split(tt.train.labels, c.validation_fraction, g);
     auto train = tt.train.subset(p.split.train);
     auto validation = tt.train.subset(p.split.validation);
-    if (c.train_subset && c.train_subset < train.size()) {
-        std::vector<std::size_t> first(c.train_subset);
+    auto first_of = [](const data::dataset<float>& ds, std::size_t k) {
+        if (!k || k >= ds.size())
+            return ds;
+        std::vector<std::size_t> first(k);
         std::iota(first.begin(), first.end(), std::size_t(0));
-        train = train.subset(first);
-    }
+        return ds.subset(first);
+    };
+    data::dataset<float> select_train;
+    if (c.select)
+        select_train = first_of(train, c.select_subset);
+    if (c.train_subset && c.train_subset < train.size())
+        train = first_of(train, c.train_subset);
     // Statistics from the search's training data only: nothing of validation or test leaks in.
     p.stats = data::compute_normalization(train, data::norm_scope::global);
-    for (auto* ds : {&train, &validation, &tt.train, &tt.test})
+    std::vector<data::dataset<float>*> all{&train, &validation, &tt.train, &tt.test};
+    if (c.select)
+        all.push_back(&select_train);
+    for (auto* ds : all) {
         data::normalize(*ds, p.stats);
-    for (auto* ds : {&train, &validation, &tt.train, &tt.test}) {
         if (sequences) // 28 rows of 28 features: sequential Fashion-MNIST
             ds->x.reshape({ds->size(), 28, 28});
     }
+    if (c.select)
+        p.select_train = std::make_shared<data::dataset<float>>(std::move(select_train));
     p.train = std::make_shared<data::dataset<float>>(std::move(train));
     p.validation = std::make_shared<data::dataset<float>>(std::move(validation));
     p.full_train = std::make_shared<data::dataset<float>>(std::move(tt.train));
@@ -388,8 +435,16 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                        .journal = (fs::path(c.out) / "journal.jsonl").string(),
                        .resume = c.resume};
     progress bar{.total = c.trials, .budget_seconds = c.minutes * 60};
+    const std::size_t select_epochs = c.select_epochs ? c.select_epochs : c.epochs;
+    const double select_scale =
+        c.select
+            ? static_cast<double>(select_epochs) / static_cast<double>(c.epochs) *
+                  static_cast<double>(d.select_train->size()) / static_cast<double>(d.train->size())
+            : 1.0;
+    selection_reserve reserve{
+        .budget_seconds = c.minutes * 60, .k = c.select, .scale = select_scale, .workers = workers};
     const auto search_start = std::chrono::steady_clock::now();
-    study<A> s = search(space, strategy, evaluator, opt, bar);
+    study<A> s = search(space, strategy, evaluator, opt, bar, reserve);
     const double search_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
 
@@ -411,7 +466,50 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                      s.history.size(), (fs::path(c.out) / "trials.csv").c_str());
         return 1;
     }
-    const scored<A>& best = s.best();
+
+    // The final selection: the search's best few, trained longer on more images, have the last
+    // word. A search's ranking is a cheap proxy (docs/design.md, "Final selection").
+    std::vector<reevaluated<A>> selection;
+    const auto selection_start = std::chrono::steady_clock::now();
+    if (c.select) {
+        std::fprintf(stderr,
+                     "final selection: re-evaluating the %zu best architectures for %zu epochs on "
+                     "%zu images%s...\n",
+                     c.select, select_epochs, d.select_train->size(),
+                     c.minutes > 0
+                         ? (" (estimated " + std::to_string(std::lround(reserve.reserved)) +
+                            " s, reserved from --minutes)")
+                               .c_str()
+                         : "");
+        train_evaluator<A, Builder> select_evaluator(
+            builder, d.select_train, d.validation,
+            {.epochs = select_epochs,
+             .max_params = c.max_params,
+             .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
+             .seed = c.seed,
+             .augment = evaluator.options().augment,
+             .cosine = !c.final_constant_lr});
+        selection = reevaluate_best(s, select_evaluator, accuracy_objective, c.select, workers);
+        for (const auto& r : selection)
+            std::fprintf(stderr, "  trial %llu  val_acc %.4f -> %.4f  %s%s%s\n",
+                         static_cast<unsigned long long>(r.result.t.id),
+                         s.history[r.history_index].e.value("val_accuracy"),
+                         r.result.e.value("val_accuracy"),
+                         space.to_string(r.result.t.architecture).c_str(),
+                         r.result.e.ok() ? "" : "  failed: ", r.result.e.message.c_str());
+        if (selection.empty() || !selection.front().result.e.ok()) {
+            std::fprintf(stderr,
+                         "warning: every re-evaluation failed; keeping the search's best\n");
+            selection.clear();
+        }
+    }
+    const double selection_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - selection_start).count();
+    const scored<A>& best =
+        selection.empty() ? s.best() : s.history[selection.front().history_index];
+    const double selection_val = selection.empty()
+                                     ? std::numeric_limits<double>::quiet_NaN()
+                                     : selection.front().result.e.value("val_accuracy");
     const std::string best_text = space.to_string(best.t.architecture);
 
     // Retrain the winner on the whole training set (search train + validation) at full fidelity.
@@ -478,7 +576,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         train::evaluate(net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     nn::save(net, (fs::path(c.out) / "best_model.xnas").string());
 
-    const auto best_json = json::value::object(
+    auto best_record = json::value::object(
         {{"architecture", best_text},
          {"trial", best.t.id},
          {"seed", c.seed},
@@ -496,7 +594,24 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
          {"retrain_label_smoothing", recipe.label_smoothing},
          {"model", "best_model.xnas"},
          {"test_accuracy", test_acc}});
-    write_text(fs::path(c.out) / "best.json", best_json.dump(2) + "\n");
+    if (!selection.empty()) {
+        auto entries = json::value::array();
+        for (const auto& r : selection) {
+            const double v = r.result.e.value("val_accuracy");
+            entries.push_back(json::value::object(
+                {{"trial", r.result.t.id},
+                 {"architecture", space.to_string(r.result.t.architecture)},
+                 {"val_accuracy", s.history[r.history_index].e.value("val_accuracy")},
+                 {"selection_val_accuracy", std::isnan(v) ? json::value() : json::value(v)},
+                 {"status", to_string(r.result.e.state)},
+                 {"message", r.result.e.message}}));
+        }
+        best_record["selection"] = std::move(entries);
+        best_record["selection_epochs"] = select_epochs;
+        best_record["selection_images"] = d.select_train->size();
+        best_record["selection_val_accuracy"] = selection_val;
+    }
+    write_text(fs::path(c.out) / "best.json", best_record.dump(2) + "\n");
 
     // The report: progress over trials and time, accuracy against size, decision importance.
     report::report_data rep;
@@ -504,6 +619,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     rep.summary = {{"best architecture", best_text},
                    {"validation accuracy", std::to_string(best.e.value("val_accuracy"))},
                    {"test accuracy (retrained)", std::to_string(test_acc)},
+                   {"validation accuracy (final selection)",
+                    selection.empty() ? "no final selection" : std::to_string(selection_val)},
                    {"parameters", std::to_string(static_cast<long long>(best.e.value("params")))}};
     std::vector<report::decision_row> rows;
     double cumulative_cost = 0;
@@ -541,16 +658,19 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         failed += !r.e.ok();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto summary =
-        json::value::object({{"best_arch", best_text},
-                             {"val_accuracy", best.e.value("val_accuracy")},
-                             {"test_accuracy", test_acc},
-                             {"params", best.e.value("params")},
-                             {"trials", s.history.size()},
-                             {"failed", failed},
-                             {"search_seconds", std::round(search_seconds * 10) / 10},
-                             {"seconds", std::round(seconds * 10) / 10},
-                             {"out", c.out}});
+    auto summary = json::value::object({{"best_arch", best_text},
+                                        {"val_accuracy", best.e.value("val_accuracy")},
+                                        {"test_accuracy", test_acc},
+                                        {"params", best.e.value("params")},
+                                        {"trials", s.history.size()},
+                                        {"failed", failed},
+                                        {"search_seconds", std::round(search_seconds * 10) / 10},
+                                        {"seconds", std::round(seconds * 10) / 10},
+                                        {"out", c.out}});
+    if (!selection.empty()) {
+        summary["selection_val_accuracy"] = selection_val;
+        summary["selection_seconds"] = std::round(selection_seconds * 10) / 10;
+    }
     std::printf("%s\n", summary.dump().c_str());
     return 0;
 }
@@ -612,6 +732,17 @@ int main(int argc, char** argv) {
                    "retrain on the first K training images only (0: all; for smoke tests)");
     app.add_option("--train-subset", c.train_subset,
                    "train candidates on the first K images of the training split (0: all)")
+        ->capture_default_str();
+    app.add_option("--select", c.select,
+                   "final selection: re-evaluate the K best architectures for --select-epochs on "
+                   "--select-subset images and retrain the best of them (0: none; with --minutes "
+                   "the search stops early to leave the time)")
+        ->capture_default_str();
+    app.add_option("--select-epochs", c.select_epochs,
+                   "epochs of the final selection's training (default: --epochs)");
+    app.add_option("--select-subset", c.select_subset,
+                   "the final selection trains on the first K images of the training split "
+                   "(0: all)")
         ->capture_default_str();
     app.add_option("--validation-fraction", c.validation_fraction,
                    "share of the training set held out for validation (stratified, seeded)")

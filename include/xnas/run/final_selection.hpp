@@ -1,0 +1,108 @@
+#pragma once
+// xnas::reevaluate_best: a search's final selection. The k best distinct architectures of a study
+// are evaluated once more by a second evaluator (typically longer training on more data) and
+// ranked by that evaluation. A search ranks by a cheap proxy: among near-equal candidates its
+// order is mostly training noise, and a few epochs on a data subset favour networks that learn
+// fast over networks that end best. The winner's curse of taking the proxy's maximum shrinks
+// when the last word goes to an evaluation closer to the final training.
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/study.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/run/search.hpp>
+
+namespace xnas {
+
+/// A trial of a study evaluated once more.
+template <class A>
+struct reevaluated {
+    std::size_t history_index; ///< the trial's position in study::history
+    scored<A> result;          ///< the same trial (id, architecture; fidelity 1) and its new result
+};
+
+/// Positions in `s.history` of the k best ok trials by `by`, best first, one per distinct
+/// architecture (its best-scored trial): a strategy that asks an architecture twice, or a
+/// multi-fidelity one that promotes it, must not fill the k places with copies.
+template <class A>
+requires std::equality_comparable<A> std::vector<std::size_t>
+best_distinct(const study<A>& s, const objective& by, std::size_t k) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < s.history.size(); ++i)
+        if (!std::isnan(s.history[i].e.value(by.name)))
+            order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return better(s.history[a].e.value(by.name), s.history[b].e.value(by.name), by.dir);
+    });
+    std::vector<std::size_t> out;
+    for (std::size_t i : order) {
+        if (out.size() == k)
+            break;
+        const A& a = s.history[i].t.architecture;
+        if (std::none_of(out.begin(), out.end(),
+                         [&](std::size_t j) { return s.history[j].t.architecture == a; }))
+            out.push_back(i);
+    }
+    return out;
+}
+
+/// Evaluates best_distinct(s, by, k) again with `ev`, `workers` at a time, and returns them ranked
+/// by their new value of `by`, best first (ties keep the search's order). Each trial keeps its id,
+/// so a seeded evaluator starts it from the same initialisation, and is evaluated at fidelity 1.
+/// A re-evaluation that throws, diverges or lacks `by` stays in the list, ranked last, with its
+/// reason: the caller decides what a selection without any success means.
+template <class A, class E>
+requires std::equality_comparable<A> && evaluator<std::remove_cvref_t<E>, A>
+    std::vector<reevaluated<A>> reevaluate_best(const study<A>& s, E&& ev, const objective& by,
+                                                std::size_t k, std::size_t workers = 1) {
+    using Ev = std::remove_cvref_t<E>;
+    if (workers == 0)
+        throw std::invalid_argument("xnas::reevaluate_best: workers = 0, expected >= 1");
+    const std::vector<std::size_t> picked = best_distinct(s, by, k);
+    std::vector<reevaluated<A>> out;
+    out.reserve(picked.size());
+    auto record = [&](scored<A> r) {
+        detail::check_objectives(r.t, r.e, {by});
+        std::size_t slot = 0;
+        while (s.history[picked[slot]].t.id != r.t.id)
+            ++slot;
+        out.push_back({picked[slot], std::move(r)});
+    };
+    auto submit_all = [&](auto& executor) {
+        for (std::size_t i : picked) {
+            trial<A> t = s.history[i].t;
+            t.fidelity = 1.0;
+            executor.submit(std::move(t));
+        }
+        for (std::size_t n = 0; n < picked.size(); ++n)
+            record(executor.wait_one());
+    };
+    if (workers == 1 || picked.size() < 2) {
+        detail::serial_executor<Ev, A> executor(ev);
+        submit_all(executor);
+    } else {
+        detail::thread_executor<Ev, A> executor(ev, std::min(workers, picked.size()));
+        submit_all(executor);
+    }
+    // Completion order depends on timing; the ranking must not.
+    auto search_rank = [&](std::size_t history_index) {
+        return std::find(picked.begin(), picked.end(), history_index) - picked.begin();
+    };
+    std::sort(out.begin(), out.end(), [&](const reevaluated<A>& a, const reevaluated<A>& b) {
+        const double va = a.result.e.value(by.name), vb = b.result.e.value(by.name);
+        if (better(va, vb, by.dir))
+            return true;
+        if (better(vb, va, by.dir))
+            return false;
+        return search_rank(a.history_index) < search_rank(b.history_index);
+    });
+    return out;
+}
+
+} // namespace xnas
