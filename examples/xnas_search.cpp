@@ -396,10 +396,65 @@ data::augment_options augmentation(bool crop_flip, double erase, const data::nor
             .erase_high = white};
 }
 
+/// The options that decide what a trial is: a resumed run must use the journaled run's, or its
+/// study would mix trials trained two ways without a trace.
+json::value trial_options(const config& c) {
+    return json::value::object({{"space", c.space},
+                                {"strategy", c.strategy},
+                                {"seed", c.seed},
+                                {"epochs", c.epochs},
+                                {"train-subset", c.train_subset},
+                                {"validation-fraction", c.validation_fraction},
+                                {"trial-augment", c.trial_augment},
+                                {"trial-cosine", c.trial_cosine},
+                                {"max-params", c.max_params},
+                                {"max-mflops", c.max_mflops},
+                                {"trial-seconds", c.trial_seconds},
+                                {"warm-start", c.warm_start},
+                                {"warm-start-count", c.warm_start_count}});
+}
+
+/// Before anything is written to --out: refuses to overwrite a journaled run, and on --resume
+/// checks the trial options against the ones options.json recorded when the run started.
+void check_out_dir(const config& c) {
+    const fs::path journal = fs::path(c.out) / "journal.jsonl";
+    const fs::path recorded = fs::path(c.out) / "options.json";
+    std::error_code ec;
+    const bool journaled = fs::exists(journal, ec) && fs::file_size(journal, ec) > 0;
+    if (journaled && !c.resume)
+        throw file_error(journal.string() +
+                         " exists; pass --resume to continue that run, or choose another --out");
+    const json::value mine = trial_options(c);
+    if (c.resume && fs::exists(recorded, ec)) {
+        std::ifstream in(recorded, std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+        json::value theirs;
+        try {
+            theirs = json::value::parse(text);
+        } catch (const std::exception& e) {
+            throw parse_error(recorded.string() + ": " + e.what());
+        }
+        for (const auto& key : mine.keys()) {
+            const json::value* was = theirs.find(key);
+            if (!was || was->dump() != mine.at(key).dump())
+                throw std::invalid_argument("--resume: --" + key + " is " + mine.at(key).dump() +
+                                            " but the run in " + c.out + " used " +
+                                            (was ? was->dump() : std::string("nothing")) + " (" +
+                                            recorded.string() + "); resume with the run's options");
+        }
+    }
+    if (!c.resume || !fs::exists(recorded, ec)) {
+        fs::create_directories(c.out);
+        write_text(recorded, mine.dump(2) + "\n");
+    }
+}
+
 template <class Space, class Builder>
 int run(const config& c, const Space& space, const Builder& builder, bool sequences) {
     using A = typename Space::architecture;
     const auto t0 = std::chrono::steady_clock::now();
+    check_out_dir(c);
     prepared_data d = prepare(c, sequences);
     fs::create_directories(c.out);
     {
