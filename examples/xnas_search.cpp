@@ -337,6 +337,15 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
     return out;
 }
 
+/// Cuts `ds` to its first k samples (k = 0 or k >= size: all of them).
+void keep_first(data::dataset<float>& ds, std::size_t k) {
+    if (!k || k >= ds.size())
+        return;
+    std::vector<std::size_t> first(k);
+    std::iota(first.begin(), first.end(), std::size_t(0));
+    ds = ds.subset(first);
+}
+
 struct prepared_data {
     std::shared_ptr<data::dataset<float>> train, validation, full_train, test;
     /// The final selection's training images: the first --select-subset of the training split.
@@ -352,18 +361,12 @@ prepared_data prepare(const config& c, bool sequences) {
     p.split = data::stratified_split(tt.train.labels, c.validation_fraction, g);
     auto train = tt.train.subset(p.split.train);
     auto validation = tt.train.subset(p.split.validation);
-    auto first_of = [](const data::dataset<float>& ds, std::size_t k) {
-        if (!k || k >= ds.size())
-            return ds;
-        std::vector<std::size_t> first(k);
-        std::iota(first.begin(), first.end(), std::size_t(0));
-        return ds.subset(first);
-    };
     data::dataset<float> select_train;
-    if (c.select)
-        select_train = first_of(train, c.select_subset);
-    if (c.train_subset && c.train_subset < train.size())
-        train = first_of(train, c.train_subset);
+    if (c.select) {
+        select_train = train;
+        keep_first(select_train, c.select_subset);
+    }
+    keep_first(train, c.train_subset);
     // Statistics from the search's training data only: nothing of validation or test leaks in.
     p.stats = data::compute_normalization(train, data::norm_scope::global);
     std::vector<data::dataset<float>*> all{&train, &validation, &tt.train, &tt.test};
@@ -586,11 +589,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         recipe.label_smoothing = c.final_label_smoothing;
     const std::size_t final_epochs =
         c.final_epochs ? c.final_epochs : std::max<std::size_t>(c.epochs, 2);
-    if (c.final_limit && c.final_limit < d.full_train->size()) {
-        std::vector<std::size_t> first(c.final_limit);
-        std::iota(first.begin(), first.end(), std::size_t(0));
-        *d.full_train = d.full_train->subset(first);
-    }
+    keep_first(*d.full_train, c.final_limit);
     // The search kept workers x threads cores busy; the one retrain uses them all, data-parallel.
     // Cosine annealing to zero over the retrain is the usual final-training recipe (DARTS,
     // NAS-Bench-201): it settles into a minimum a constant rate keeps bouncing around.

@@ -7,16 +7,18 @@
 // when the last word goes to an evaluation closer to the final training.
 
 #include <algorithm>
-#include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 #include <xnas/core/concepts.hpp>
+#include <xnas/core/rng.hpp>
 #include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>
 #include <xnas/run/search.hpp>
+#include <xnas/select/top_k.hpp>
 
 namespace xnas {
 
@@ -33,13 +35,9 @@ struct reevaluated {
 template <class A>
 requires std::equality_comparable<A> std::vector<std::size_t>
 best_distinct(const study<A>& s, const objective& by, std::size_t k) {
-    std::vector<std::size_t> order;
-    for (std::size_t i = 0; i < s.history.size(); ++i)
-        if (!std::isnan(s.history[i].e.value(by.name)))
-            order.push_back(i);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return better(s.history[a].e.value(by.name), s.history[b].e.value(by.name), by.dir);
-    });
+    rng unused(0); // top_k draws nothing
+    const std::vector<std::size_t> order =
+        top_k{by}.select(std::span<const scored<A>>(s.history), s.history.size(), unused);
     std::vector<std::size_t> out;
     for (std::size_t i : order) {
         if (out.size() == k)
