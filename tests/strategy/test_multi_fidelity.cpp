@@ -1,6 +1,7 @@
-// successive_halving, hyperband and asha: bracket shapes and fidelities, re-asks with parents,
-// the same winner as full-fidelity search at a fraction of the summed fidelity, and a better
-// result than random search for the same summed fidelity.
+// successive_halving, hyperband, asha and bohb: bracket shapes and fidelities, re-asks with
+// parents, the same winner as full-fidelity search at a fraction of the summed fidelity, a better
+// result than random search for the same summed fidelity, and bohb's models: hyperband trial for
+// trial without them, better than hyperband with them, steering away from failures.
 
 #include "loop.hpp"
 
@@ -11,6 +12,7 @@
 #include <numeric>
 #include <set>
 #include <xnas/strategy/asha.hpp>
+#include <xnas/strategy/bohb.hpp>
 #include <xnas/strategy/hyperband.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/successive_halving.hpp>
@@ -162,43 +164,56 @@ TEST_CASE("hyperband finds full-fidelity search's winner at a fraction of the fi
     }
 }
 
+namespace {
+
+// Mean regret over 20 generated NB201-like problems (known optima) of the best full-fidelity
+// architecture found for `budget` full evaluations' worth of summed fidelity. The low fidelities
+// see the problem through a biased, noisy lens; `parallel` asks run ahead of their tells.
+template <class Make>
+double same_fidelity_regret(Make make, std::size_t parallel, double budget) {
+    double total = 0;
+    for (std::uint64_t s = 0; s < 20; ++s) {
+        const xnas_test::nb201_like problem(1000 + s);
+        auto st = make();
+        xnas::rng g(77 + s);
+        double spent = 0, best = -1e300;
+        std::vector<xnas::trial<arch>> pending;
+        while (spent < budget) {
+            while (pending.size() < parallel)
+                pending.push_back(st.ask(toy_cell_space{}, g));
+            const std::size_t k = g.below(pending.size());
+            const auto t = pending[k];
+            pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(k));
+            xnas::rng noise(t.id * 7919 + s);
+            xnas::evaluation e;
+            const double truth = problem(t.architecture);
+            e.objectives["score"] =
+                truth - 3 * (1 - t.fidelity) + (1 - t.fidelity) * noise.normal();
+            spent += t.fidelity;
+            if (t.fidelity == 1.0)
+                best = std::max(best, truth);
+            st.tell(t, e);
+        }
+        total += problem.optimum - best;
+    }
+    return total / 20;
+}
+
+} // namespace
+
 TEST_CASE("multi-fidelity strategies beat random search for the same summed fidelity",
           "[strategy][quality][hyperband][asha][successive_halving]") {
-    // The same problem class as the single-fidelity quality tests, seen through a noisy,
-    // biased low-fidelity lens; budget: 30 full-fidelity evaluations' worth.
+    // The same problem class as the single-fidelity quality tests; budget: 30 full-fidelity
+    // evaluations' worth.
     constexpr double budget = 30;
-    auto regret = [&](auto make, std::size_t parallel) {
-        double total = 0;
-        for (std::uint64_t s = 0; s < 20; ++s) {
-            const xnas_test::nb201_like problem(1000 + s);
-            auto st = make();
-            xnas::rng g(77 + s);
-            double spent = 0, best = -1e300;
-            std::vector<xnas::trial<arch>> pending;
-            while (spent < budget) {
-                while (pending.size() < parallel)
-                    pending.push_back(st.ask(toy_cell_space{}, g));
-                const std::size_t k = g.below(pending.size());
-                const auto t = pending[k];
-                pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(k));
-                xnas::rng noise(t.id * 7919 + s);
-                xnas::evaluation e;
-                const double truth = problem(t.architecture);
-                e.objectives["score"] =
-                    truth - 3 * (1 - t.fidelity) + (1 - t.fidelity) * noise.normal();
-                spent += t.fidelity;
-                if (t.fidelity == 1.0)
-                    best = std::max(best, truth);
-                st.tell(t, e);
-            }
-            total += problem.optimum - best;
-        }
-        return total / 20;
-    };
-    const double r_random = regret([] { return xnas::random_search<toy_cell_space>{}; }, 1);
-    const double r_sh = regret([] { return xnas::successive_halving<toy_cell_space>{}; }, 1);
-    const double r_hb = regret([] { return xnas::hyperband<toy_cell_space>{}; }, 1);
-    const double r_asha = regret([] { return xnas::asha<toy_cell_space>{}; }, 4);
+    const double r_random =
+        same_fidelity_regret([] { return xnas::random_search<toy_cell_space>{}; }, 1, budget);
+    const double r_sh =
+        same_fidelity_regret([] { return xnas::successive_halving<toy_cell_space>{}; }, 1, budget);
+    const double r_hb =
+        same_fidelity_regret([] { return xnas::hyperband<toy_cell_space>{}; }, 1, budget);
+    const double r_asha =
+        same_fidelity_regret([] { return xnas::asha<toy_cell_space>{}; }, 4, budget);
     std::printf("same summed fidelity: random %.3f sh %.3f hyperband %.3f asha(4 workers) %.3f\n",
                 r_random, r_sh, r_hb, r_asha);
     CHECK(r_sh < 0.8 * r_random);
@@ -206,11 +221,96 @@ TEST_CASE("multi-fidelity strategies beat random search for the same summed fide
     CHECK(r_asha < 0.8 * r_random);
 }
 
-TEST_CASE("multi-fidelity options are validated", "[strategy][hyperband]") {
+TEST_CASE("bohb without its models is hyperband, trial for trial", "[strategy][bohb]") {
+    ranked_problem p(6);
+    xnas::hyperband<toy_cell_space> hb({.min_fidelity = 1.0 / 9});
+    xnas::bohb<toy_cell_space> plain({.min_fidelity = 1.0 / 9, .random_fraction = 1});
+    const auto a = run_serial(hb, p, 80, 9);
+    const auto b = run_serial(plain, p, 80, 9);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CAPTURE(i);
+        CHECK(a[i].t.id == b[i].t.id);
+        CHECK(a[i].t.architecture == b[i].t.architecture);
+        CHECK(a[i].t.fidelity == b[i].t.fidelity);
+        CHECK(a[i].t.parents == b[i].t.parents);
+    }
+    CHECK(plain.model_proposals() == 0);
+    CHECK(plain.completed_brackets() == hb.completed_brackets());
+}
+
+TEST_CASE("bohb beats hyperband for the same summed fidelity", "[strategy][quality][bohb]") {
+    // Long enough for the models to matter: 100 full evaluations' worth, several cycles.
+    constexpr double budget = 100;
+    const double r_hb =
+        same_fidelity_regret([] { return xnas::hyperband<toy_cell_space>{}; }, 1, budget);
+    const double r_bohb =
+        same_fidelity_regret([] { return xnas::bohb<toy_cell_space>{}; }, 1, budget);
+    const double r_bohb4 =
+        same_fidelity_regret([] { return xnas::bohb<toy_cell_space>{}; }, 4, budget);
+    std::printf("summed fidelity %.0f: hyperband %.3f bohb %.3f bohb(4 workers) %.3f\n", budget,
+                r_hb, r_bohb, r_bohb4);
+    CHECK(r_bohb < 0.6 * r_hb);
+    CHECK(r_bohb4 < 0.6 * r_hb);
+}
+
+TEST_CASE("bohb's proposals come from the highest fidelity with enough results",
+          "[strategy][bohb]") {
+    ranked_problem p(7);
+    xnas::bohb<toy_cell_space> st({.min_fidelity = 1.0 / 9, .random_fraction = 0});
+    // The first bracket's 9 rung-0 trials are uniform draws; once they are told, the 1/9
+    // model (10 results needed by default) is still short, so the next bracket's too.
+    auto rs = run_serial(st, p, 13, 11);
+    CHECK(st.model_proposals() == 0);
+    rs = run_serial(st, p, 150, 12);
+    CHECK(st.model_proposals() > 0);
+    // After enough full-fidelity results the full-fidelity model proposes.
+    CHECK(st.model_fidelity() == 1.0);
+    std::set<arch> fresh;
+    for (const auto& r : rs)
+        if (r.t.parents.empty())
+            CHECK(fresh.insert(r.t.architecture).second); // never proposes an asked one again
+}
+
+TEST_CASE("bohb steers away from architectures that fail", "[strategy][bohb]") {
+    // Op 4 on any edge fails; a uniform draw avoids it with probability (4/5)^6 = 0.26.
+    std::size_t failing = 0, late_fresh = 0;
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+        xnas::bohb<toy_cell_space> st({.min_fidelity = 1.0 / 9});
+        const auto rs = xnas_test::run(
+            st, toy_cell_space{},
+            [](const xnas::trial<arch>& t) {
+                xnas::evaluation e;
+                double v = 0;
+                for (auto op : t.architecture) {
+                    if (op == 4)
+                        return xnas::evaluation::failure(xnas::status::failed, "over budget", 0);
+                    v += op == 2;
+                }
+                e.objectives["score"] = v * t.fidelity;
+                return e;
+            },
+            200, seed);
+        for (std::size_t i = 100; i < rs.size(); ++i)
+            if (rs[i].t.parents.empty()) {
+                ++late_fresh;
+                failing += !rs[i].e.ok();
+            }
+    }
+    REQUIRE(late_fresh > 20);
+    // A third of new draws stay uniform (0.74 of those fail); the modelled two thirds rarely do.
+    CHECK(static_cast<double>(failing) / static_cast<double>(late_fresh) < 0.45);
+}
+
+TEST_CASE("multi-fidelity options are validated", "[strategy][hyperband][bohb]") {
     using Catch::Matchers::Contains;
     CHECK_THROWS_WITH(xnas::hyperband<toy_cell_space>({.eta = 1}), Contains("eta is 1"));
     CHECK_THROWS_WITH(xnas::asha<toy_cell_space>({.min_fidelity = 0}),
                       Contains("expected 0 < min_fidelity"));
     CHECK_THROWS_AS(xnas::successive_halving<toy_cell_space>({.max_fidelity = 2}),
                     std::invalid_argument);
+    CHECK_THROWS_WITH(xnas::bohb<toy_cell_space>({.random_fraction = 1.5}),
+                      Contains("random_fraction is 1.5"));
+    CHECK_THROWS_WITH(xnas::bohb<toy_cell_space>({.model = {.gamma = 0}}), Contains("gamma"));
+    CHECK_THROWS_WITH(xnas::bohb<toy_cell_space>({.eta = 1}), Contains("xnas::bohb: eta is 1"));
 }

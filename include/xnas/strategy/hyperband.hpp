@@ -3,10 +3,8 @@
 // their starting fidelity (Li, Jamieson, DeSalvo, Rostamizadeh & Talwalkar, 2018, "Hyperband: A
 // Novel Bandit-Based Approach to Hyperparameter Optimization", JMLR 18, arXiv:1603.06560).
 
-#include <cmath>
 #include <cstddef>
 #include <utility>
-#include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
@@ -38,8 +36,9 @@ class hyperband {
 
     explicit hyperband(hyperband_options options = {})
         : options_(std::move(options))
-        , scheduler_(make_cycle(options_), options_.max_fidelity, options_.eta, options_.objective,
-                     "xnas::hyperband") {}
+        , scheduler_(detail::hyperband_cycle(options_.min_fidelity, options_.max_fidelity,
+                                             options_.eta, "xnas::hyperband"),
+                     options_.max_fidelity, options_.eta, options_.objective, "xnas::hyperband") {}
 
     trial<architecture> ask(const Space& space, rng& g) { return scheduler_.ask(space, g); }
     void tell(const trial<architecture>& t, const evaluation& e) { scheduler_.tell(t, e); }
@@ -48,18 +47,6 @@ class hyperband {
     const hyperband_options& options() const { return options_; }
 
   private:
-    static std::vector<detail::bracket_shape> make_cycle(const hyperband_options& o) {
-        const std::size_t s_max =
-            detail::max_halvings(o.min_fidelity, o.max_fidelity, o.eta, "xnas::hyperband");
-        std::vector<detail::bracket_shape> cycle;
-        for (std::size_t s = s_max + 1; s-- > 0;) {
-            const double n = static_cast<double>(s_max + 1) / static_cast<double>(s + 1) *
-                             std::pow(o.eta, static_cast<double>(s));
-            cycle.push_back({static_cast<std::size_t>(std::ceil(n - 1e-9)), s + 1});
-        }
-        return cycle;
-    }
-
     hyperband_options options_;
     detail::bracket_scheduler<Space> scheduler_;
 };

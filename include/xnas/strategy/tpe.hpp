@@ -62,6 +62,9 @@ struct tpe_options {
     bool multivariate = false;
 };
 
+template <decision_space Space>
+class bohb;
+
 /// TPE over categorical decisions, decisions modelled independently (Optuna's default,
 /// multivariate = false) or jointly (tpe_options::multivariate). A decision an architecture does
 /// not use (a layer slot beyond its depth) is left out of that decision's histograms, which is how
@@ -85,33 +88,10 @@ class tpe {
     }
 
     trial<architecture> ask(const Space& space, rng& g) {
-        if (sizes_.empty())
-            sizes_ = xnas::decisions(space);
         trial<architecture> t;
         t.id = next_id_++;
         t.fidelity = options_.fidelity;
-        const bool model = told_.size() >= options_.startup_trials && !told_.empty();
-        if (model)
-            fit_histograms();
-        bool found = false;
-        for (int i = 0; i <= options_.max_redraws && !found; ++i) {
-            // With categorical decisions the best ratio is nearly always the same value, so a
-            // repeat is likely; each redraw halves the candidates until the proposal is a
-            // plain draw from the good histograms (exploring near the good trials rather than
-            // falling back to the whole space).
-            const std::size_t candidates =
-                i < 64 ? std::max<std::size_t>(1, options_.candidates >> i) : 1;
-            if (!model)
-                t.architecture = space.sample(g);
-            else if (options_.multivariate)
-                t.architecture = propose_jointly(space, g, candidates);
-            else
-                t.architecture = xnas::from_decisions(space, propose(g, candidates));
-            found = accepted(space, t.architecture) && !seen_.contains(space, t.architecture);
-        }
-        if (!found)
-            t.architecture = space.sample(g);
-        seen_.insert(space, t.architecture);
+        t.architecture = propose_new(space, g, seen_);
         pending_.emplace(t.id, xnas::to_decisions(space, t.architecture));
         return t;
     }
@@ -121,10 +101,7 @@ class tpe {
         const auto it = pending_.find(t.id);
         if (it == pending_.end())
             return;
-        double score = detail::score_of(e, options_.objective, "xnas::tpe::tell");
-        if (std::isnan(score))
-            score = -std::numeric_limits<double>::infinity();
-        told_.push_back({std::move(it->second), score});
+        record(std::move(it->second), detail::score_of(e, options_.objective, "xnas::tpe::tell"));
         pending_.erase(it);
     }
 
@@ -143,6 +120,48 @@ class tpe {
     const tpe_options& options() const { return options_; }
 
   private:
+    // bohb keeps one estimator per fidelity and feeds it trials it did not ask.
+    template <decision_space>
+    friend class bohb;
+
+    // The estimator's proposal (a space.sample() draw until startup_trials are told) that is
+    // not in `seen`; it is added there.
+    architecture propose_new(const Space& space, rng& g, detail::arch_set<Space>& seen) {
+        if (sizes_.empty())
+            sizes_ = xnas::decisions(space);
+        const bool model = told_.size() >= options_.startup_trials && !told_.empty();
+        if (model)
+            fit_histograms();
+        architecture a{};
+        bool found = false;
+        for (int i = 0; i <= options_.max_redraws && !found; ++i) {
+            // With categorical decisions the best ratio is nearly always the same value, so a
+            // repeat is likely; each redraw halves the candidates until the proposal is a
+            // plain draw from the good histograms (exploring near the good trials rather than
+            // falling back to the whole space).
+            const std::size_t candidates =
+                i < 64 ? std::max<std::size_t>(1, options_.candidates >> i) : 1;
+            if (!model)
+                a = space.sample(g);
+            else if (options_.multivariate)
+                a = propose_jointly(space, g, candidates);
+            else
+                a = xnas::from_decisions(space, propose(g, candidates));
+            found = accepted(space, a) && !seen.contains(space, a);
+        }
+        if (!found)
+            a = space.sample(g);
+        seen.insert(space, a);
+        return a;
+    }
+
+    // A failed evaluation (NaN score) counts as the worst.
+    void record(std::vector<int> decisions, double score) {
+        if (std::isnan(score))
+            score = -std::numeric_limits<double>::infinity();
+        told_.push_back({std::move(decisions), score});
+    }
+
     struct observation {
         std::vector<int> decisions; // -1: unused by this trial
         double score;               // -inf for failures

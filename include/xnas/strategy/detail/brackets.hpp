@@ -42,6 +42,20 @@ inline std::size_t max_halvings(double min_fidelity, double max_fidelity, double
         std::floor(std::log(max_fidelity / min_fidelity) / std::log(eta) + 1e-9));
 }
 
+/// Hyperband's cycle of brackets: with s_max = max_halvings(...), bracket s = s_max, ..., 0
+/// starts ceil((s_max + 1) / (s + 1) * eta^s) architectures and has s + 1 rungs.
+inline std::vector<bracket_shape> hyperband_cycle(double min_fidelity, double max_fidelity,
+                                                  double eta, const char* who) {
+    const std::size_t s_max = max_halvings(min_fidelity, max_fidelity, eta, who);
+    std::vector<bracket_shape> cycle;
+    for (std::size_t s = s_max + 1; s-- > 0;) {
+        const double n = static_cast<double>(s_max + 1) / static_cast<double>(s + 1) *
+                         std::pow(eta, static_cast<double>(s));
+        cycle.push_back({static_cast<std::size_t>(std::ceil(n - 1e-9)), s + 1});
+    }
+    return cycle;
+}
+
 template <class Space>
 class bracket_scheduler {
   public:
@@ -56,8 +70,14 @@ class bracket_scheduler {
         , who_(who) {}
 
     trial<architecture> ask(const Space& space, rng& g) {
+        return ask(space, g, [](const Space& s, rng& gg) { return s.sample(gg); });
+    }
+
+    /// As ask(space, g), with fresh(space, g) drawing each bracket's new architectures.
+    template <class Fresh>
+    trial<architecture> ask(const Space& space, rng& g, Fresh&& fresh) {
         for (auto& [no, b] : brackets_)
-            if (auto t = ask_from(no, b, space, g); t.first)
+            if (auto t = ask_from(no, b, space, g, fresh); t.first)
                 return std::move(t.second);
         const std::uint64_t no = next_bracket_++;
         auto& b = brackets_[no];
@@ -69,7 +89,7 @@ class bracket_scheduler {
                 std::pow(eta_, static_cast<double>(i) - static_cast<double>(shape.rungs - 1));
         b.fresh = std::max<std::size_t>(shape.n, 1);
         b.rungs[0].size = b.fresh;
-        return std::move(ask_from(no, b, space, g).second);
+        return std::move(ask_from(no, b, space, g, fresh).second);
     }
 
     void tell(const trial<architecture>& t, const evaluation& e) {
@@ -131,14 +151,15 @@ class bracket_scheduler {
         std::size_t fresh = 0; // rung-0 architectures still to sample
     };
 
+    template <class Fresh>
     std::pair<bool, trial<architecture>> ask_from(std::uint64_t no, bracket& b, const Space& space,
-                                                  rng& g) {
+                                                  rng& g, Fresh& fresh) {
         trial<architecture> t;
         for (std::size_t r = b.rungs.size(); r-- > 0;) {
             rung& ru = b.rungs[r];
             if (r == 0 && b.fresh > 0) {
                 --b.fresh;
-                t.architecture = space.sample(g);
+                t.architecture = fresh(space, g);
             } else if (!ru.queue.empty()) {
                 t.architecture = std::move(ru.queue.front().arch);
                 t.parents = {ru.queue.front().id};
