@@ -60,6 +60,10 @@ struct config {
     double final_label_smoothing = 0;
     bool trial_augment = false;
     bool trial_cosine = false;
+    // What a multi-fidelity strategy's low rungs cut. Epochs are whole numbers, so with the
+    // default 2 epochs hyperband's 1/9 and 1/3 rungs would both train 1 epoch, half the full
+    // cost; the first share of the training split scales the cost down with the fidelity.
+    std::string fidelity = "data";
     std::size_t train_subset = 5000;
     std::size_t select = 0;
     std::size_t select_epochs = 0;
@@ -173,11 +177,21 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget) {
         return S::of(hyperband<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
     if (name == "asha")
         return S::of(asha<Space>({.min_fidelity = 1.0 / 9, .objective = accuracy_objective}));
+    if (name == "bohb") {
+        if constexpr (decision_space<Space>) {
+            // Field by field: g++ 12 warns (falsely) that a designated initializer leaves the
+            // nested model options' strings uninitialised.
+            bohb_options o;
+            o.min_fidelity = 1.0 / 9;
+            o.objective = accuracy_objective;
+            return S::of(bohb<Space>(std::move(o)));
+        }
+    }
     throw std::invalid_argument(
         "--strategy " + name +
         " is unknown or not available for this space (random, evolution, "
         "local, reinforce, tpe, tpe-multivariate, bananas, nsga2, hyperband, "
-        "asha)");
+        "asha, bohb)");
 }
 
 /// The layer space restricted to networks within --max-params and --max-mflops, so that no
@@ -219,7 +233,7 @@ struct progress {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO) != 0;
     std::size_t done = 0, failed = 0;
-    double best = std::numeric_limits<double>::quiet_NaN();
+    double best = std::numeric_limits<double>::quiet_NaN(), best_fidelity = 0;
     std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds since start
 
     template <class A>
@@ -230,9 +244,14 @@ struct progress {
         ++done;
         if (!r.e.ok())
             ++failed;
+        // As study::best(): the best at the highest fidelity seen so far.
         const double acc = r.e.value("val_accuracy");
-        if (better(acc, best, direction::maximize))
+        if (!std::isnan(acc) &&
+            (r.t.fidelity > best_fidelity ||
+             (r.t.fidelity == best_fidelity && better(acc, best, direction::maximize)))) {
             best = acc;
+            best_fidelity = r.t.fidelity;
+        }
         double eta = 0;
         if (total)
             eta = now / static_cast<double>(done) *
@@ -400,22 +419,29 @@ data::augment_options augmentation(bool crop_flip, double erase, const data::nor
             .erase_high = white};
 }
 
+bool multi_fidelity(const std::string& strategy) {
+    return strategy == "hyperband" || strategy == "asha" || strategy == "bohb";
+}
+
 /// The options that decide what a trial is: a resumed run must use the journaled run's, or its
 /// study would mix trials trained two ways without a trace.
 json::value trial_options(const config& c) {
-    return json::value::object({{"space", c.space},
-                                {"strategy", c.strategy},
-                                {"seed", c.seed},
-                                {"epochs", c.epochs},
-                                {"train-subset", c.train_subset},
-                                {"validation-fraction", c.validation_fraction},
-                                {"trial-augment", c.trial_augment},
-                                {"trial-cosine", c.trial_cosine},
-                                {"max-params", c.max_params},
-                                {"max-mflops", c.max_mflops},
-                                {"trial-seconds", c.trial_seconds},
-                                {"warm-start", c.warm_start},
-                                {"warm-start-count", c.warm_start_count}});
+    auto options = json::value::object({{"space", c.space},
+                                        {"strategy", c.strategy},
+                                        {"seed", c.seed},
+                                        {"epochs", c.epochs},
+                                        {"train-subset", c.train_subset},
+                                        {"validation-fraction", c.validation_fraction},
+                                        {"trial-augment", c.trial_augment},
+                                        {"trial-cosine", c.trial_cosine},
+                                        {"max-params", c.max_params},
+                                        {"max-mflops", c.max_mflops},
+                                        {"trial-seconds", c.trial_seconds},
+                                        {"warm-start", c.warm_start},
+                                        {"warm-start-count", c.warm_start_count}});
+    if (multi_fidelity(c.strategy)) // only these strategies ask for a fidelity below 1
+        options["fidelity"] = c.fidelity;
+    return options;
 }
 
 /// Before anything is written to --out: refuses to overwrite a journaled run, and on --resume
@@ -473,6 +499,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     train_evaluator<A, Builder> evaluator(
         builder, d.train, d.validation,
         {.epochs = c.epochs,
+         .fidelity = c.fidelity == "epochs" ? fidelity_axis::epochs : fidelity_axis::data,
          .max_params = c.max_params,
          .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
          .time_limit_seconds = c.trial_seconds,
@@ -749,7 +776,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--strategy", c.strategy,
                    "random, evolution, local, reinforce, tpe, tpe-multivariate (decisions "
-                   "modelled jointly), bananas, nsga2, hyperband, asha")
+                   "modelled jointly), bananas, nsga2, hyperband, asha, bohb (hyperband with TPE "
+                   "proposals)")
         ->capture_default_str();
     auto* trials =
         app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");
@@ -785,6 +813,11 @@ int main(int argc, char** argv) {
                  "anneal each candidate's learning rate to 0 over its epochs, as the retrain does");
     app.add_option("--final-limit", c.final_limit,
                    "retrain on the first K training images only (0: all; for smoke tests)");
+    app.add_option("--fidelity", c.fidelity,
+                   "what the low rungs of hyperband, asha and bohb cut: data (the first share "
+                   "of the training images) or epochs (round(epochs x fidelity), at least 1)")
+        ->check(CLI::IsMember({"data", "epochs"}))
+        ->capture_default_str();
     app.add_option("--train-subset", c.train_subset,
                    "train candidates on the first K images of the training split (0: all)")
         ->capture_default_str();
@@ -823,6 +856,13 @@ int main(int argc, char** argv) {
                    "how many architectures --warm-start takes")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (c.final_plain_epochs && !c.final_augment && c.final_erase <= 0) {
+        std::fprintf(stderr,
+                     "xnas-search: --final-plain-epochs %zu has no effect without --final-augment "
+                     "or --final-erase: every epoch of the retrain is already plain\n",
+                     c.final_plain_epochs);
+        return 2;
+    }
     if (!c.trials && c.minutes <= 0)
         c.trials = 20; // the default budget: a few minutes on two cores
 
