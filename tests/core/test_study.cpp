@@ -98,3 +98,20 @@ TEST_CASE("study: best by objective, Pareto front, total cost", "[core][study]")
     CHECK_THROWS_WITH(s.best("latency"), Catch::Matchers::Contains("'latency'") &&
                                              Catch::Matchers::Contains("acc, params"));
 }
+
+TEST_CASE("study: a multi-fidelity search's best is its best at the highest fidelity",
+          "[core][study]") {
+    xnas::study<int> s;
+    s.objectives = {{"acc", xnas::direction::maximize}};
+    // A noisy rung on a ninth of the data can outscore every full evaluation.
+    s.history = {make(0, 0.95, 1), make(1, 0.70, 1), make(2, 0.80, 1)};
+    s.history[0].t.fidelity = 1.0 / 9;
+    s.history[1].t.fidelity = 1.0 / 3;
+    s.history[2].t.fidelity = 1.0 / 3;
+    CHECK(s.best().t.id == 2); // no full evaluation yet: the best at 1/3
+    s.history.push_back(make(3, 0.75, 1));
+    s.history.push_back(make(4, 0.85, 1));
+    s.history.push_back({{5, 0, 1.0, {}}, xnas::evaluation::failure(xnas::status::failed, "x")});
+    CHECK(s.best().t.id == 4);
+    CHECK(s.best({"acc", xnas::direction::minimize}).t.id == 3);
+}

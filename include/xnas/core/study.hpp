@@ -86,15 +86,21 @@ struct study {
         return c;
     }
 
-    /// Index into history of the best successful trial by `o`; ties go to the earliest.
-    /// Empty when no trial has a value for `o`.
+    /// Index into history of the best successful trial by `o` among those at the highest
+    /// fidelity that has a value for `o` (every trial, in a single-fidelity search): a score
+    /// from a few images or epochs is not comparable with a full one, so a multi-fidelity
+    /// search's winner is its best full evaluation. Ties go to the earliest. Empty when no
+    /// trial has a value for `o`.
     std::optional<std::size_t> best_index(const objective& o) const {
         std::optional<std::size_t> best;
         for (std::size_t i = 0; i < history.size(); ++i) {
             const double v = history[i].e.value(o.name);
             if (std::isnan(v))
                 continue;
-            if (!best || better(v, history[*best].e.value(o.name), o.dir))
+            const double f = history[i].t.fidelity;
+            if (!best || f > history[*best].t.fidelity ||
+                (f == history[*best].t.fidelity &&
+                 better(v, history[*best].e.value(o.name), o.dir)))
                 best = i;
         }
         return best;
