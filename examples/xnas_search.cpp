@@ -715,7 +715,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                   ? at->second
                                   : cumulative_cost / static_cast<double>(workers),
                               r.e.value("val_accuracy"), r.e.value("params"), r.e.ok(),
-                              space.to_string(r.t.architecture)});
+                              space.to_string(r.t.architecture), r.t.fidelity});
         if (r.e.ok() && r.t.fidelity >= 1.0)
             rows.push_back({report::decisions(space, r.t.architecture), r.e.value("val_accuracy")});
     }

@@ -114,4 +114,7 @@ TEST_CASE("study: a multi-fidelity search's best is its best at the highest fide
     s.history.push_back({{5, 0, 1.0, {}}, xnas::evaluation::failure(xnas::status::failed, "x")});
     CHECK(s.best().t.id == 4);
     CHECK(s.best({"acc", xnas::direction::minimize}).t.id == 3);
+    // The 1/9 trial would dominate on accuracy alone; the front is the full evaluations'.
+    const std::vector<xnas::objective> acc_only{{"acc", xnas::direction::maximize}};
+    CHECK(s.pareto_front(acc_only) == std::vector<std::size_t>{4});
 }

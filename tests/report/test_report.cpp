@@ -112,6 +112,29 @@ TEST_CASE("the HTML report draws the three charts and the Pareto front", "[repor
 
 #include <xnas/report/decisions.hpp>
 
+TEST_CASE("the HTML report leaves low-fidelity trials out of the staircase and the front",
+          "[report][html]") {
+    auto count = [](const std::string& html, const std::string& what) {
+        std::size_t n = 0;
+        for (auto p = html.find(what); p != std::string::npos; p = html.find(what, p + 1))
+            ++n;
+        return n;
+    };
+    report::report_data data;
+    // A 1/9-fidelity trial that would top both charts: (5 parameters, 0.95).
+    data.trials = {{1, 1.0, 0.95, 5, true, "rung", 1.0 / 9},
+                   {2, 2.0, 0.5, 10, true, "a"},
+                   {3, 3.0, 0.8, 100, true, "b"}};
+    const std::string html = report::render_html(data);
+    CHECK(count(html, "r='4' fill='#c33'") == 2);             // front: a and b only
+    CHECK(count(html, "fill='none' stroke='#9ab'") == 3);     // hollow in all three charts
+    CHECK(count(html, "rung : 0.95 at fidelity 0.111") == 2); // the two staircase charts
+    data.trials[0].fidelity = 1.0;
+    const std::string all_full = report::render_html(data);
+    CHECK(count(all_full, "r='4' fill='#c33'") == 1); // the rung now dominates a and b
+    CHECK(count(all_full, "fill='none' stroke='#9ab'") == 0);
+}
+
 TEST_CASE("decisions name every choice of cell, chain, param and product architectures",
           "[report][decisions]") {
     const auto nb = cell_space::nb201();

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -127,19 +128,26 @@ struct study {
     }
 
     /// Indices into history of the successful trials no other trial dominates on `objs`
-    /// (all study objectives by default), in history order. O(n^2 m).
+    /// (all study objectives by default), in history order, among those at the highest fidelity
+    /// with every objective (as best_index). O(n^2 m).
     std::vector<std::size_t> pareto_front(std::span<const objective> objs) const {
         std::vector<std::vector<double>> vals;
         std::vector<std::size_t> idx;
+        double top = -std::numeric_limits<double>::infinity();
         for (std::size_t i = 0; i < history.size(); ++i) {
             auto v = objective_values(history[i].e, objs);
             bool complete = true;
             for (double x : v)
                 complete = complete && !std::isnan(x);
-            if (complete) {
-                vals.push_back(std::move(v));
-                idx.push_back(i);
+            if (!complete || history[i].t.fidelity < top)
+                continue;
+            if (history[i].t.fidelity > top) { // everything below this fidelity drops out
+                top = history[i].t.fidelity;
+                vals.clear();
+                idx.clear();
             }
+            vals.push_back(std::move(v));
+            idx.push_back(i);
         }
         std::vector<std::size_t> front;
         for (std::size_t i = 0; i < vals.size(); ++i) {

@@ -24,6 +24,10 @@ struct trial_point {
     double size = std::numeric_limits<double>::quiet_NaN();  ///< e.g. parameter count (minimised)
     bool ok = true;
     std::string label; ///< architecture string, shown as a tooltip
+    /// Below the highest fidelity of the data (a multi-fidelity rung): drawn hollow and left
+    /// out of the best-so-far staircase and the Pareto front, as study::best and pareto_front
+    /// leave it out.
+    double fidelity = 1.0;
 };
 
 struct report_data {
@@ -123,6 +127,20 @@ struct frame {
     }
 };
 
+inline double top_fidelity(const std::vector<const trial_point*>& points) {
+    double top = 0;
+    for (auto* t : points)
+        top = std::max(top, t->fidelity);
+    return top;
+}
+
+// A trial's dot: filled at the top fidelity, hollow below it.
+inline std::string dot(double x, double y, bool top, const std::string& title) {
+    return "<circle cx='" + fmt(x, 6) + "' cy='" + fmt(y, 6) + "' r='2.5' " +
+           (top ? "fill='#9ab'" : "fill='none' stroke='#9ab'") + "><title>" + escape(title) +
+           "</title></circle>";
+}
+
 /// Best-so-far staircase of `value` against x (trial index or seconds), with every trial as a dot.
 inline std::string best_so_far_chart(const std::vector<trial_point>& trials, bool by_time,
                                      const std::string& value_name) {
@@ -130,6 +148,7 @@ inline std::string best_so_far_chart(const std::vector<trial_point>& trials, boo
     for (const auto& t : trials)
         if (t.ok && std::isfinite(t.value))
             ok.push_back(&t);
+    const double top = top_fidelity(ok);
     auto xof = [&](const trial_point& t) {
         return by_time ? t.seconds : static_cast<double>(t.index);
     };
@@ -146,13 +165,13 @@ inline std::string best_so_far_chart(const std::vector<trial_point>& trials, boo
     s << f.axes(std::string("best ") + value_name + (by_time ? " over time" : " over trials"),
                 by_time ? "seconds" : "trial", value_name);
     for (auto* t : ok)
-        s << "<circle cx='" << f.tx(xof(*t)) << "' cy='" << f.ty(t->value)
-          << "' r='2.5' fill='#9ab'><title>" << escape(t->label) << " : " << fmt(t->value)
-          << "</title></circle>";
+        s << dot(f.tx(xof(*t)), f.ty(t->value), t->fidelity >= top,
+                 t->label + " : " + fmt(t->value) +
+                     (t->fidelity < top ? " at fidelity " + fmt(t->fidelity, 3) : ""));
     std::string path;
     double best = -std::numeric_limits<double>::infinity();
     for (auto* t : ok) {
-        if (t->value <= best)
+        if (t->value <= best || t->fidelity < top)
             continue;
         const double x = f.tx(xof(*t));
         if (path.empty())
@@ -190,7 +209,11 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
     frame f{xlo / 1.2, xhi * 1.2, y0, y1, true};
     std::ostringstream s;
     s << f.axes(value_name + " against " + size_name, size_name + " (log scale)", value_name);
-    std::vector<const trial_point*> sorted = ok;
+    const double top = top_fidelity(ok);
+    std::vector<const trial_point*> sorted;
+    for (auto* t : ok)
+        if (t->fidelity >= top)
+            sorted.push_back(t);
     std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
         return a->size != b->size ? a->size < b->size : a->value > b->value;
     });
@@ -202,9 +225,9 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
             best = t->value;
         }
     for (auto* t : ok)
-        s << "<circle cx='" << f.tx(t->size) << "' cy='" << f.ty(t->value)
-          << "' r='2.5' fill='#9ab'><title>" << escape(t->label) << " : " << fmt(t->value) << ", "
-          << fmt(t->size, 6) << "</title></circle>";
+        s << dot(f.tx(t->size), f.ty(t->value), t->fidelity >= top,
+                 t->label + " : " + fmt(t->value) + ", " + fmt(t->size, 6) +
+                     (t->fidelity < top ? " at fidelity " + fmt(t->fidelity, 3) : ""));
     if (!front.empty()) {
         std::string path;
         for (auto* t : front)
