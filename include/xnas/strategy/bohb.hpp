@@ -46,8 +46,8 @@ struct bohb_options {
 /// BOHB over a decision space. The brackets, promotions and trial ids are hyperband's (the
 /// same bracket_scheduler): with random_fraction = 1 it is hyperband. Every result, promoted
 /// re-evaluations included, is told to the model of its fidelity; failures count as the worst.
-/// A model proposes only architectures not asked before. Asynchronous like hyperband: pending
-/// trials are not modelled.
+/// A model redraws proposals that were asked before, as tpe does. Asynchronous like hyperband:
+/// pending trials are not modelled.
 template <decision_space Space>
 class bohb {
   public:
