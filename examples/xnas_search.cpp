@@ -233,25 +233,19 @@ struct progress {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO) != 0;
     std::size_t done = 0, failed = 0;
-    double best = std::numeric_limits<double>::quiet_NaN(), best_fidelity = 0;
     std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds since start
 
     template <class A>
-    void on_result(const scored<A>& r) {
+    void on_result(const scored<A>& r, const study<A>& s) {
         const double now =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         finished_at[r.t.id] = now;
         ++done;
         if (!r.e.ok())
             ++failed;
-        // As study::best(): the best at the highest fidelity seen so far.
-        const double acc = r.e.value("val_accuracy");
-        if (!std::isnan(acc) &&
-            (r.t.fidelity > best_fidelity ||
-             (r.t.fidelity == best_fidelity && better(acc, best, direction::maximize)))) {
-            best = acc;
-            best_fidelity = r.t.fidelity;
-        }
+        // The study's own best (at the highest fidelity evaluated): O(trials) per result.
+        const auto best_index = s.best_index(accuracy_objective);
+        const double best = best_index ? s.history[*best_index].e.value("val_accuracy") : 0.0;
         double eta = 0;
         if (total)
             eta = now / static_cast<double>(done) *
@@ -262,7 +256,7 @@ struct progress {
         std::snprintf(line, sizeof line,
                       "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best val_acc %.4f  failed %zu",
                       done, total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta,
-                      std::isnan(best) ? 0.0 : best, failed);
+                      best, failed);
         if (tty) {
             const std::size_t width = 24,
                               filled = total ? width * std::min(done, total) / total : 0;
@@ -356,13 +350,10 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
     return out;
 }
 
-/// Cuts `ds` to its first k samples (k = 0 or k >= size: all of them).
+/// Cuts `ds` to its first k samples (k = 0 or k >= size: all of them, uncopied).
 void keep_first(data::dataset<float>& ds, std::size_t k) {
-    if (!k || k >= ds.size())
-        return;
-    std::vector<std::size_t> first(k);
-    std::iota(first.begin(), first.end(), std::size_t(0));
-    ds = ds.subset(first);
+    if (k && k < ds.size())
+        ds = ds.first(k);
 }
 
 struct prepared_data {

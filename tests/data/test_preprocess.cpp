@@ -42,6 +42,10 @@ TEST_CASE("dataset subset copies samples and labels; class_counts counts", "[dat
     CHECK(sub.x(0, 1, 2) == 75.0f);
     CHECK(sub.x(1, 0, 0) == 20.0f);
     CHECK(sub.x(2, 1, 0) == 73.0f);
+    const auto head = ds.first(3);
+    CHECK(head.labels == std::vector<std::int32_t>{0, 1, 2});
+    CHECK(head.x(2, 1, 2) == 25.0f);
+    CHECK(ds.first(50).size() == 10);
     const std::vector<std::size_t> bad = {1, 10};
     CHECK_THROWS_WITH(ds.subset(bad), Contains("index 10") && Contains("10 samples"));
     ds.validate();

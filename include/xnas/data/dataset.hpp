@@ -2,8 +2,10 @@
 // data::dataset, a labelled batch-first sample array (images (N, C, H, W), tabular (N, F)) with
 // integer class labels, and the small operations every loader and splitter shares.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -90,6 +92,13 @@ struct dataset {
 
     dataset subset(const std::vector<std::size_t>& indices) const {
         return subset(std::span<const std::size_t>(indices));
+    }
+
+    /// The first min(k, size()) samples: subset({0, 1, ..., k - 1}).
+    dataset first(std::size_t k) const {
+        std::vector<std::size_t> indices(std::min(k, size()));
+        std::iota(indices.begin(), indices.end(), std::size_t(0));
+        return subset(indices);
     }
 
     /// Samples per class, num_classes entries (labels outside the range are not counted; call

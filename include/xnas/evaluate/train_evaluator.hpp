@@ -9,7 +9,6 @@
 #include <cmath>
 #include <functional>
 #include <memory>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -221,11 +220,9 @@ class train_evaluator {
                 epochs = std::max<std::size_t>(
                     1, static_cast<std::size_t>(std::lround(f * static_cast<double>(epochs))));
             } else if (f < 1.0) {
-                std::vector<std::size_t> first(
+                part = train_->first(
                     std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(
                                                  f * static_cast<double>(train_->size())))));
-                std::iota(first.begin(), first.end(), std::size_t(0));
-                part = train_->subset(first);
                 train = &part;
             }
             const auto deadline =
