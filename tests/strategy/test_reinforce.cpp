@@ -1,11 +1,14 @@
-// reinforce and decision_space: adapters round-trip for the shipped spaces, the factorised
-// policy's gradient moves probability to rewarded choices, and REINFORCE beats random search.
+// reinforce and decision_space: adapters round-trip for the shipped spaces and flag their ordered
+// decisions, the factorised policy's gradient moves probability to rewarded choices, and
+// REINFORCE beats random search.
 
 #include "loop.hpp"
 #include "param_problem.hpp"
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <xnas/evaluate/training_params.hpp>
 #include <xnas/space/param_space.hpp>
 #include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/random_search.hpp>
@@ -109,7 +112,8 @@ TEST_CASE("param_space decisions: exact for categorical and small ints, binned r
                        .add_int("width", 8, 1024, 8)
                        .add_log_float("lr", 1e-4, 1e-1);
     const auto sizes = xnas::decisions(s);
-    CHECK(sizes == std::vector<std::size_t>{2, 16, 4, 16, 16});
+    CHECK(sizes == std::vector<std::size_t>{2, 32, 4, 32, 32});
+    CHECK(xnas::ordered_decisions(s) == std::vector<bool>{false, true, true, true, true});
     xnas::rng g(7);
     for (int i = 0; i < 100; ++i) {
         const auto a = s.sample(g);
@@ -125,6 +129,61 @@ TEST_CASE("param_space decisions: exact for categorical and small ints, binned r
             r[k] = static_cast<int>(g.below(sizes[k]));
         CHECK(s.contains(xnas::from_decisions(s, r)));
     }
+}
+
+TEST_CASE("ordered decisions: depths and numeric ladders, not ops, text or skips",
+          "[strategy][decisions]") {
+    // chain_space::image(): conv depth 1-4, then per conv slot: op, k, c, act, bn, pool (and a
+    // skip after the first slot); dense depth 0-2, then per dense slot: op, w, act, drop.
+    const auto chain = xnas::chain_space::image();
+    const std::vector<bool> conv_slot{false, true, true, false, false, false};
+    const std::vector<bool> dense_slot{false, true, false, true};
+    std::vector<bool> expected{true};
+    for (int p = 0; p < 4; ++p) {
+        expected.insert(expected.end(), conv_slot.begin(), conv_slot.end());
+        if (p > 0)
+            expected.push_back(false);
+    }
+    expected.push_back(true);
+    for (int p = 0; p < 2; ++p)
+        expected.insert(expected.end(), dense_slot.begin(), dense_slot.end());
+    CHECK(xnas::ordered_decisions(chain) == expected);
+    CHECK(xnas::decisions(chain).size() == expected.size());
+
+    // A product concatenates; cell_space says nothing, so none of its edges is ordered.
+    const auto product = xnas::image_search_space();
+    auto with_params = expected;
+    for (bool o : {false, true, false}) // optimizer, log lr, batch size
+        with_params.push_back(o);
+    CHECK(xnas::ordered_decisions(product) == with_params);
+    CHECK(xnas::ordered_decisions(xnas::cell_space::nb201()) == std::vector<bool>(6, false));
+
+    // Text and falling values are not a scale.
+    using choice = xnas::chain_space::choice;
+    CHECK(choice::reals("drop", {0.0, 0.2, 0.5}).ordered);
+    CHECK_FALSE(choice::ints("k", {5, 3}).ordered);
+    CHECK_FALSE(choice::of("act", {"relu", "gelu"}).ordered);
+    CHECK_FALSE(choice::flag("bn").ordered);
+}
+
+namespace {
+// A user space of two binary decisions that flags only one of them.
+struct misflagged_space {
+    using architecture = std::array<int, 2>;
+    architecture sample(xnas::rng&) const { return {}; }
+    architecture mutate(const architecture& a, xnas::rng&) const { return a; }
+    std::vector<std::size_t> decisions() const { return {2, 2}; }
+    architecture from_decisions(const std::vector<int>& d) const { return {d[0], d[1]}; }
+    std::vector<int> to_decisions(const architecture& a) const { return {a[0], a[1]}; }
+    std::vector<bool> ordered_decisions() const { return {true}; }
+};
+} // namespace
+
+TEST_CASE("ordered_decisions refuses a flag count that is not the decision count",
+          "[strategy][decisions]") {
+    CHECK_THROWS_WITH(xnas::ordered_decisions(misflagged_space{}),
+                      Catch::Matchers::Contains("flags 1 decisions") &&
+                          Catch::Matchers::Contains("has 2"));
 }
 
 TEST_CASE("reinforce tunes a param_space", "[strategy][reinforce]") {

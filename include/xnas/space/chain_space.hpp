@@ -5,6 +5,7 @@
 // without touching the library. Layers may add a residual from an earlier layer of their stage.
 // The space knows nothing of networks: a builder in xnas/evaluate/ maps architectures to them.
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -46,17 +47,21 @@ namespace xnas {
 class chain_space {
   public:
     /// One hyperparameter of an op: a name and its allowed values, spelled as they print.
+    /// `ordered`: the values form a scale (numbers in rising order), so value k lies between
+    /// k - 1 and k + 1; models that know it (tpe) let a good value lend weight to its neighbours.
+    /// The numeric factories set it; `of` and `flag` leave it false.
     struct choice {
         std::string name;
         std::vector<std::string> values;
+        bool ordered = false;
 
         /// Values given as text (`act`: relu, gelu, ...).
         static choice of(std::string name, std::vector<std::string> values) {
-            return {std::move(name), std::move(values)};
+            return {std::move(name), std::move(values), false};
         }
-        /// Integer values.
+        /// Integer values, ordered when they rise.
         static choice ints(std::string name, const std::vector<std::int64_t>& values) {
-            choice c{std::move(name), {}};
+            choice c{std::move(name), {}, std::is_sorted(values.begin(), values.end())};
             for (auto v : values)
                 c.values.push_back(std::to_string(v));
             return c;
@@ -69,7 +74,7 @@ class chain_space {
                                             "' needs lo <= hi and step > 0, got " +
                                             std::to_string(lo) + ".." + std::to_string(hi) +
                                             " step " + std::to_string(step));
-            choice c{std::move(name), {}};
+            choice c{std::move(name), {}, true};
             for (std::int64_t v = lo; v <= hi; v += step)
                 c.values.push_back(std::to_string(v));
             return c;
@@ -80,20 +85,21 @@ class chain_space {
                 throw std::invalid_argument("xnas::chain_space::choice::doubling: '" + name +
                                             "' needs 0 < lo <= hi, got " + std::to_string(lo) +
                                             ".." + std::to_string(hi));
-            choice c{std::move(name), {}};
+            choice c{std::move(name), {}, true};
             for (std::int64_t v = lo; v <= hi; v *= 2)
                 c.values.push_back(std::to_string(v));
             return c;
         }
-        /// Real values, printed in the shortest form that reads back exactly.
+        /// Real values, printed in the shortest form that reads back exactly; ordered when they
+        /// rise.
         static choice reals(std::string name, const std::vector<double>& values) {
-            choice c{std::move(name), {}};
+            choice c{std::move(name), {}, std::is_sorted(values.begin(), values.end())};
             for (double v : values)
                 c.values.push_back(detail::format_double(v));
             return c;
         }
         /// On/off, printed 0 and 1.
-        static choice flag(std::string name) { return {std::move(name), {"0", "1"}}; }
+        static choice flag(std::string name) { return {std::move(name), {"0", "1"}, false}; }
     };
 
     /// An op: a name and the choices it takes. A layer of this op fixes one value per choice.

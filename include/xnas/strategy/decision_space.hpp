@@ -3,7 +3,9 @@
 // decisions, the view a policy-gradient controller (REINFORCE) needs. A user's space models it
 // with three members; the shipped cell_space, chain_space and product_space get adapters here
 // (xnas::decision_adapter specialisations), so the spaces themselves stay untouched.
-// param_space gets one decision per parameter (real ranges cut into bins).
+// param_space gets one decision per parameter (real ranges cut into bins). A space may also say
+// which decisions are ordered (a depth, a channel ladder, a binned learning rate), so that a
+// model such as tpe can let a good value lend weight to its neighbours.
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +24,8 @@
 namespace xnas {
 
 /// Customisation point: specialise for a space type you cannot change, with static members
-/// `decisions(s)`, `from_decisions(s, d)`, `to_decisions(s, a)` of the meaning below.
+/// `decisions(s)`, `from_decisions(s, d)`, `to_decisions(s, a)` of the meaning below, and
+/// optionally `ordered(s)` (see ordered_decisions).
 template <class S>
 struct decision_adapter {};
 
@@ -80,6 +83,37 @@ std::vector<int> to_decisions(const S& s, const typename S::architecture& a) {
         return decision_adapter<S>::to_decisions(s, a);
 }
 
+/// Optional: a space says which decisions are ordered, with a member `ordered_decisions()` or
+/// an adapter's static `ordered(s)`, one flag per decision. Choice k of an ordered decision lies
+/// between choices k - 1 and k + 1 (1-4 layers, 8/16/32/64 channels, the bins of a range).
+template <class S>
+concept has_ordered_members = requires(const S& s) {
+    { s.ordered_decisions() } -> std::convertible_to<std::vector<bool>>;
+};
+template <class S>
+concept has_ordered_adapter = requires(const S& s) {
+    { decision_adapter<S>::ordered(s) } -> std::convertible_to<std::vector<bool>>;
+};
+
+/// Which decisions of s are ordered; all false for a space that does not say. Throws
+/// std::logic_error when the space gives a flag count other than its decision count.
+template <decision_space S>
+std::vector<bool> ordered_decisions(const S& s) {
+    const std::size_t n = decisions(s).size();
+    std::vector<bool> out;
+    if constexpr (has_ordered_members<S>)
+        out = s.ordered_decisions();
+    else if constexpr (has_ordered_adapter<S>)
+        out = decision_adapter<S>::ordered(s);
+    else
+        out.assign(n, false);
+    if (out.size() != n)
+        throw std::logic_error("xnas::ordered_decisions: the space flags " +
+                               std::to_string(out.size()) +
+                               " decisions as ordered or not, but has " + std::to_string(n));
+    return out;
+}
+
 /// cell_space: one decision per edge, over the op list.
 template <>
 struct decision_adapter<cell_space> {
@@ -106,7 +140,8 @@ struct decision_adapter<cell_space> {
 /// stage's max depth: the op, a value for every choice of every op of the stage (only the chosen
 /// op's are used), and in a stage with skips, for slots after the first, the skip (0: none,
 /// i + 1: from the stage's i-th layer). A constraint set by with_constraint is not applied:
-/// check space.contains(a) (reinforce does).
+/// check space.contains(a) (reinforce does). Depths and the choices marked `ordered` (numeric
+/// ladders) are ordered decisions; ops, text choices and skips are not.
 template <>
 struct decision_adapter<chain_space> {
     static std::vector<std::size_t> decisions(const chain_space& s) {
@@ -120,6 +155,23 @@ struct decision_adapter<chain_space> {
                         out.push_back(c.values.size());
                 if (st.skip && p > 0)
                     out.push_back(p + 1);
+            }
+        }
+        return out;
+    }
+
+    // Mirrors decisions() slot for slot.
+    static std::vector<bool> ordered(const chain_space& s) {
+        std::vector<bool> out;
+        for (const auto& st : s.stages()) {
+            out.push_back(true);
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                out.push_back(false);
+                for (const auto& o : st.ops)
+                    for (const auto& c : o.choices)
+                        out.push_back(c.ordered);
+                if (st.skip && p > 0)
+                    out.push_back(false);
             }
         }
         return out;
@@ -187,14 +239,14 @@ struct decision_adapter<chain_space> {
 };
 
 /// param_space: one decision per parameter in declaration order: a categorical's choices; an
-/// integer's values when there are at most 64 of them, else 16 bins of the range; a real or
-/// log-real range cut into 16 bins (of the log range for log-real) whose centre is the value.
+/// integer's values when there are at most 64 of them, else 32 bins of the range; a real or
+/// log-real range cut into 32 bins (of the log range for log-real) whose centre is the value.
 /// An inactive conditional parameter reads -1. The round trip is exact for categorical and
 /// small integer parameters, and up to the bin for the others. Constraints are not applied:
-/// reinforce checks contains(a).
+/// reinforce checks contains(a). Every parameter but a categorical one is an ordered decision.
 template <>
 struct decision_adapter<param_space> {
-    static constexpr std::size_t bins = 16, max_exact_ints = 64;
+    static constexpr std::size_t bins = 32, max_exact_ints = 64;
 
     static std::size_t count(const param_def& p) {
         switch (p.kind) {
@@ -213,6 +265,13 @@ struct decision_adapter<param_space> {
         std::vector<std::size_t> out;
         for (const auto& p : s.parameters())
             out.push_back(count(p));
+        return out;
+    }
+
+    static std::vector<bool> ordered(const param_space& s) {
+        std::vector<bool> out;
+        for (const auto& p : s.parameters())
+            out.push_back(p.kind != param_kind::categorical);
         return out;
     }
 
@@ -309,6 +368,12 @@ struct decision_adapter<product_space<A, B>> {
     static std::vector<std::size_t> decisions(const space& s) {
         auto out = xnas::decisions(s.first());
         const auto tail = xnas::decisions(s.second());
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    static std::vector<bool> ordered(const space& s) {
+        auto out = xnas::ordered_decisions(s.first());
+        const auto tail = xnas::ordered_decisions(s.second());
         out.insert(out.end(), tail.begin(), tail.end());
         return out;
     }

@@ -7,13 +7,16 @@
 // multivariate=True; Falkner et al., 2018, BOHB) models decisions jointly instead: each group is a
 // mixture of product kernels centred on its trials, so decisions that only pay together (a
 // learning rate and its optimizer, channels and the pooling that makes them affordable) are
-// proposed together.
+// proposed together. Ordered decisions (ordered_decisions: depths, numeric ladders, binned
+// ranges) get Parzen kernels over their scale in the univariate histograms, so a good depth or
+// learning rate also lends weight to its neighbours, as Optuna's suggest_int and suggest_float do.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <numbers>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,6 +63,10 @@ struct tpe_options {
     /// uniform in its kernel, and a candidate is scored on the decisions it uses, so
     /// conditional decisions need no grouping.
     bool multivariate = false;
+    /// In the univariate histograms, an ordered decision's trial adds a Gaussian kernel over the
+    /// decision's choices instead of a single count (see tpe's add_kernels); false: every decision
+    /// is categorical. The multivariate model treats every decision as categorical.
+    bool smooth_ordered = true;
 };
 
 template <decision_space Space>
@@ -127,8 +134,10 @@ class tpe {
     // The estimator's proposal (a space.sample() draw until startup_trials are told) that is
     // not in `seen`; it is added there.
     architecture propose_new(const Space& space, rng& g, detail::arch_set<Space>& seen) {
-        if (sizes_.empty())
+        if (sizes_.empty()) {
             sizes_ = xnas::decisions(space);
+            ordered_ = xnas::ordered_decisions(space);
+        }
         const bool model = told_.size() >= options_.startup_trials && !told_.empty();
         if (model)
             fit_histograms();
@@ -223,13 +232,24 @@ class tpe {
             good_[i].assign(sizes_[i], prior);
             bad_[i].assign(sizes_[i], prior);
         }
+        // values[g][i]: the choices group g's trials took for decision i (used ones only).
+        std::vector<std::vector<std::vector<int>>> values(
+            2, std::vector<std::vector<int>>(sizes_.size()));
         for (std::size_t r = 0; r < n; ++r) {
-            auto& hist = r < n_good ? good_ : bad_;
             const auto& d = told_[order[r]].decisions;
             for (std::size_t i = 0; i < sizes_.size() && i < d.size(); ++i)
                 if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
-                    hist[i][static_cast<std::size_t>(d[i])] += 1.0;
+                    values[r < n_good ? 0 : 1][i].push_back(d[i]);
         }
+        for (std::size_t i = 0; i < sizes_.size(); ++i)
+            for (std::size_t group = 0; group < 2; ++group) {
+                auto& hist = group == 0 ? good_[i] : bad_[i];
+                if (options_.smooth_ordered && ordered_[i])
+                    add_kernels(hist, values[group][i]);
+                else
+                    for (int v : values[group][i])
+                        hist[static_cast<std::size_t>(v)] += 1.0;
+            }
         good_mix_.fit(std::vector<std::size_t>(order.begin(),
                                                order.begin() + static_cast<std::ptrdiff_t>(n_good)),
                       options_.prior_weight);
@@ -244,6 +264,43 @@ class tpe {
                 for (double& w : h)
                     w /= total;
             }
+    }
+
+    // Adds one unit of weight per entry of `values` (choices of an ordered decision) to `hist`:
+    // a Gaussian over the choice scale [-0.5, k - 0.5], cut to it, integrated over each choice's
+    // unit interval. The bandwidth is Optuna's univariate rule (after Bergstra et al.): sort the
+    // values together with the scale's centre, take the wider gap to a neighbour (the extremes
+    // look inward only), and clip to [k / min(100, m + 2), k] for m values. The centre stands in
+    // for Optuna's Gaussian prior, whose mass the histogram's uniform pseudo-counts carry. So a
+    // cluster of equal values stays sharp, while the good value nearest the centre spreads as far
+    // as the centre: a good group full of one-layer networks still lends two layers weight.
+    static void add_kernels(std::vector<double>& hist, const std::vector<int>& values) {
+        const auto k = static_cast<double>(hist.size());
+        const std::size_t m = values.size();
+        const double centre = (k - 1) / 2;
+        std::vector<double> points(values.begin(), values.end());
+        points.push_back(centre);
+        std::sort(points.begin(), points.end());
+        const double min_sigma = k / std::min(100.0, static_cast<double>(m) + 2.0);
+        bool centre_skipped = false;
+        for (std::size_t j = 0; j < points.size(); ++j) {
+            const double mu = points[j];
+            if (mu == centre && !centre_skipped) {
+                centre_skipped = true;
+                continue;
+            }
+            const double left = j > 0 ? mu - points[j - 1] : 0.0;
+            const double right = j + 1 < points.size() ? points[j + 1] - mu : 0.0;
+            const double sigma = std::clamp(std::max(left, right), min_sigma, k);
+            const auto cdf = [&](double x) {
+                return 0.5 * std::erfc((mu - x) / (sigma * std::numbers::sqrt2));
+            };
+            const double inside = cdf(k - 0.5) - cdf(-0.5);
+            for (std::size_t c = 0; c < hist.size(); ++c) {
+                const auto at = static_cast<double>(c);
+                hist[c] += (cdf(at + 0.5) - cdf(at - 0.5)) / inside;
+            }
+        }
     }
 
     std::vector<int> propose(rng& g, std::size_t candidates) const {
@@ -343,6 +400,7 @@ class tpe {
 
     tpe_options options_;
     std::vector<std::size_t> sizes_;
+    std::vector<bool> ordered_;
     std::vector<observation> told_;
     std::unordered_map<std::uint64_t, std::vector<int>> pending_;
     std::vector<std::vector<double>> good_, bad_;
