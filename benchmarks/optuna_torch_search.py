@@ -17,6 +17,7 @@ and chain_space::image()):
 (xnas's skip may name any earlier conv layer; here it is the previous one, the common case.)
 """
 import argparse
+import csv
 import gzip
 import json
 import math
@@ -120,6 +121,16 @@ def accuracy(net, x, y):
                    for i in range(0, x.shape[0], 1000)) / x.shape[0]
 
 
+def write_trials_csv(study, path):
+    names = sorted({name for t in study.trials for name in t.params})
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["number", "state", "value"] + names)
+        for t in study.trials:
+            out.writerow([t.number, t.state.name, "" if t.value is None else t.value] +
+                         [t.params.get(name, "") for name in names])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
@@ -134,6 +145,7 @@ def main():
     ap.add_argument("--max-params", type=int, default=0, help="larger candidates are pruned untrained (0: none)")
     ap.add_argument("--max-mflops", type=float, default=25,
                     help="candidates over this many forward MFLOPs per image are pruned untrained (0: none)")
+    ap.add_argument("--trials-csv", default="", help="write every trial's number, state, value and parameters here")
     ap.add_argument("--final-constant-lr", action="store_true",
                     help="retrain at the searched learning rate (default: cosine-annealed to 0, as xnas-search)")
     args = ap.parse_args()
@@ -173,6 +185,9 @@ def main():
     start = time.time()
     study.optimize(objective, timeout=args.minutes * 60, n_jobs=args.workers)
     search_seconds = time.time() - start
+
+    if args.trials_csv:
+        write_trials_csv(study, args.trials_csv)
 
     best = study.best_trial
     fixed = optuna.trial.FixedTrial(best.params)
