@@ -125,9 +125,10 @@ def write_trials_csv(study, path):
     names = sorted({name for t in study.trials for name in t.params})
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["number", "state", "value"] + names)
+        out.writerow(["number", "state", "value", "seconds"] + names)
         for t in study.trials:
-            out.writerow([t.number, t.state.name, "" if t.value is None else t.value] +
+            seconds = t.duration.total_seconds() if t.duration is not None else ""
+            out.writerow([t.number, t.state.name, "" if t.value is None else t.value, seconds] +
                          [t.params.get(name, "") for name in names])
 
 
@@ -145,7 +146,7 @@ def main():
     ap.add_argument("--max-params", type=int, default=0, help="larger candidates are pruned untrained (0: none)")
     ap.add_argument("--max-mflops", type=float, default=25,
                     help="candidates over this many forward MFLOPs per image are pruned untrained (0: none)")
-    ap.add_argument("--trials-csv", default="", help="write every trial's number, state, value and parameters here")
+    ap.add_argument("--trials-csv", default="", help="write every trial's number, state, value, seconds and parameters here")
     ap.add_argument("--final-constant-lr", action="store_true",
                     help="retrain at the searched learning rate (default: cosine-annealed to 0, as xnas-search)")
     args = ap.parse_args()

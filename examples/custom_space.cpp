@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,10 +127,8 @@ int main(int argc, char** argv) try {
 
     // Search data: the first --limit training images, 20% held out. The test set waits.
     auto fm = data::load_fashion_mnist<float>(opt["--data"]);
-    std::vector<std::size_t> first(std::min<std::size_t>(std::stoul(opt["--limit"]), 60000));
-    std::iota(first.begin(), first.end(), std::size_t(0));
     rng g(1);
-    auto [train, val] = data::split_dataset(fm.train.subset(first), 0.2, g);
+    auto [train, val] = data::split_dataset(fm.train.first(std::stoul(opt["--limit"])), 0.2, g);
     const auto stats = data::standardize(train);
     data::normalize(val, stats);
     data::normalize(fm.test, stats);

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,10 +25,8 @@ int main(int argc, char** argv) try {
 
     // Data: the first 2000 training images, 20% of them held out (stratified) for validation.
     auto fm = data::load_fashion_mnist<float>(); // throws naming the package if it is missing
-    std::vector<std::size_t> first(2000);
-    std::iota(first.begin(), first.end(), std::size_t(0));
     rng g(1);
-    auto [train, val] = data::split_dataset(fm.train.subset(first), 0.2, g);
+    auto [train, val] = data::split_dataset(fm.train.first(2000), 0.2, g);
     data::normalize(val, data::standardize(train)); // statistics from the training part only
 
     // The space: what each layer may be. chain_builder turns an architecture into a network.

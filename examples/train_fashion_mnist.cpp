@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
-#include <numeric>
 #include <string>
 #include <vector>
 #include <xnas/data/mnist.hpp>
@@ -140,11 +139,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "train_fashion_mnist: cannot load Fashion-MNIST: %s\n", e.what());
         return 1;
     }
-    if (limit > 0 && limit < fm.train.size()) {
-        std::vector<std::size_t> first(limit);
-        std::iota(first.begin(), first.end(), std::size_t(0));
-        fm.train = fm.train.subset(first);
-    }
+    if (limit > 0)
+        fm.train = fm.train.first(limit);
     const data::normalization stats{{0.2860}, {0.3530}}; // Fashion-MNIST's training statistics
     data::normalize(fm.train, stats);
     data::normalize(fm.test, stats);

@@ -20,7 +20,7 @@ xnas::scored<arch> scored_trial(std::uint64_t id, arch a, double proxy, double f
 }
 
 /// A study whose proxy ranks 3-3 first, then 2-2 (asked twice), 1-1 (at low fidelity), a failed
-/// 9-9 and 0-0; the truth (what the re-evaluation sees) ranks 1-1 first and 3-3 last.
+/// 9-9 and 0-0; the truth (what the re-evaluation sees) ranks 1-1 first, then 2-2, 0-0 and 3-3.
 xnas::study<arch> noisy_study() {
     xnas::study<arch> s;
     s.objectives = {proxy_max};
@@ -55,13 +55,14 @@ std::vector<std::uint64_t> ids(const std::vector<xnas::reevaluated<arch>>& r) {
 
 TEST_CASE("best_distinct: the k best ok trials, one per architecture", "[run][selection]") {
     const auto s = noisy_study();
-    // 2-2's better trial (id 4) stands for it; the failed 9-9 is never picked.
-    CHECK(xnas::best_distinct(s, proxy_max, 3) == std::vector<std::size_t>{2, 4, 5});
+    // 2-2's better trial (id 4) stands for it; the failed 9-9 is never picked; 1-1's score on a
+    // quarter of the data ranks after every full evaluation, even 0-0's worse one.
+    CHECK(xnas::best_distinct(s, proxy_max, 3) == std::vector<std::size_t>{2, 4, 0});
     CHECK(xnas::best_distinct(s, proxy_max, 1) == std::vector<std::size_t>{2});
-    CHECK(xnas::best_distinct(s, proxy_max, 10) == std::vector<std::size_t>{2, 4, 5, 0});
+    CHECK(xnas::best_distinct(s, proxy_max, 10) == std::vector<std::size_t>{2, 4, 0, 5});
     CHECK(xnas::best_distinct(s, proxy_max, 0).empty());
     const xnas::objective proxy_min{"proxy", xnas::direction::minimize};
-    CHECK(xnas::best_distinct(s, proxy_min, 2) == std::vector<std::size_t>{0, 5});
+    CHECK(xnas::best_distinct(s, proxy_min, 2) == std::vector<std::size_t>{0, 1});
     const xnas::objective absent{"loss", xnas::direction::minimize};
     CHECK(xnas::best_distinct(s, absent, 3).empty());
 }
@@ -69,9 +70,10 @@ TEST_CASE("best_distinct: the k best ok trials, one per architecture", "[run][se
 TEST_CASE("reevaluate_best ranks the proxy's best by the second evaluation", "[run][selection]") {
     const auto s = noisy_study();
     xnas::function_evaluator ev(true_score);
-    const auto r = xnas::reevaluate_best(s, ev, proxy_max, 3);
-    REQUIRE(r.size() == 3);
-    CHECK(ids(r) == std::vector<std::uint64_t>{5, 4, 2}); // 1-1, 2-2, 3-3: the truth's order
+    const auto r = xnas::reevaluate_best(s, ev, proxy_max, 4);
+    REQUIRE(r.size() == 4);
+    CHECK(ids(r) ==
+          std::vector<std::uint64_t>{5, 4, 0, 2}); // 1-1, 2-2, 0-0, 3-3: the truth's order
     CHECK(r[0].history_index == 5);
     CHECK(r[0].result.t.architecture == arch{1, 1});
     CHECK(r[0].result.e.value("proxy") == 0.9);
@@ -82,7 +84,7 @@ TEST_CASE("reevaluate_best ranks the proxy's best by the second evaluation", "[r
 
     SECTION("two workers: the same ranking and results") {
         auto shared = xnas::make_thread_safe_evaluator(true_score);
-        const auto r2 = xnas::reevaluate_best(s, shared, proxy_max, 3, 2);
+        const auto r2 = xnas::reevaluate_best(s, shared, proxy_max, 4, 2);
         REQUIRE(r2.size() == r.size());
         for (std::size_t i = 0; i < r.size(); ++i) {
             CHECK(r2[i].history_index == r[i].history_index);
@@ -109,17 +111,18 @@ TEST_CASE("reevaluate_best keeps failed re-evaluations last, with their reason",
         return true_score(t);
     });
     for (std::size_t workers : {1, 2}) {
-        const auto r = xnas::reevaluate_best(s, ev, proxy_max, 3, workers);
-        REQUIRE(r.size() == 3);
-        CHECK(r[0].result.t.id == 2); // 3-3, the only success
+        const auto r = xnas::reevaluate_best(s, ev, proxy_max, 4, workers);
+        REQUIRE(r.size() == 4);
+        CHECK(r[0].result.t.id == 0); // the successes by their new score: 0-0, then 3-3
         CHECK(r[0].result.e.ok());
+        CHECK(r[1].result.t.id == 2);
         // The failures in the search's order: 2-2 (id 4) before 1-1 (id 5).
-        CHECK(r[1].result.t.id == 4);
-        CHECK(r[1].result.e.state == xnas::status::failed);
-        CHECK(r[1].result.e.message.find("lacks objective 'proxy'") != std::string::npos);
-        CHECK(r[2].result.t.id == 5);
+        CHECK(r[2].result.t.id == 4);
         CHECK(r[2].result.e.state == xnas::status::failed);
-        CHECK(r[2].result.e.message == "candidate 1-1 ran out of memory");
+        CHECK(r[2].result.e.message.find("lacks objective 'proxy'") != std::string::npos);
+        CHECK(r[3].result.t.id == 5);
+        CHECK(r[3].result.e.state == xnas::status::failed);
+        CHECK(r[3].result.e.message == "candidate 1-1 ran out of memory");
     }
 }
 

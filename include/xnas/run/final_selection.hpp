@@ -31,13 +31,18 @@ struct reevaluated {
 
 /// Positions in `s.history` of the k best ok trials by `by`, best first, one per distinct
 /// architecture (its best-scored trial): a strategy that asks an architecture twice, or a
-/// multi-fidelity one that promotes it, must not fill the k places with copies.
+/// multi-fidelity one that promotes it, must not fill the k places with copies. Higher
+/// fidelities rank first, as in study::best_index: a lucky score on a ninth of the data must
+/// not displace a full evaluation; lower rungs fill the places full evaluations leave.
 template <class A>
 requires std::equality_comparable<A> std::vector<std::size_t>
 best_distinct(const study<A>& s, const objective& by, std::size_t k) {
     rng unused(0); // top_k draws nothing
-    const std::vector<std::size_t> order =
+    std::vector<std::size_t> order =
         top_k{by}.select(std::span<const scored<A>>(s.history), s.history.size(), unused);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return s.history[a].t.fidelity > s.history[b].t.fidelity;
+    });
     std::vector<std::size_t> out;
     for (std::size_t i : order) {
         if (out.size() == k)

@@ -72,13 +72,14 @@ struct tpe_options {
 template <decision_space Space>
 class bohb;
 
-/// TPE over categorical decisions, decisions modelled independently (Optuna's default,
-/// multivariate = false) or jointly (tpe_options::multivariate). A decision an architecture does
-/// not use (a layer slot beyond its depth) is left out of that decision's histograms, which is how
-/// the tree structure enters. Failed evaluations (a broken candidate, a budget exceeded) count as
-/// the worst trials: they join the bad group, steering away from what fails, as Optuna does with
-/// pruned trials. Asks may run ahead of tells (parallel workers); pending trials are not modelled.
-/// Overhead per ask: O(told trials x decisions) plus O(candidates x decisions).
+/// TPE over a decision_space's decisions (categorical, or ordered with kernels), modelled
+/// independently (Optuna's default, multivariate = false) or jointly (tpe_options::multivariate). A
+/// decision an architecture does not use (a layer slot beyond its depth) is left out of that
+/// decision's histograms, which is how the tree structure enters. Failed evaluations (a broken
+/// candidate, a budget exceeded) count as the worst trials: they join the bad group, steering away
+/// from what fails, as Optuna does with pruned trials. Asks may run ahead of tells (parallel
+/// workers); pending trials are not modelled. Overhead per ask: O(told trials x decisions) plus
+/// O(candidates x decisions), and for ordered decisions O(told trials x choices) each.
 template <decision_space Space>
 class tpe {
   public:
