@@ -3,7 +3,8 @@
 # once, one worker each, on the same validation split, for 30 minutes each.
 #   benchmarks/race_optuna.sh XNAS_SEARCH OUT SEED [more xnas-search options, e.g. --strategy tpe]
 # Writes OUT/xnas.json and OUT/optuna.json (each side's one-line summary), OUT/xnas/ (the search's
-# directory: journal, report) and OUT/optuna-trials.csv (every Optuna trial with its duration and parameters).
+# directory: journal, report) and OUT/optuna-trials.csv (every Optuna trial with its duration and
+# parameters).
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 XNAS_SEARCH OUT SEED [xnas-search options...]" >&2

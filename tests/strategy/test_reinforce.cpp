@@ -112,7 +112,7 @@ TEST_CASE("param_space decisions: exact for categorical and small ints, binned r
                        .add_int("width", 8, 1024, 8)
                        .add_log_float("lr", 1e-4, 1e-1);
     const auto sizes = xnas::decisions(s);
-    CHECK(sizes == std::vector<std::size_t>{2, 32, 4, 32, 32});
+    CHECK(sizes == std::vector<std::size_t>{2, 64, 4, 64, 64});
     CHECK(xnas::ordered_decisions(s) == std::vector<bool>{false, true, true, true, true});
     xnas::rng g(7);
     for (int i = 0; i < 100; ++i) {

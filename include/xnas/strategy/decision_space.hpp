@@ -239,14 +239,14 @@ struct decision_adapter<chain_space> {
 };
 
 /// param_space: one decision per parameter in declaration order: a categorical's choices; an
-/// integer's values when there are at most 64 of them, else 32 bins of the range; a real or
-/// log-real range cut into 32 bins (of the log range for log-real) whose centre is the value.
+/// integer's values when there are at most 64 of them, else 64 bins of the range; a real or
+/// log-real range cut into 64 bins (of the log range for log-real) whose centre is the value.
 /// An inactive conditional parameter reads -1. The round trip is exact for categorical and
 /// small integer parameters, and up to the bin for the others. Constraints are not applied:
 /// reinforce checks contains(a). Every parameter but a categorical one is an ordered decision.
 template <>
 struct decision_adapter<param_space> {
-    static constexpr std::size_t bins = 32, max_exact_ints = 64;
+    static constexpr std::size_t bins = 64, max_exact_ints = 64;
 
     static std::size_t count(const param_def& p) {
         switch (p.kind) {
