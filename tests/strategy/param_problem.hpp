@@ -2,7 +2,8 @@
 // A hyper-parameter problem with a known optimum for strategies over param_space: score 1 at
 // opt = adam, layers = 5, lr = 3e-3, less 0.2 per layer and 0.5 per decade of lr away from it.
 // The space must have the categorical "opt" (sgd, adam, ...), the int "layers" and the log-real
-// "lr"; other parameters do not count.
+// "lr"; other parameters do not count. tuning_space() is such a space, with a conditional
+// momentum.
 
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,15 @@
 #include <xnas/space/param_space.hpp>
 
 namespace xnas_test {
+
+/// The conditional space the tpe tests tune: opt, momentum (sgd only), layers 1-8, lr.
+inline xnas::param_space tuning_space() {
+    return xnas::param_space{}
+        .add_categorical("opt", {"sgd", "adam", "rmsprop"})
+        .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
+        .add_int("layers", 1, 8)
+        .add_log_float("lr", 1e-4, 1e-1);
+}
 
 inline xnas::evaluation tuning_score(const xnas::trial<xnas::param_space::architecture>& t) {
     const auto& a = t.architecture;

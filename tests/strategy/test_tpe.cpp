@@ -42,11 +42,7 @@ TEST_CASE("tpe beats random search and evolution", "[strategy][quality][tpe]") {
 }
 
 TEST_CASE("tpe tunes a conditional param_space", "[strategy][tpe]") {
-    const auto s = xnas::param_space{}
-                       .add_categorical("opt", {"sgd", "adam", "rmsprop"})
-                       .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
-                       .add_int("layers", 1, 8)
-                       .add_log_float("lr", 1e-4, 1e-1);
+    const auto s = xnas_test::tuning_space();
     // Best: adam, 5 layers, lr near 3e-3 (momentum only exists for sgd).
     const bool multivariate = GENERATE(false, true);
     CAPTURE(multivariate);
@@ -102,11 +98,7 @@ TEST_CASE("tpe lends an ordered decision's weight to its neighbours", "[strategy
 }
 
 TEST_CASE("tpe tunes integers and log-reals closer with ordered kernels", "[strategy][tpe]") {
-    const auto s = xnas::param_space{}
-                       .add_categorical("opt", {"sgd", "adam", "rmsprop"})
-                       .add_float("momentum", 0, 0.99, xnas::when("opt", {"sgd"}))
-                       .add_int("layers", 1, 8)
-                       .add_log_float("lr", 1e-4, 1e-1);
+    const auto s = xnas_test::tuning_space();
     auto regret = [&](bool smooth) {
         double total = 0;
         for (std::uint64_t seed = 1; seed <= 40; ++seed) {

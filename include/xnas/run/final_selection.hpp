@@ -30,10 +30,10 @@ struct reevaluated {
 };
 
 /// Positions in `s.history` of the k best ok trials by `by`, best first, one per distinct
-/// architecture (its best-scored trial): a strategy that asks an architecture twice, or a
-/// multi-fidelity one that promotes it, must not fill the k places with copies. Higher
-/// fidelities rank first, as in study::best_index: a lucky score on a ninth of the data must
-/// not displace a full evaluation; lower rungs fill the places full evaluations leave.
+/// architecture (its best trial at the highest fidelity it reached): a strategy that asks an
+/// architecture twice, or a multi-fidelity one that promotes it, must not fill the k places with
+/// copies. Higher fidelities rank first, as in study::best_index: a lucky score on a ninth of the
+/// data must not displace a full evaluation; lower rungs fill the places full evaluations leave.
 template <class A>
 requires std::equality_comparable<A> std::vector<std::size_t>
 best_distinct(const study<A>& s, const objective& by, std::size_t k) {
