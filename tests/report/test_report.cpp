@@ -75,6 +75,23 @@ TEST_CASE("main effects count an absent decision as its own value and need two r
     CHECK_THROWS_WITH(report::main_effects({{{}, 1.0}}), Contains("at least 2"));
 }
 
+TEST_CASE("chart ticks are round numbers inside the range", "[report][html]") {
+    using report::detail::nice_ticks;
+    auto near = [](const std::vector<double>& got, const std::vector<double>& want) {
+        REQUIRE(got.size() == want.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            CHECK(got[i] == Approx(want[i]));
+    };
+    // An accuracy axis padded around a diverged trial, a trial-count axis, a parameter axis.
+    near(nice_ticks(0.06081, 0.9377, false), {0.2, 0.4, 0.6, 0.8});
+    near(nice_ticks(0.8412, 0.9021, false), {0.86, 0.88, 0.9});
+    near(nice_ticks(0, 378.4, false), {0, 100, 200, 300});
+    near(nice_ticks(2092, 124800, true), {5000, 10000, 20000, 50000, 100000});
+    near(nice_ticks(50, 50000, true), {100, 1000, 10000});
+    // Degenerate ranges keep their ends.
+    near(nice_ticks(1, 1, false), {1, 1});
+}
+
 TEST_CASE("the HTML report draws the three charts and the Pareto front", "[report][html]") {
     report::report_data data;
     data.summary = {{"best", "conv<3>"}};

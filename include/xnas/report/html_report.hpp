@@ -82,7 +82,41 @@ inline std::pair<double, double> padded_range(double lo, double hi) {
     return {lo - pad, hi + pad};
 }
 
-/// A chart frame: maps data to pixels and draws axes with five ticks each.
+/// Round tick values inside [lo, hi]: on a linear axis the multiples of the 1-2-5 step that gives
+/// at most six; on a log axis the powers of ten, with their 2x and 5x when fewer than three fit.
+/// Never empty: a range too narrow for any gets its two ends.
+inline std::vector<double> nice_ticks(double lo, double hi, bool log_axis) {
+    std::vector<double> out;
+    const double eps = (hi - lo) * 1e-9;
+    if (log_axis && lo > 0) {
+        for (const std::vector<double>& mantissas :
+             {std::vector<double>{1}, std::vector<double>{1, 2, 5}}) {
+            out.clear();
+            for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); ++p)
+                for (double m : mantissas)
+                    if (const double v = m * std::pow(10.0, p); v >= lo - eps && v <= hi + eps)
+                        out.push_back(v);
+            if (out.size() >= 3)
+                break;
+        }
+    } else if (hi > lo) {
+        const double raw = (hi - lo) / 5;
+        const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+        double step = 10 * magnitude;
+        for (double m : {1.0, 2.0, 5.0})
+            if (m * magnitude >= raw) {
+                step = m * magnitude;
+                break;
+            }
+        for (double k = std::ceil(lo / step); k * step <= hi + eps; ++k)
+            out.push_back(k * step);
+    }
+    if (out.empty())
+        out = {lo, hi};
+    return out;
+}
+
+/// A chart frame: maps data to pixels and draws axes with round ticks (nice_ticks).
 struct frame {
     double x0, x1, y0, y1;
     bool log_x = false;
@@ -105,20 +139,14 @@ struct frame {
           << "</text>"
           << "<rect x='" << left << "' y='" << top << "' width='" << w - left - right
           << "' height='" << h - top - bottom << "' fill='none' stroke='#999'/>";
-        for (int i = 0; i <= 4; ++i) {
-            double xv;
-            if (log_x)
-                xv = std::pow(10.0, std::log10(x0) + (std::log10(x1) - std::log10(x0)) * i / 4.0);
-            else
-                xv = x0 + (x1 - x0) * i / 4.0;
-            const double yv = y0 + (y1 - y0) * i / 4.0;
+        for (double xv : nice_ticks(x0, x1, log_x))
             s << "<text x='" << tx(xv) << "' y='" << h - bottom + 15 << "' text-anchor='middle'>"
-              << fmt(xv, 3) << "</text>"
-              << "<text x='" << left - 5 << "' y='" << ty(yv) + 4 << "' text-anchor='end'>"
-              << fmt(yv, 4) << "</text>"
+              << fmt(xv, 6) << "</text>";
+        for (double yv : nice_ticks(y0, y1, false))
+            s << "<text x='" << left - 5 << "' y='" << ty(yv) + 4 << "' text-anchor='end'>"
+              << fmt(yv, 6) << "</text>"
               << "<line x1='" << left << "' x2='" << w - right << "' y1='" << ty(yv) << "' y2='"
               << ty(yv) << "' stroke='#eee'/>";
-        }
         s << "<text x='" << (left + w - right) / 2 << "' y='" << h - 10 << "' text-anchor='middle'>"
           << escape(xlabel) << "</text>"
           << "<text transform='translate(14," << (top + h - bottom) / 2
