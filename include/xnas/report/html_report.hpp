@@ -162,10 +162,14 @@ inline double top_fidelity(const std::vector<const trial_point*>& points) {
     return top;
 }
 
-// A trial's dot: filled at the top fidelity, hollow below it.
-inline std::string dot(double x, double y, bool top, const std::string& title) {
+// A trial's dot: filled at the top fidelity, hollow below it, where its tooltip names its
+// fidelity.
+inline std::string dot(double x, double y, const trial_point& t, double top, std::string title) {
+    const bool at_top = t.fidelity >= top;
+    if (!at_top)
+        title += " at fidelity " + fmt(t.fidelity, 3);
     return "<circle cx='" + fmt(x, 6) + "' cy='" + fmt(y, 6) + "' r='2.5' " +
-           (top ? "fill='#9ab'" : "fill='none' stroke='#9ab'") + "><title>" + escape(title) +
+           (at_top ? "fill='#9ab'" : "fill='none' stroke='#9ab'") + "><title>" + escape(title) +
            "</title></circle>";
 }
 
@@ -193,9 +197,7 @@ inline std::string best_so_far_chart(const std::vector<trial_point>& trials, boo
     s << f.axes(std::string("best ") + value_name + (by_time ? " over time" : " over trials"),
                 by_time ? "seconds" : "trial", value_name);
     for (auto* t : ok)
-        s << dot(f.tx(xof(*t)), f.ty(t->value), t->fidelity >= top,
-                 t->label + " : " + fmt(t->value) +
-                     (t->fidelity < top ? " at fidelity " + fmt(t->fidelity, 3) : ""));
+        s << dot(f.tx(xof(*t)), f.ty(t->value), *t, top, t->label + " : " + fmt(t->value));
     std::string path;
     double best = -std::numeric_limits<double>::infinity();
     for (auto* t : ok) {
@@ -253,9 +255,8 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
             best = t->value;
         }
     for (auto* t : ok)
-        s << dot(f.tx(t->size), f.ty(t->value), t->fidelity >= top,
-                 t->label + " : " + fmt(t->value) + ", " + fmt(t->size, 6) +
-                     (t->fidelity < top ? " at fidelity " + fmt(t->fidelity, 3) : ""));
+        s << dot(f.tx(t->size), f.ty(t->value), *t, top,
+                 t->label + " : " + fmt(t->value) + ", " + fmt(t->size, 6));
     if (!front.empty()) {
         std::string path;
         for (auto* t : front)

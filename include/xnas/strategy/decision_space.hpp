@@ -144,36 +144,32 @@ struct decision_adapter<cell_space> {
 /// ladders) are ordered decisions; ops, text choices and skips are not.
 template <>
 struct decision_adapter<chain_space> {
-    static std::vector<std::size_t> decisions(const chain_space& s) {
-        std::vector<std::size_t> out;
+    // Calls visit(choices, ordered) for each decision, in the order documented above; decisions()
+    // and ordered() both read it, so their slots cannot drift apart.
+    template <class Visit>
+    static void each_decision(const chain_space& s, Visit visit) {
         for (const auto& st : s.stages()) {
-            out.push_back(st.max_layers - st.min_layers + 1);
+            visit(st.max_layers - st.min_layers + 1, true);
             for (std::size_t p = 0; p < st.max_layers; ++p) {
-                out.push_back(st.ops.size());
+                visit(st.ops.size(), false);
                 for (const auto& o : st.ops)
                     for (const auto& c : o.choices)
-                        out.push_back(c.values.size());
+                        visit(c.values.size(), c.ordered);
                 if (st.skip && p > 0)
-                    out.push_back(p + 1);
+                    visit(p + 1, false);
             }
         }
+    }
+
+    static std::vector<std::size_t> decisions(const chain_space& s) {
+        std::vector<std::size_t> out;
+        each_decision(s, [&](std::size_t choices, bool) { out.push_back(choices); });
         return out;
     }
 
-    // Mirrors decisions() slot for slot.
     static std::vector<bool> ordered(const chain_space& s) {
         std::vector<bool> out;
-        for (const auto& st : s.stages()) {
-            out.push_back(true);
-            for (std::size_t p = 0; p < st.max_layers; ++p) {
-                out.push_back(false);
-                for (const auto& o : st.ops)
-                    for (const auto& c : o.choices)
-                        out.push_back(c.ordered);
-                if (st.skip && p > 0)
-                    out.push_back(false);
-            }
-        }
+        each_decision(s, [&](std::size_t, bool is_ordered) { out.push_back(is_ordered); });
         return out;
     }
 

@@ -280,16 +280,15 @@ class tpe {
         const std::size_t m = values.size();
         const double centre = (k - 1) / 2;
         std::vector<double> points(values.begin(), values.end());
-        points.push_back(centre);
         std::sort(points.begin(), points.end());
+        const auto centre_at = std::upper_bound(points.begin(), points.end(), centre);
+        const auto centre_index = static_cast<std::size_t>(centre_at - points.begin());
+        points.insert(centre_at, centre); // a neighbour only, not a kernel
         const double min_sigma = k / std::min(100.0, static_cast<double>(m) + 2.0);
-        bool centre_skipped = false;
         for (std::size_t j = 0; j < points.size(); ++j) {
-            const double mu = points[j];
-            if (mu == centre && !centre_skipped) {
-                centre_skipped = true;
+            if (j == centre_index)
                 continue;
-            }
+            const double mu = points[j];
             const double left = j > 0 ? mu - points[j - 1] : 0.0;
             const double right = j + 1 < points.size() ? points[j + 1] - mu : 0.0;
             const double sigma = std::clamp(std::max(left, right), min_sigma, k);
