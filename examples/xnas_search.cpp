@@ -7,6 +7,7 @@
 // Run with --help for every option.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -233,11 +234,20 @@ struct progress {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO) != 0;
     std::size_t done = 0, failed = 0;
-    std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds since start
+    std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds into the search
+
+    // A resumed search counts on from its journal: trials, failures and seconds.
+    template <class A>
+    void on_start(const study<A>& s) {
+        done = s.history.size();
+        failed = static_cast<std::size_t>(std::count_if(s.history.begin(), s.history.end(),
+                                                        [](const auto& r) { return !r.e.ok(); }));
+    }
 
     template <class A>
     void on_result(const scored<A>& r, const study<A>& s) {
         const double now =
+            s.resumed_seconds +
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         finished_at[r.t.id] = now;
         ++done;
@@ -301,6 +311,7 @@ struct selection_reserve {
         const double rounds = std::ceil(static_cast<double>(k) / static_cast<double>(workers));
         reserved = mean * scale * rounds;
         const double now =
+            s.resumed_seconds +
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         return now + reserved >= budget_seconds;
     }
@@ -772,7 +783,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     auto* trials =
         app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");
-    auto* minutes = app.add_option("--minutes", c.minutes, "wall-clock budget of the search");
+    auto* minutes = app.add_option(
+        "--minutes", c.minutes,
+        "wall-clock budget of the search (a resumed run counts the minutes its journal spent)");
     trials->excludes(minutes);
     app.add_option("--epochs", c.epochs, "training epochs per candidate (at full fidelity)")
         ->capture_default_str();

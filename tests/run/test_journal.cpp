@@ -1,9 +1,11 @@
 #include "run/fixtures.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/journal.hpp>
@@ -164,6 +166,65 @@ TEST_CASE("journal: a complete last record without its newline is kept", "[run][
     CHECK(resumed.warnings.empty());
     require_same(resumed, full);
     CHECK(xnas::read_journal(path).records.size() == 1 + 12 * 2 + 1); // two start records
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("journal: a resumed run's wall-clock budget counts the journal's seconds",
+          "[run][journal]") {
+    // Each trial sleeps, so ten trials take at least 0.3 s: more than the 0.15 s budget below.
+    auto slow = [] {
+        return xnas::function_evaluator([](const std::vector<int>& a) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            return test::score(a);
+        });
+    };
+    auto resume = [&](const std::string& path, xnas::search_options o) {
+        tiny_evolution st;
+        o.objectives = score_max;
+        o.seed = 7;
+        o.journal = path;
+        o.resume = true;
+        return xnas::search(digit_space{}, st, slow(), o);
+    };
+    const auto path = temp_path("elapsed");
+    {
+        tiny_evolution st;
+        xnas::search(digit_space{}, st, slow(),
+                     {.objectives = score_max, .max_trials = 10, .seed = 7, .journal = path});
+    }
+    double last = 0;
+    for (const auto& r : xnas::read_journal(path).records)
+        if (r.data.at("event").get<std::string>() == "result") {
+            const double e = r.data.at("elapsed").get<double>();
+            CHECK(e >= last);
+            last = e;
+        }
+    CHECK(last >= 0.3);
+
+    SECTION("a budget the journal already spent asks nothing more") {
+        const auto s = resume(path, {.max_seconds = 0.15});
+        CHECK(s.resumed_seconds == last);
+        CHECK(s.history.size() == 10);
+        CHECK(s.stopped_by == xnas::stop_reason::max_seconds);
+    }
+    SECTION("a budget left over continues") {
+        const auto s = resume(path, {.max_trials = 12, .max_seconds = 1e6});
+        CHECK(s.history.size() == 12);
+        CHECK(s.stopped_by == xnas::stop_reason::max_trials);
+    }
+    SECTION("a journal without elapsed fields starts the clock at zero") {
+        std::string text;
+        for (auto l : lines_of(slurp(path))) {
+            const auto at = l.find(",\"elapsed\":");
+            if (at != std::string::npos)
+                l = l.substr(0, at) + "}";
+            text += l + "\n";
+        }
+        spit(path, text);
+        const auto s = resume(path, {.max_seconds = 0.15});
+        CHECK(s.resumed_seconds == 0);
+        CHECK(s.history.size() > 10);
+    }
     std::filesystem::remove(path);
 }
 

@@ -78,6 +78,10 @@ struct study {
     /// Non-fatal problems met on the way (e.g. a torn last journal line that was ignored).
     std::vector<std::string> warnings{};
     stop_reason stopped_by = stop_reason::none;
+    /// Wall-clock seconds the search had run before this run resumed it from a journal (0 for a
+    /// fresh search): search_options::max_seconds counts them, so a killed run resumed with the
+    /// same budget finishes on time instead of starting the clock again.
+    double resumed_seconds = 0;
 
     /// Summed cost of all evaluations (the unit the evaluator charges: seconds, simulated time).
     double total_cost() const {

@@ -6,7 +6,10 @@
 // Records (field "event"):
 //   {"event":"start","format":"xnas-journal","version":1,"seed":42,"objectives":[{"name":..,"direction":..}]}
 //   {"event":"ask","id":3,"architecture":"<space.to_string(a)>","fidelity":1.0,"parents":[1]}
-//   {"event":"result","id":3,"status":"ok","message":"","objectives":{..},"metrics":{..},"cost":0.5}
+//   {"event":"result","id":3,"status":"ok","message":"","objectives":{..},"metrics":{..},"cost":0.5,
+//    "elapsed":12.5}
+// "elapsed" (search seconds when the result was recorded, counting the runs before a resume) is
+// optional: journals written before it resume as if no time had passed.
 // Non-finite numbers are written as null and read back as NaN.
 
 #include <cerrno>
@@ -213,15 +216,16 @@ json::value journal_ask_record(const trial<A>& t, const std::string& architectur
                                 {"parents", t.parents}});
 }
 
-/// The "result" record of trial `id`.
-inline json::value journal_result_record(std::uint64_t id, const evaluation& e) {
+/// The "result" record of trial `id`, recorded `elapsed` seconds into the search.
+inline json::value journal_result_record(std::uint64_t id, const evaluation& e, double elapsed) {
     return json::value::object({{"event", "result"},
                                 {"id", id},
                                 {"status", to_string(e.state)},
                                 {"message", e.message},
                                 {"objectives", e.objectives},
                                 {"metrics", e.metrics},
-                                {"cost", e.cost}});
+                                {"cost", e.cost},
+                                {"elapsed", elapsed}});
 }
 
 /// The evaluation stored in a "result" record. Throws json::type_error or

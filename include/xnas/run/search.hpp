@@ -3,6 +3,7 @@
 // or thread-pool executor, journals every ask and result, tells the strategy, and returns the
 // study. Budgets: trials, wall-clock seconds, summed cost. Resumes from a journal by replay.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -34,9 +35,11 @@ struct search_options {
     /// evaluation must report each of them (in objectives or metrics), or it is recorded failed.
     std::vector<objective> objectives{};
     std::size_t max_trials = 0; ///< trials asked in total (a resumed run counts journaled ones)
-    double max_seconds = 0;     ///< wall-clock seconds of this run; checked before each ask
-    double max_cost = 0;        ///< summed evaluation cost (e.g. a table's training seconds)
-    std::uint64_t seed = 0;     ///< seeds the generator the strategy draws from
+    /// Wall-clock seconds of the search, checked before each ask. A resumed run counts the time
+    /// its journal records (study::resumed_seconds), not the time between the crash and resume.
+    double max_seconds = 0;
+    double max_cost = 0;    ///< summed evaluation cost (e.g. a table's training seconds)
+    std::uint64_t seed = 0; ///< seeds the generator the strategy draws from
     /// Evaluations in flight. 1: serial, in the calling thread, deterministic. W > 1: a pool of W
     /// threads; the evaluator is copied per worker unless is_thread_safe_evaluator says it is
     /// thread-safe. The strategy is only ever called from the calling thread.
@@ -334,6 +337,7 @@ struct search_run {
                     pending.erase(it);
                     strategy.tell(s.t, s.e);
                     cost += s.e.cost;
+                    out.resumed_seconds = std::max(out.resumed_seconds, d.get_or("elapsed", 0.0));
                     out.history.push_back(std::move(s));
                 } else {
                     throw parse_error("xnas::search: journal " + where + ": unknown event '" +
@@ -426,6 +430,10 @@ typename Space::architecture >
     if (asked_stop)
         request_stop(stop_reason::callback);
 
+    auto elapsed = [&] {
+        return out.resumed_seconds +
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
     auto may_ask = [&] {
         if (stop)
             return false;
@@ -433,9 +441,7 @@ typename Space::architecture >
             request_stop(stop_reason::max_trials);
         else if (opt.max_cost > 0 && run.cost >= opt.max_cost)
             request_stop(stop_reason::max_cost);
-        else if (opt.max_seconds > 0 &&
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                         .count() >= opt.max_seconds)
+        else if (opt.max_seconds > 0 && elapsed() >= opt.max_seconds)
             request_stop(stop_reason::max_seconds);
         return !stop;
     };
@@ -468,7 +474,7 @@ typename Space::architecture >
             --in_flight;
             detail::check_objectives(s.t, s.e, opt.objectives);
             if (journal)
-                journal->append(journal_result_record(s.t.id, s.e));
+                journal->append(journal_result_record(s.t.id, s.e, elapsed()));
             run.strategy.tell(std::as_const(s.t), std::as_const(s.e));
             run.cost += s.e.cost;
             out.history.push_back(std::move(s));
