@@ -80,6 +80,7 @@ struct config {
     std::string out = "xnas-out";
     bool resume = false;
     std::string warm_start;
+    std::string command_toml; ///< the options given, as --config reads them back
     std::size_t warm_start_count = 5;
 };
 
@@ -480,6 +481,8 @@ void check_out_dir(const config& c) {
         fs::create_directories(c.out);
         write_text(recorded, mine.dump(2) + "\n");
     }
+    // A resume rewrites it: the budgets it was given again are the run's now.
+    write_text(fs::path(c.out) / "command.toml", c.command_toml);
 }
 
 template <class Space, class Builder>
@@ -851,15 +854,36 @@ int main(int argc, char** argv) {
            "candidates over this many forward MFLOPs per image fail without training (0: none)")
         ->capture_default_str();
     app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)");
-    app.add_option("--out", c.out, "output directory")->capture_default_str();
+    app.add_option("--out", c.out, "output directory")->capture_default_str()->configurable(false);
     app.add_flag("--resume", c.resume,
-                 "continue the search journaled in --out (nothing lost or repeated)");
+                 "continue the search journaled in --out (nothing lost or repeated) with the "
+                 "options it ran with: those not given again come from --out/command.toml")
+        ->configurable(false);
+    auto* config_file = app.set_config(
+        "--config", "",
+        "read options from a TOML file of name = value lines; options on the command line win. "
+        "Each run writes the options it was given to --out/command.toml: --config reruns that "
+        "recipe elsewhere");
     app.add_option("--warm-start", c.warm_start,
                    "journal of an earlier search: its best architectures are tried first");
     app.add_option("--warm-start-count", c.warm_start_count,
                    "how many architectures --warm-start takes")
         ->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+        // Options not given again come from the run's own record, so a killed run resumes with
+        // `--out DIR --resume` alone; the trial options are still checked against options.json.
+        const fs::path recorded = fs::path(c.out) / "command.toml";
+        std::error_code ec;
+        if (c.resume && config_file->count() == 0 && fs::exists(recorded, ec)) {
+            config_file->default_str(recorded.string());
+            app.clear();
+            app.parse(argc, argv);
+        }
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    c.command_toml = app.config_to_str();
     if (c.final_plain_epochs && !c.final_augment && c.final_erase <= 0) {
         std::fprintf(stderr,
                      "xnas-search: --final-plain-epochs %zu has no effect without --final-augment "
