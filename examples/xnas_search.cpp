@@ -228,32 +228,29 @@ chain_space within_budget(const chain_space& s, const chain_builder_options& bo,
     return constrained;
 }
 
+template <class A>
+std::size_t failed_trials(const study<A>& s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.history.begin(), s.history.end(), [](const auto& r) { return !r.e.ok(); }));
+}
+
 /// Progress on stderr: a bar redrawn in place on a terminal, one line per trial otherwise.
 struct progress {
     std::size_t total = 0;
     double budget_seconds = 0;
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO) != 0;
-    std::size_t done = 0, failed = 0;
     std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds into the search
 
-    // A resumed search counts on from its journal: trials, failures and seconds.
-    template <class A>
-    void on_start(const study<A>& s) {
-        done = s.history.size();
-        failed = static_cast<std::size_t>(std::count_if(s.history.begin(), s.history.end(),
-                                                        [](const auto& r) { return !r.e.ok(); }));
-    }
-
+    // Trials, failures and seconds come from the study, so a resumed search counts on from its
+    // journal.
     template <class A>
     void on_result(const scored<A>& r, const study<A>& s) {
         const double now =
             s.resumed_seconds +
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         finished_at[r.t.id] = now;
-        ++done;
-        if (!r.e.ok())
-            ++failed;
+        const std::size_t done = s.history.size(), failed = failed_trials(s);
         // The study's own best (at the highest fidelity evaluated): O(trials) per result.
         const auto best_index = s.best_index(accuracy_objective);
         const double best = best_index ? s.history[*best_index].e.value("val_accuracy") : 0.0;
@@ -740,9 +737,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
             "decision importance (chance-adjusted share of validation-accuracy variance):\n%s",
             importance_text.c_str());
 
-    std::size_t failed = 0;
-    for (const auto& r : s.history)
-        failed += !r.e.ok();
+    const std::size_t failed = failed_trials(s);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto summary = json::value::object({{"best_arch", best_text},
