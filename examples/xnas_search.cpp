@@ -17,6 +17,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 #include <xnas/core/json.hpp>
@@ -859,6 +860,8 @@ int main(int argc, char** argv) {
         "read options from a TOML file of name = value lines; options on the command line win. "
         "Each run writes the options it was given to --out/command.toml: --config reruns that "
         "recipe elsewhere");
+    // A misspelt key in a hand-written file (`minuts = 30`) must not silently run the defaults.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.add_option("--warm-start", c.warm_start,
                    "journal of an earlier search: its best architectures are tried first");
     app.add_option("--warm-start-count", c.warm_start_count,
@@ -875,6 +878,19 @@ int main(int argc, char** argv) {
             app.clear();
             app.parse(argc, argv);
         }
+    } catch (const CLI::ConfigError& e) {
+        // CLI11's message names the key but not the file it came from, and words an unknown
+        // key as a parse failure; the fallback keeps its message for other config errors.
+        const std::string file =
+            config_file->count() ? config_file->as<std::string>() : config_file->get_default_str();
+        const std::string what = e.what();
+        const std::string_view extra = "INI was not able to parse ";
+        if (what.starts_with(extra))
+            std::fprintf(stderr, "xnas-search: %s: unknown option \"%s\" (see --help)\n",
+                         file.c_str(), what.substr(extra.size()).c_str());
+        else
+            std::fprintf(stderr, "xnas-search: %s: %s\n", file.c_str(), what.c_str());
+        return 2;
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
