@@ -61,6 +61,51 @@ TEST_CASE("tpe tunes a conditional param_space", "[strategy][tpe]") {
     CHECK(near_optimum >= 4);
 }
 
+TEST_CASE("tpe's bad group weighs its older trials less", "[strategy][tpe]") {
+    // 80 uniform draws of one 3-way decision, told with score = their draw order, so the good
+    // group is the last 8 drawn and the bad group the first 72: enough for Optuna's
+    // default_weights to fade its oldest. Its histogram must be the prior (1/3 per choice) plus
+    // each trial's weight: 1 for the 25 most recent, 1/n rising linearly to 1 before them.
+    const auto s = xnas::param_space{}.add_categorical("x", {"a", "b", "c"});
+    std::size_t told = 0;
+    auto score = [&](const auto&) {
+        xnas::evaluation e;
+        e.objectives["score"] = static_cast<double>(told++);
+        return e;
+    };
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        told = 0;
+        xnas::tpe<xnas::param_space> st({.startup_trials = 80});
+        // Three choices cannot fill 80 distinct asks: the space's sample() repeats, which the
+        // estimator tolerates; only the 81st ask fits the histograms.
+        const auto rs = xnas_test::run(st, s, score, 81, seed);
+        const std::size_t n_bad = 72, ramp = n_bad - 25;
+        std::vector<double> expected(3, 1.0 / 3), unweighted(3, 1.0 / 3);
+        double total = 1, count = 1;
+        for (std::size_t j = 0; j < n_bad; ++j) {
+            const double w = j >= ramp
+                                 ? 1.0
+                                 : 1.0 / n_bad + (1.0 - 1.0 / n_bad) * static_cast<double>(j) /
+                                                     static_cast<double>(ramp - 1);
+            const auto x = std::get<std::string>(rs[j].t.architecture.at("x"));
+            const std::size_t c = x == "a" ? 0 : x == "b" ? 1 : 2;
+            expected[c] += w;
+            unweighted[c] += 1;
+            total += w;
+            count += 1;
+        }
+        const auto bad = st.bad_distribution(0);
+        REQUIRE(bad.size() == 3);
+        double apart = 0;
+        for (std::size_t c = 0; c < 3; ++c) {
+            CHECK(bad[c] == Approx(expected[c] / total));
+            apart += std::abs(expected[c] / total - unweighted[c] / count);
+        }
+        CHECK(apart > 1e-3); // the seeds' draws tell weighted from unweighted counts
+    }
+}
+
 TEST_CASE("tpe lends an ordered decision's weight to its neighbours", "[strategy][tpe]") {
     // One integer 0..7, score -n: the good group holds the smallest values drawn.
     const auto s = xnas::param_space{}.add_int("n", 0, 7);

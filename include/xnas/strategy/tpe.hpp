@@ -10,6 +10,9 @@
 // proposed together. Ordered decisions (ordered_decisions: depths, numeric ladders, binned
 // ranges) get Parzen kernels over their scale in the univariate histograms, so a good depth or
 // learning rate also lends weight to its neighbours, as Optuna's suggest_int and suggest_float do.
+// In both modes a group's older trials weigh less once it has more than 25 (Optuna's
+// default_weights), so the bad group follows where the search has moved and a value dropped
+// early is tried again (in the univariate histograms failures keep their full weight).
 
 #include <algorithm>
 #include <cmath>
@@ -118,12 +121,11 @@ class tpe {
     /// The good group's share of decision i's choices as the last ask saw it (for inspection
     /// and tests); empty before the estimator was first used.
     std::vector<double> good_distribution(std::size_t i) const {
-        if (good_.empty())
-            return {};
-        if (i >= sizes_.size())
-            throw std::out_of_range("xnas::tpe::good_distribution: decision " + std::to_string(i) +
-                                    ", expected < " + std::to_string(sizes_.size()));
-        return good_[i];
+        return distribution(good_, i, "good_distribution");
+    }
+    /// The same for the bad group (the rest of the told trials).
+    std::vector<double> bad_distribution(std::size_t i) const {
+        return distribution(bad_, i, "bad_distribution");
     }
     const tpe_options& options() const { return options_; }
 
@@ -176,6 +178,17 @@ class tpe {
         std::vector<int> decisions; // -1: unused by this trial
         double score;               // -inf for failures
     };
+
+    std::vector<double> distribution(const std::vector<std::vector<double>>& group, std::size_t i,
+                                     const char* name) const {
+        if (group.empty())
+            return {};
+        if (i >= sizes_.size())
+            throw std::out_of_range("xnas::tpe::" + std::string(name) + ": decision " +
+                                    std::to_string(i) + ", expected < " +
+                                    std::to_string(sizes_.size()));
+        return group[i];
+    }
 
     static void require(bool ok, const char* field, double value, const char* expected) {
         if (!ok)
@@ -233,23 +246,41 @@ class tpe {
             good_[i].assign(sizes_[i], prior);
             bad_[i].assign(sizes_[i], prior);
         }
-        // values[g][i]: the choices group g's trials took for decision i (used ones only).
-        std::vector<std::vector<std::vector<int>>> values(
-            2, std::vector<std::vector<int>>(sizes_.size()));
+        // values[g][i]: (tell index, choice) of group g's trials that use decision i. Within a
+        // group, older trials weigh less once it has more than 25 (Optuna's default_weights,
+        // which Optuna applies to both groups); in practice that is the bad group. Its early
+        // trials fade, so it describes what the search has been proposing lately: when TPE has
+        // settled on one value of a decision (SGD, say), that value fills the recent bad trials,
+        // while the other values' early failures fade, and their ratio rises until they are
+        // tried again. Without it, a value dropped early keeps its early record for the whole
+        // search, and one lucky start can settle a decision for hundreds of trials.
+        std::vector<std::vector<std::vector<std::pair<std::size_t, int>>>> values(
+            2, std::vector<std::vector<std::pair<std::size_t, int>>>(sizes_.size()));
         for (std::size_t r = 0; r < n; ++r) {
             const auto& d = told_[order[r]].decisions;
             for (std::size_t i = 0; i < sizes_.size() && i < d.size(); ++i)
                 if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
-                    values[r < n_good ? 0 : 1][i].push_back(d[i]);
+                    values[r < n_good ? 0 : 1][i].emplace_back(order[r], d[i]);
         }
         for (std::size_t i = 0; i < sizes_.size(); ++i)
             for (std::size_t group = 0; group < 2; ++group) {
+                auto& trials = values[group][i];
+                std::sort(trials.begin(), trials.end());
+                std::vector<int> choices;
+                for (const auto& [at, v] : trials)
+                    choices.push_back(v);
                 auto& hist = group == 0 ? good_[i] : bad_[i];
+                auto weights = age_weights(choices.size());
+                // A failure (over a budget, a crash) is a property of the architecture, not a
+                // noisy measurement: its evidence does not go stale, so it never fades.
+                for (std::size_t j = 0; j < trials.size(); ++j)
+                    if (std::isinf(told_[trials[j].first].score))
+                        weights[j] = 1.0;
                 if (options_.smooth_ordered && ordered_[i])
-                    add_kernels(hist, values[group][i]);
+                    add_kernels(hist, choices, weights);
                 else
-                    for (int v : values[group][i])
-                        hist[static_cast<std::size_t>(v)] += 1.0;
+                    for (std::size_t j = 0; j < choices.size(); ++j)
+                        hist[static_cast<std::size_t>(choices[j])] += weights[j];
             }
         good_mix_.fit(std::vector<std::size_t>(order.begin(),
                                                order.begin() + static_cast<std::ptrdiff_t>(n_good)),
@@ -267,38 +298,41 @@ class tpe {
             }
     }
 
-    // Adds one unit of weight per entry of `values` (choices of an ordered decision) to `hist`:
-    // a Gaussian over the choice scale [-0.5, k - 0.5], cut to it, integrated over each choice's
-    // unit interval. The bandwidth is Optuna's univariate rule (after Bergstra et al.): sort the
-    // values together with the scale's centre, take the wider gap to a neighbour (the extremes
-    // look inward only), and clip to [k / min(100, m + 2), k] for m values. The centre stands in
-    // for Optuna's Gaussian prior, whose mass the histogram's uniform pseudo-counts carry. So a
-    // cluster of equal values stays sharp, while the good value nearest the centre spreads as far
-    // as the centre: a good group full of one-layer networks still lends two layers weight.
-    static void add_kernels(std::vector<double>& hist, const std::vector<int>& values) {
+    // Adds a kernel of weight weights[j] for each choice values[j] of an ordered decision to
+    // `hist`: a Gaussian over the choice scale [-0.5, k - 0.5], cut to it, integrated over each
+    // choice's unit interval. The bandwidth is Optuna's univariate rule (after Bergstra et al.):
+    // sort the values together with the scale's centre, take the wider gap to a neighbour (the
+    // extremes look inward only), and clip to [k / min(100, m + 2), k] for m values. The centre
+    // stands in for Optuna's Gaussian prior, whose mass the histogram's uniform prior carries. So
+    // a cluster of equal values stays sharp, while the good value nearest the centre spreads as
+    // far as the centre: a good group full of one-layer networks still lends two layers weight.
+    static void add_kernels(std::vector<double>& hist, const std::vector<int>& values,
+                            const std::vector<double>& weights) {
         const auto k = static_cast<double>(hist.size());
         const std::size_t m = values.size();
         const double centre = (k - 1) / 2;
-        std::vector<double> points(values.begin(), values.end());
-        std::sort(points.begin(), points.end());
-        const auto centre_at = std::upper_bound(points.begin(), points.end(), centre);
-        const auto centre_index = static_cast<std::size_t>(centre_at - points.begin());
-        points.insert(centre_at, centre); // a neighbour only, not a kernel
+        // (position, weight); the centre has weight 0: a neighbour only, not a kernel.
+        std::vector<std::pair<double, double>> points;
+        for (std::size_t j = 0; j < m; ++j)
+            points.emplace_back(values[j], weights[j]);
+        points.emplace_back(centre, 0.0);
+        std::stable_sort(points.begin(), points.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
         const double min_sigma = k / std::min(100.0, static_cast<double>(m) + 2.0);
         for (std::size_t j = 0; j < points.size(); ++j) {
-            if (j == centre_index)
+            const auto [mu, weight] = points[j];
+            if (weight <= 0)
                 continue;
-            const double mu = points[j];
-            const double left = j > 0 ? mu - points[j - 1] : 0.0;
-            const double right = j + 1 < points.size() ? points[j + 1] - mu : 0.0;
+            const double left = j > 0 ? mu - points[j - 1].first : 0.0;
+            const double right = j + 1 < points.size() ? points[j + 1].first - mu : 0.0;
             const double sigma = std::clamp(std::max(left, right), min_sigma, k);
             const auto cdf = [&](double x) {
                 return 0.5 * std::erfc((mu - x) / (sigma * std::numbers::sqrt2));
             };
-            const double inside = cdf(k - 0.5) - cdf(-0.5);
+            const double share = weight / (cdf(k - 0.5) - cdf(-0.5));
             for (std::size_t c = 0; c < hist.size(); ++c) {
                 const auto at = static_cast<double>(c);
-                hist[c] += (cdf(at + 0.5) - cdf(at - 0.5)) / inside;
+                hist[c] += (cdf(at + 0.5) - cdf(at - 0.5)) * share;
             }
         }
     }
