@@ -65,12 +65,17 @@ TEST_CASE("tpe's bad group weighs its older trials less", "[strategy][tpe]") {
     // 80 uniform draws of one 3-way decision, told with score = their draw order, so the good
     // group is the last 8 drawn and the bad group the first 72: enough for Optuna's
     // default_weights to fade its oldest. Its histogram must be the prior (1/3 per choice) plus
-    // each trial's weight: 1 for the 25 most recent, 1/n rising linearly to 1 before them.
+    // each trial's weight: 1 for the 25 most recent, 1/n rising linearly to 1 before them, except
+    // that the failures (every tenth of the first 30) keep weight 1: they do not go stale.
     const auto s = xnas::param_space{}.add_categorical("x", {"a", "b", "c"});
     std::size_t told = 0;
+    auto fails = [](std::size_t j) { return j < 30 && j % 10 == 3; };
     auto score = [&](const auto&) {
+        const std::size_t j = told++;
+        if (fails(j))
+            return xnas::evaluation::failure(xnas::status::failed, "over budget", 0);
         xnas::evaluation e;
-        e.objectives["score"] = static_cast<double>(told++);
+        e.objectives["score"] = static_cast<double>(j);
         return e;
     };
     for (std::uint64_t seed = 1; seed <= 3; ++seed) {
@@ -84,7 +89,7 @@ TEST_CASE("tpe's bad group weighs its older trials less", "[strategy][tpe]") {
         std::vector<double> expected(3, 1.0 / 3), unweighted(3, 1.0 / 3);
         double total = 1, count = 1;
         for (std::size_t j = 0; j < n_bad; ++j) {
-            const double w = j >= ramp
+            const double w = j >= ramp || fails(j)
                                  ? 1.0
                                  : 1.0 / n_bad + (1.0 - 1.0 / n_bad) * static_cast<double>(j) /
                                                      static_cast<double>(ramp - 1);
