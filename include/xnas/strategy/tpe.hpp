@@ -246,36 +246,39 @@ class tpe {
             good_[i].assign(sizes_[i], prior);
             bad_[i].assign(sizes_[i], prior);
         }
-        // values[g][i]: (tell index, choice) of group g's trials that use decision i. Within a
-        // group, older trials weigh less once it has more than 25 (Optuna's default_weights,
-        // which Optuna applies to both groups); in practice that is the bad group. Its early
-        // trials fade, so it describes what the search has been proposing lately: when TPE has
-        // settled on one value of a decision (SGD, say), that value fills the recent bad trials,
-        // while the other values' early failures fade, and their ratio rises until they are
-        // tried again. Without it, a value dropped early keeps its early record for the whole
-        // search, and one lucky start can settle a decision for hundreds of trials.
-        std::vector<std::vector<std::vector<std::pair<std::size_t, int>>>> values(
-            2, std::vector<std::vector<std::pair<std::size_t, int>>>(sizes_.size()));
-        for (std::size_t r = 0; r < n; ++r) {
-            const auto& d = told_[order[r]].decisions;
+        // rows[g][i]: the tell indices, oldest first, of group g's trials that use decision i.
+        // Within a group, older trials weigh less once it has more than 25 (Optuna's
+        // default_weights, which Optuna applies to both groups); in practice that is the bad
+        // group. Its early trials fade, so it describes what the search has been proposing
+        // lately: when TPE has settled on one value of a decision (SGD, say), that value fills
+        // the recent bad trials while the other values' early results fade, and their ratio
+        // rises until they are tried again. Without it, a value dropped early keeps its early
+        // record for the whole search, and one lucky start can settle a decision for hundreds
+        // of trials.
+        std::vector<char> in_good(n, 0);
+        for (std::size_t r = 0; r < n_good; ++r)
+            in_good[order[r]] = 1;
+        std::vector<std::vector<std::vector<std::size_t>>> rows(
+            2, std::vector<std::vector<std::size_t>>(sizes_.size()));
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto& d = told_[k].decisions;
             for (std::size_t i = 0; i < sizes_.size() && i < d.size(); ++i)
                 if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
-                    values[r < n_good ? 0 : 1][i].emplace_back(order[r], d[i]);
+                    rows[in_good[k] ? 0 : 1][i].push_back(k);
         }
         for (std::size_t i = 0; i < sizes_.size(); ++i)
             for (std::size_t group = 0; group < 2; ++group) {
-                auto& trials = values[group][i];
-                std::sort(trials.begin(), trials.end());
-                std::vector<int> choices;
-                for (const auto& [at, v] : trials)
-                    choices.push_back(v);
-                auto& hist = group == 0 ? good_[i] : bad_[i];
-                auto weights = age_weights(choices.size());
-                // A failure (over a budget, a crash) is a property of the architecture, not a
-                // noisy measurement: its evidence does not go stale, so it never fades.
-                for (std::size_t j = 0; j < trials.size(); ++j)
-                    if (std::isinf(told_[trials[j].first].score))
+                const auto& members = rows[group][i];
+                std::vector<int> choices(members.size());
+                auto weights = age_weights(members.size());
+                for (std::size_t j = 0; j < members.size(); ++j) {
+                    choices[j] = told_[members[j]].decisions[i];
+                    // A failure (over a budget, a crash) is a property of the architecture, not
+                    // a noisy measurement: its evidence does not go stale, so it never fades.
+                    if (std::isinf(told_[members[j]].score))
                         weights[j] = 1.0;
+                }
+                auto& hist = group == 0 ? good_[i] : bad_[i];
                 if (options_.smooth_ordered && ordered_[i])
                     add_kernels(hist, choices, weights);
                 else
