@@ -275,7 +275,7 @@ TEST_CASE("bohb's proposals come from the highest fidelity with enough results",
 TEST_CASE("bohb steers away from architectures that fail", "[strategy][bohb]") {
     // Op 4 on any edge fails; a uniform draw avoids it with probability (4/5)^6 = 0.26.
     std::size_t failing = 0, late_fresh = 0;
-    for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+    for (std::uint64_t seed = 1; seed <= 32; ++seed) {
         xnas::bohb<toy_cell_space> st({.min_fidelity = 1.0 / 9});
         const auto rs = xnas_test::run(
             st, toy_cell_space{},
@@ -297,13 +297,14 @@ TEST_CASE("bohb steers away from architectures that fail", "[strategy][bohb]") {
                 failing += !rs[i].e.ok();
             }
     }
-    REQUIRE(late_fresh > 300);
+    REQUIRE(late_fresh > 600);
     // A third of new draws stay uniform (0.74 of those fail), so the share cannot fall below
-    // about 0.25; ignoring failures would leave it near 0.74. Sixteen seeds: with four, the
-    // share moved by 0.05 between seed sets (0.43 on seeds 1-4, 0.48 on 1-16).
+    // about 0.25. Over these 32 seeds it is 0.47; were failures scored like any other op instead,
+    // the model would still drift from op 4 towards op 2, to 0.57. Four seeds were too few to
+    // tell: their share moved by 0.05 with the seed set.
     const double share = static_cast<double>(failing) / static_cast<double>(late_fresh);
     std::printf("bohb: share of late fresh draws that fail %.3f (uniform 0.74)\n", share);
-    CHECK(share < 0.6);
+    CHECK(share < 0.52);
 }
 
 TEST_CASE("multi-fidelity options are validated", "[strategy][hyperband][bohb]") {
