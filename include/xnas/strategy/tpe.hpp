@@ -323,7 +323,8 @@ class tpe {
                          [](const auto& a, const auto& b) { return a.first < b.first; });
         const double min_sigma = k / std::min(100.0, static_cast<double>(m) + 2.0);
         for (std::size_t j = 0; j < points.size(); ++j) {
-            const auto [mu, weight] = points[j];
+            // Named copies, not a structured binding: clang 14 cannot capture one in cdf.
+            const double mu = points[j].first, weight = points[j].second;
             if (weight <= 0)
                 continue;
             const double left = j > 0 ? mu - points[j - 1].first : 0.0;
