@@ -9,8 +9,12 @@ shift || true
 
 packages=(build-essential cmake ninja-build pkg-config
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev nlohmann-json3-dev zlib1g-dev
-  catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist
-  clang-format) # clang-format 14 on Debian 12: ctest's "format: clang-format" needs it
+  catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist)
+# The test suite checks formatting (clang-format 14) and parses the code with a second compiler
+# (clang++ 14, Debian 12's clang): the main job needs neither.
+if [[ " $* " == *" -DXNAS_BUILD_TESTS=ON "* ]]; then
+  packages+=(clang-format clang-14)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,35 @@
+# Parses every .cpp of one directory with a second compiler (clang++), warnings on, and fails on
+# any diagnostic. The build itself uses one compiler; headers are instantiated by every user's
+# compiler, and C++20 features differ between them (clang 14 cannot capture a structured binding
+# in a lambda; g++ 12 can). Run by ctest as "clang: <dir> parses cleanly":
+#   cmake -DCLANGXX=/usr/bin/clang++-14 -DSOURCE_DIR=<repo> -DDIR=tests/strategy
+#         [-DDEFINES=A;B] -P cmake/check_clang.cmake
+# -fsyntax-only instantiates every template the file uses but generates no code, so it costs a
+# fraction of a build.
+foreach(var CLANGXX SOURCE_DIR DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check_clang.cmake needs -D${var}=...")
+  endif()
+endforeach()
+file(GLOB sources ${SOURCE_DIR}/${DIR}/*.cpp)
+if(NOT sources)
+  message(FATAL_ERROR "no .cpp files in ${SOURCE_DIR}/${DIR}")
+endif()
+set(flags -std=c++20 -fsyntax-only -Wall -Wextra -Wpedantic -I${SOURCE_DIR}/include -I${SOURCE_DIR}/tests)
+foreach(d IN LISTS DEFINES)
+  list(APPEND flags -D${d})
+endforeach()
+set(failed "")
+foreach(src IN LISTS sources)
+  execute_process(COMMAND ${CLANGXX} ${flags} ${src} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  # A warning is a failure too: the code is meant to be warning-free under both compilers.
+  if(NOT rc EQUAL 0 OR NOT "${out}${err}" STREQUAL "")
+    string(APPEND failed "${out}${err}")
+  endif()
+endforeach()
+list(LENGTH sources n)
+if(failed)
+  message(FATAL_ERROR "${CLANGXX} rejects or warns on files in ${DIR}:\n${failed}")
+endif()
+message(STATUS "${n} files in ${DIR} parse cleanly under ${CLANGXX}")
