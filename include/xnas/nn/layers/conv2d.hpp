@@ -38,7 +38,8 @@ struct conv2d_options {
 /// stride-1 convolutions use im2col (Chellapilla et al., 2006) computed at the input's row pitch
 /// so that every column row is one contiguous copy, with GEMMs over chunks of images; strided
 /// ones use classic im2col + one GEMM per image and group, keeping the columns for backward.
-/// Backward: dW by GEMM against the columns, dx by GEMM then col2im (the direct path
+/// Backward: dW by GEMM against the columns, dx by GEMM then col2im, or, on stride-1 layers
+/// that narrow the channels, as a correlation of dy with the rotated kernel (the direct path
 /// accumulates both in SIMD registers). Buffers live in the layer and are reused, so steady
 /// state allocates nothing. Measured on the benchmark CNN (batch 64, 1 thread, CPU time,
 /// loaded machine): conv3x3 16->32 on 13x13 forward 1.3 ms, backward 2.9 ms; conv3x3 1->16 on
@@ -322,11 +323,16 @@ class conv2d {
     flat_geometry flat_shape(const geometry& g) const {
         const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
         const std::size_t len = (g.oh - 1) * wp + g.ow;
-        // about 256 KiB of columns per chunk, chunks of balanced size
-        const std::size_t per_image = o_.in_channels * o_.kernel_h * o_.kernel_w * len * sizeof(T);
+        return {hp, wp, len,
+                image_chunk(o_.in_channels * o_.kernel_h * o_.kernel_w * len * sizeof(T), g.n)};
+    }
+
+    /// Images per chunk for column matrices of `per_image` bytes each: about 256 KiB per
+    /// chunk, chunks of balanced size.
+    static std::size_t image_chunk(std::size_t per_image, std::size_t n) {
         const std::size_t want = std::max<std::size_t>(1, (256u << 10) / per_image);
-        const std::size_t chunks = (g.n + want - 1) / want;
-        return {hp, wp, len, chunks ? (g.n + chunks - 1) / chunks : 1};
+        const std::size_t chunks = (n + want - 1) / want;
+        return chunks ? (n + chunks - 1) / chunks : 1;
     }
 
     /// Builds the flat column matrix of images [n0, n0 + b) (padding them first if needed).
@@ -384,7 +390,8 @@ class conv2d {
         const std::size_t ohw = g.oh * g.ow;
         const bool pad = o_.padding_h || o_.padding_w;
         tmp_.resize(o_.out_channels * f.chunk * f.len);
-        if (dx) {
+        const bool dx_by_columns = dx && !dx_by_correlation();
+        if (dx_by_columns) {
             dcol_.resize(o_.in_channels * o_.kernel_h * o_.kernel_w * f.chunk * f.len);
             if (pad)
                 dpad_.resize(o_.in_channels * f.hp * f.wp);
@@ -411,14 +418,14 @@ class conv2d {
                 detail::gemm(false, true, kg, rows, ld, T(1), tmp_.data() + gr * kg * ld,
                              col_.data() + gr * rows * ld, n0 == 0 ? T(0) : T(1),
                              dw_.data() + gr * kg * rows);
-                if (dx) {
+                if (dx_by_columns) {
                     std::fill(dcol_.data() + gr * rows * ld, dcol_.data() + (gr + 1) * rows * ld,
                               T(0));
                     detail::gemm(true, false, rows, ld, kg, T(1), w_.data() + gr * kg * rows,
                                  tmp_.data() + gr * kg * ld, T(1), dcol_.data() + gr * rows * ld);
                 }
             }
-            if (!dx)
+            if (!dx_by_columns)
                 continue;
             for (std::size_t n = n0; n < n0 + b; ++n) {
                 T* dxn = dx->data() + n * o_.in_channels * g.h * g.w;
@@ -434,6 +441,67 @@ class conv2d {
                             std::copy(s, s + g.w, dxn + (c * g.h + i) * g.w);
                         }
             }
+        }
+        if (dx && !dx_by_columns)
+            backward_dx_flat(g, dyd, dx->data());
+    }
+
+    /// dx by columns (a GEMM of inner dimension out_channels / groups into a column matrix of
+    /// in_channels x kh x kw rows, then col2im) or as the forward correlation of dy, padded by
+    /// kernel - 1 - padding, with the kernel rotated by 180 degrees and its channels swapped
+    /// (inner dimension out_channels / groups x kh x kw, in_channels output rows, no col2im).
+    /// Same FLOPs. At batch 32 with OpenBLAS the layer's backward took 7-16% less time with the
+    /// correlation on layers that narrow the channels (32->16 5x5 at 14x14, 64->16, 32->8) and
+    /// 1-50% more on every layer that keeps or widens them, where packing its larger column
+    /// matrix costs more than col2im saves (docs/measurements.md, fourteenth session).
+    bool dx_by_correlation() const {
+        return o_.out_channels < o_.in_channels && o_.padding_h < o_.kernel_h &&
+               o_.padding_w < o_.kernel_w;
+    }
+
+    void backward_dx_flat(const geometry& g, const T* dyd, T* dxd) {
+        const std::size_t kh = o_.kernel_h, kw = o_.kernel_w, kk = kh * kw;
+        const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
+        const std::size_t rows = kg * kk, qh = kh - 1 - o_.padding_h, qw = kw - 1 - o_.padding_w;
+        const std::size_t hp = g.oh + 2 * qh, wp = g.ow + 2 * qw, len = (g.h - 1) * wp + g.w;
+        const std::size_t ohw = g.oh * g.ow, hw = g.h * g.w;
+        // rotated[gr][c][k][a][b] = w[gr * kg + k][c][kh - 1 - a][kw - 1 - b]
+        rotated_.resize(o_.groups * cg * rows);
+        for (std::size_t gr = 0; gr < o_.groups; ++gr)
+            for (std::size_t c = 0; c < cg; ++c)
+                for (std::size_t k = 0; k < kg; ++k)
+                    for (std::size_t t = 0; t < kk; ++t)
+                        rotated_[((gr * cg + c) * kg + k) * kk + t] =
+                            w_.data()[((gr * kg + k) * cg + c) * kk + (kk - 1 - t)];
+        const std::size_t chunk = image_chunk(o_.out_channels * kk * len * sizeof(T), g.n);
+        col_.resize(o_.out_channels * kk * chunk * len);
+        dcol_.resize(o_.in_channels * chunk * len);
+        const bool pad = qh || qw;
+        if (pad)
+            dpad_.resize(o_.out_channels * hp * wp);
+        for (std::size_t n0 = 0; n0 < g.n; n0 += chunk) {
+            const std::size_t b = std::min(chunk, g.n - n0), ld = b * len;
+            for (std::size_t n = n0; n < n0 + b; ++n) {
+                const T* planes = dyd + n * o_.out_channels * ohw;
+                if (pad) {
+                    for (std::size_t k = 0; k < o_.out_channels; ++k)
+                        detail::pad_plane(planes + k * ohw, g.oh, g.ow, qh, qw,
+                                          dpad_.data() + k * hp * wp);
+                    planes = dpad_.data();
+                }
+                detail::im2col_flat(planes, o_.out_channels, hp, wp, kh, kw, len,
+                                    col_.data() + (n - n0) * len, ld);
+            }
+            for (std::size_t gr = 0; gr < o_.groups; ++gr)
+                detail::gemm(false, false, cg, ld, rows, T(1), rotated_.data() + gr * cg * rows,
+                             col_.data() + gr * rows * ld, T(0), dcol_.data() + gr * cg * ld);
+            for (std::size_t n = n0; n < n0 + b; ++n)
+                for (std::size_t c = 0; c < o_.in_channels; ++c) {
+                    const T* src = dcol_.data() + c * ld + (n - n0) * len;
+                    T* dst = dxd + (n * o_.in_channels + c) * hw;
+                    for (std::size_t i = 0; i < g.h; ++i)
+                        std::copy(src + i * wp, src + i * wp + g.w, dst + i * g.w);
+                }
         }
     }
 
@@ -483,7 +551,7 @@ class conv2d {
     conv2d_options o_;
     array<T> w_, dw_, b_, db_;
     // Scratch reused across calls (sized on first use, so steady state allocates nothing).
-    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_;
+    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_, rotated_;
 };
 
 static_assert(layer<conv2d<float>>);
