@@ -752,6 +752,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                         {"out", c.out}});
     if (!selection.empty()) {
         summary["selection_val_accuracy"] = selection_val;
+        // The winner need not be the search's best: the race against Optuna compares this one.
+        summary["search_best_val_accuracy"] = s.best().e.value("val_accuracy");
         summary["selection_seconds"] = std::round(selection_seconds * 10) / 10;
     }
     std::printf("%s\n", summary.dump().c_str());
