@@ -12,6 +12,7 @@
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/detail/conv.hpp>
+#include <xnas/nn/detail/small_gemm.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
@@ -371,8 +372,8 @@ class conv2d {
                 std::fill(tmp_.data() + k * ld, tmp_.data() + (k + 1) * ld,
                           o_.bias ? b_.data()[k] : T(0));
             for (std::size_t gr = 0; gr < o_.groups; ++gr)
-                detail::gemm(false, false, kg, ld, rows, T(1), w_.data() + gr * kg * rows,
-                             col_.data() + gr * rows * ld, T(1), tmp_.data() + gr * kg * ld);
+                detail::gemm_accumulate(kg, ld, rows, w_.data() + gr * kg * rows,
+                                        col_.data() + gr * rows * ld, tmp_.data() + gr * kg * ld);
             for (std::size_t n = n0; n < n0 + b; ++n)
                 for (std::size_t k = 0; k < o_.out_channels; ++k) {
                     const T* src = tmp_.data() + k * ld + (n - n0) * f.len;
@@ -492,9 +493,10 @@ class conv2d {
                 detail::im2col_flat(planes, o_.out_channels, hp, wp, kh, kw, len,
                                     col_.data() + (n - n0) * len, ld);
             }
+            std::fill(dcol_.begin(), dcol_.begin() + o_.in_channels * ld, T(0));
             for (std::size_t gr = 0; gr < o_.groups; ++gr)
-                detail::gemm(false, false, cg, ld, rows, T(1), rotated_.data() + gr * cg * rows,
-                             col_.data() + gr * rows * ld, T(0), dcol_.data() + gr * cg * ld);
+                detail::gemm_accumulate(cg, ld, rows, rotated_.data() + gr * cg * rows,
+                                        col_.data() + gr * rows * ld, dcol_.data() + gr * cg * ld);
             for (std::size_t n = n0; n < n0 + b; ++n)
                 for (std::size_t c = 0; c < o_.in_channels; ++c) {
                     const T* src = dcol_.data() + c * ld + (n - n0) * len;
