@@ -3,7 +3,10 @@
 // (the practical peak) and every GEMM of one training step of the MLP recipe of
 // xnas-train-bench (784-256-128-10, batch 128: three forward, three weight-gradient and the two
 // input-gradient GEMMs that backward runs), at each thread count given. One JSON line per shape
-// and thread count with GFLOP/s and the share of the square peak.
+// and thread count with GFLOP/s and the share of the square peak. Then, on one thread, the
+// convolutions' forward GEMMs of the race's layers (C += W col per image, as conv2d's flat path
+// runs them) through OpenBLAS and through detail::small_gemm, with their ratio: the kernel the
+// layers take where a register holds 16 floats (build with -DXNAS_NATIVE=ON to see that width).
 //
 //   gemm_shapes [--threads 1,2] [--seconds 0.5]
 
@@ -14,6 +17,7 @@
 #include <string>
 #include <vector>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/small_gemm.hpp>
 
 namespace {
 
@@ -30,6 +34,30 @@ double gflops(const shape& s, double seconds) {
     auto call = [&] {
         xnas::nn::detail::gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 0.0f,
                                c.data());
+    };
+    call();
+    std::size_t reps = 0;
+    const auto start = clock::now();
+    double elapsed = 0;
+    while (elapsed < seconds) {
+        for (int i = 0; i < 10; ++i)
+            call();
+        reps += 10;
+        elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    }
+    return 2.0 * static_cast<double>(s.m * s.n * s.k) * static_cast<double>(reps) / elapsed / 1e9;
+}
+
+// GFLOP/s of C += A B (m x k times k x n, row-major) by OpenBLAS or by small_gemm.
+double accumulate_gflops(const shape& s, bool small, double seconds) {
+    std::vector<float> a(s.m * s.k, 0.01f), b(s.k * s.n, 0.02f), c(s.m * s.n, 0.0f);
+    using clock = std::chrono::steady_clock;
+    auto call = [&] {
+        if (small)
+            xnas::nn::detail::small_gemm(s.m, s.n, s.k, a.data(), b.data(), s.n, c.data(), s.n);
+        else
+            xnas::nn::detail::gemm(false, false, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 1.0f,
+                                   c.data());
     };
     call();
     std::size_t reps = 0;
@@ -94,6 +122,27 @@ int main(int argc, char** argv) {
                     "\"share_of_peak\": %.3f, \"gemm_ms_per_batch\": %.3f}\n",
                     t, step, step / peak, time * 1e3);
         std::fflush(stdout);
+    }
+    // conv2d's flat forward at batch 32: m = output channels, k = in x kernel area, n = the
+    // flat length of the images of one chunk (about 256 KiB of columns: one image, three at
+    // 32->64 7x7).
+    const std::vector<shape> conv = {
+        {"conv fwd 8->32 3x3 28x28", false, false, 32, 838, 72},
+        {"conv fwd 32->32 3x3 14x14", false, false, 32, 222, 288},
+        {"conv fwd 32->16 5x5 14x14", false, false, 16, 248, 800},
+        {"conv fwd 32->16 3x3 14x14", false, false, 16, 222, 288},
+        {"conv fwd 8->8 5x5 28x28", false, false, 8, 838, 200},
+        {"conv fwd 32->64 3x3 7x7", false, false, 64, 183, 288},
+        {"conv fwd 64->64 3x3 7x7", false, false, 64, 61, 576},
+    };
+    xnas::nn::set_blas_threads(1);
+    for (const auto& s : conv) {
+        const double blas = accumulate_gflops(s, false, seconds / 2);
+        const double small = accumulate_gflops(s, true, seconds / 2);
+        std::printf("{\"shape\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, \"threads\": 1, "
+                    "\"openblas_gflops\": %.1f, \"small_gemm_gflops\": %.1f, "
+                    "\"floats_per_register\": %zu, \"ratio_small_over_openblas\": %.2f}\n",
+                    s.what, s.m, s.n, s.k, blas, small, xsimd::batch<float>::size, small / blas);
     }
     return 0;
 }
