@@ -27,14 +27,10 @@ struct shape {
     std::size_t m, n, k;
 };
 
-// GFLOP/s of C = op(A) op(B) over about `seconds` of repeats (after one warm-up call).
-double gflops(const shape& s, double seconds) {
-    std::vector<float> a(s.m * s.k, 0.01f), b(s.k * s.n, 0.02f), c(s.m * s.n);
+// GFLOP/s of `call`, one GEMM of shape s, over about `seconds` of repeats (after one warm-up).
+template <class Call>
+double gflops_of(const shape& s, double seconds, Call call) {
     using clock = std::chrono::steady_clock;
-    auto call = [&] {
-        xnas::nn::detail::gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 0.0f,
-                               c.data());
-    };
     call();
     std::size_t reps = 0;
     const auto start = clock::now();
@@ -48,28 +44,25 @@ double gflops(const shape& s, double seconds) {
     return 2.0 * static_cast<double>(s.m * s.n * s.k) * static_cast<double>(reps) / elapsed / 1e9;
 }
 
+// GFLOP/s of C = op(A) op(B) through OpenBLAS.
+double gflops(const shape& s, double seconds) {
+    std::vector<float> a(s.m * s.k, 0.01f), b(s.k * s.n, 0.02f), c(s.m * s.n);
+    return gflops_of(s, seconds, [&] {
+        xnas::nn::detail::gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 0.0f,
+                               c.data());
+    });
+}
+
 // GFLOP/s of C += A B (m x k times k x n, row-major) by OpenBLAS or by small_gemm.
 double accumulate_gflops(const shape& s, bool small, double seconds) {
     std::vector<float> a(s.m * s.k, 0.01f), b(s.k * s.n, 0.02f), c(s.m * s.n, 0.0f);
-    using clock = std::chrono::steady_clock;
-    auto call = [&] {
+    return gflops_of(s, seconds, [&] {
         if (small)
             xnas::nn::detail::small_gemm(s.m, s.n, s.k, a.data(), b.data(), s.n, c.data(), s.n);
         else
             xnas::nn::detail::gemm(false, false, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 1.0f,
                                    c.data());
-    };
-    call();
-    std::size_t reps = 0;
-    const auto start = clock::now();
-    double elapsed = 0;
-    while (elapsed < seconds) {
-        for (int i = 0; i < 10; ++i)
-            call();
-        reps += 10;
-        elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    }
-    return 2.0 * static_cast<double>(s.m * s.n * s.k) * static_cast<double>(reps) / elapsed / 1e9;
+    });
 }
 
 } // namespace
