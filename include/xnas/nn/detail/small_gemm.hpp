@@ -2,9 +2,9 @@
 // A register-tiled C += A B for the convolutions' forward GEMMs, which have few rows (output
 // channels), a deep inner dimension and a few hundred columns per image. It reads B (the column
 // matrix) straight from memory, where OpenBLAS first packs it: on the race's layer shapes it ran
-// at 1.1-1.6x OpenBLAS's sgemm with AVX-512. With AVX2 it won on some shapes and lost on others,
-// so layers use it only where a register holds 16 floats (docs/measurements.md, fourteenth
-// session); the kernel itself compiles for any width.
+// at 1.1-1.8x OpenBLAS's sgemm with AVX-512 (benchmarks/gemm_shapes). With AVX2 it won on some
+// shapes and lost on others, so layers use it only where a register holds 16 floats
+// (docs/measurements.md, fourteenth session); the kernel itself compiles for any width.
 
 #include <cstddef>
 #include <type_traits>
