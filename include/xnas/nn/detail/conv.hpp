@@ -280,6 +280,35 @@ void im2col_flat(const T* xp, std::size_t c, std::size_t hp, std::size_t wp, std
             }
 }
 
+/// im2col_flat of one image of c planes (h x w), zero-padded by ph, pw first into `scratch`
+/// (c x (h + 2 ph) x (w + 2 pw) values) when either is positive.
+template <class T>
+void im2col_flat_padded(const T* x, std::size_t c, std::size_t h, std::size_t w, std::size_t ph,
+                        std::size_t pw, std::size_t kh, std::size_t kw, std::size_t len, T* col,
+                        std::size_t ld, T* scratch) {
+    const std::size_t hp = h + 2 * ph, wp = w + 2 * pw;
+    if (ph || pw) {
+        for (std::size_t ci = 0; ci < c; ++ci)
+            pad_plane(x + ci * h * w, h, w, ph, pw, scratch + ci * hp * wp);
+        x = scratch;
+    }
+    im2col_flat(x, c, hp, wp, kh, kw, len, col, ld);
+}
+
+/// The results of b images computed flat (row ci of `flat` has pitch ld; image i's outputs
+/// start at i * len, their rows at pitch wp) copied into dense (c, h, w) planes from `out` on.
+template <class T>
+void compact_flat(const T* flat, std::size_t ld, std::size_t len, std::size_t wp, std::size_t c,
+                  std::size_t h, std::size_t w, std::size_t b, T* out) {
+    for (std::size_t i = 0; i < b; ++i)
+        for (std::size_t ci = 0; ci < c; ++ci) {
+            const T* src = flat + ci * ld + i * len;
+            T* dst = out + (i * c + ci) * h * w;
+            for (std::size_t r = 0; r < h; ++r)
+                std::copy(src + r * wp, src + r * wp + w, dst + r * w);
+        }
+}
+
 /// Adjoint of im2col_flat: adds row (ci, ki, kj) into padded plane ci at ki * wp + kj. The
 /// column matrix's junk columns (pitch positions past the output width) must be zero.
 template <class T>

@@ -341,20 +341,12 @@ class conv2d {
                       std::size_t b) {
         const std::size_t rows = o_.in_channels * o_.kernel_h * o_.kernel_w, ld = b * f.len;
         col_.resize(rows * f.chunk * f.len);
-        const bool pad = o_.padding_h || o_.padding_w;
-        if (pad)
+        if (o_.padding_h || o_.padding_w)
             pad_.resize(o_.in_channels * f.hp * f.wp);
-        for (std::size_t n = n0; n < n0 + b; ++n) {
-            const T* planes = xd + n * o_.in_channels * g.h * g.w;
-            if (pad) {
-                for (std::size_t c = 0; c < o_.in_channels; ++c)
-                    detail::pad_plane(planes + c * g.h * g.w, g.h, g.w, o_.padding_h, o_.padding_w,
-                                      pad_.data() + c * f.hp * f.wp);
-                planes = pad_.data();
-            }
-            detail::im2col_flat(planes, o_.in_channels, f.hp, f.wp, o_.kernel_h, o_.kernel_w, f.len,
-                                col_.data() + (n - n0) * f.len, ld);
-        }
+        for (std::size_t n = n0; n < n0 + b; ++n)
+            detail::im2col_flat_padded(xd + n * o_.in_channels * g.h * g.w, o_.in_channels, g.h,
+                                       g.w, o_.padding_h, o_.padding_w, o_.kernel_h, o_.kernel_w,
+                                       f.len, col_.data() + (n - n0) * f.len, ld, pad_.data());
     }
 
     void forward_flat(const geometry& g, const T* xd, T* yd) {
@@ -374,13 +366,8 @@ class conv2d {
             for (std::size_t gr = 0; gr < o_.groups; ++gr)
                 detail::gemm_accumulate(kg, ld, rows, w_.data() + gr * kg * rows,
                                         col_.data() + gr * rows * ld, tmp_.data() + gr * kg * ld);
-            for (std::size_t n = n0; n < n0 + b; ++n)
-                for (std::size_t k = 0; k < o_.out_channels; ++k) {
-                    const T* src = tmp_.data() + k * ld + (n - n0) * f.len;
-                    T* dst = yd + (n * o_.out_channels + k) * ohw;
-                    for (std::size_t i = 0; i < g.oh; ++i)
-                        std::copy(src + i * f.wp, src + i * f.wp + g.ow, dst + i * g.ow);
-                }
+            detail::compact_flat(tmp_.data(), ld, f.len, f.wp, o_.out_channels, g.oh, g.ow, b,
+                                 yd + n0 * o_.out_channels * ohw);
         }
     }
 
@@ -477,33 +464,20 @@ class conv2d {
         const std::size_t chunk = image_chunk(o_.out_channels * kk * len * sizeof(T), g.n);
         col_.resize(o_.out_channels * kk * chunk * len);
         dcol_.resize(o_.in_channels * chunk * len);
-        const bool pad = qh || qw;
-        if (pad)
+        if (qh || qw)
             dpad_.resize(o_.out_channels * hp * wp);
         for (std::size_t n0 = 0; n0 < g.n; n0 += chunk) {
             const std::size_t b = std::min(chunk, g.n - n0), ld = b * len;
-            for (std::size_t n = n0; n < n0 + b; ++n) {
-                const T* planes = dyd + n * o_.out_channels * ohw;
-                if (pad) {
-                    for (std::size_t k = 0; k < o_.out_channels; ++k)
-                        detail::pad_plane(planes + k * ohw, g.oh, g.ow, qh, qw,
-                                          dpad_.data() + k * hp * wp);
-                    planes = dpad_.data();
-                }
-                detail::im2col_flat(planes, o_.out_channels, hp, wp, kh, kw, len,
-                                    col_.data() + (n - n0) * len, ld);
-            }
+            for (std::size_t n = n0; n < n0 + b; ++n)
+                detail::im2col_flat_padded(dyd + n * o_.out_channels * ohw, o_.out_channels, g.oh,
+                                           g.ow, qh, qw, kh, kw, len, col_.data() + (n - n0) * len,
+                                           ld, dpad_.data());
             std::fill(dcol_.begin(), dcol_.begin() + o_.in_channels * ld, T(0));
             for (std::size_t gr = 0; gr < o_.groups; ++gr)
                 detail::gemm_accumulate(cg, ld, rows, rotated_.data() + gr * cg * rows,
                                         col_.data() + gr * rows * ld, dcol_.data() + gr * cg * ld);
-            for (std::size_t n = n0; n < n0 + b; ++n)
-                for (std::size_t c = 0; c < o_.in_channels; ++c) {
-                    const T* src = dcol_.data() + c * ld + (n - n0) * len;
-                    T* dst = dxd + (n * o_.in_channels + c) * hw;
-                    for (std::size_t i = 0; i < g.h; ++i)
-                        std::copy(src + i * wp, src + i * wp + g.w, dst + i * g.w);
-                }
+            detail::compact_flat(dcol_.data(), ld, len, wp, o_.in_channels, g.h, g.w, b,
+                                 dxd + n0 * o_.in_channels * hw);
         }
     }
 
