@@ -81,7 +81,8 @@ class bohb {
             return;
         scheduler_.tell(t, e);
         const double score = detail::score_of(e, options_.objective, "xnas::bohb::tell");
-        model_at(t.fidelity).record(std::move(it->second), score);
+        auto& model = model_at(t.fidelity);
+        model.record(std::move(it->second), score, model.cost_of(e));
         pending_.erase(it);
     }
 
