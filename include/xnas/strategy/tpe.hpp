@@ -13,6 +13,8 @@
 // In both modes a group's older trials weigh less once it has more than 25 (Optuna's
 // default_weights), so the bad group follows where the search has moved and a value dropped
 // early is tried again (in the univariate histograms failures keep their full weight).
+// Cost-aware proposals (tpe_options::cost_exponent, univariate only) weigh each choice's
+// predicted effect on log(cost), so a search under a time budget completes more trials.
 
 #include <algorithm>
 #include <cmath>
