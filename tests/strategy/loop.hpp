@@ -49,6 +49,23 @@ std::vector<record<typename Space::architecture>> run(St& st, const Space& space
     return out;
 }
 
+/// Serial asks and tells until the evaluations' costs (evaluation::cost) add up to `budget`: a
+/// search within a time budget, where cheap candidates buy more trials.
+template <class St, class Space, class F>
+std::vector<record<typename Space::architecture>>
+run_within_cost(St& st, const Space& space, F&& f, double budget, std::uint64_t seed) {
+    xnas::rng g(seed);
+    std::vector<record<typename Space::architecture>> out;
+    for (double spent = 0; spent < budget;) {
+        auto t = st.ask(space, g);
+        auto e = f(t);
+        st.tell(t, e);
+        spent += e.cost;
+        out.push_back({std::move(t), std::move(e)});
+    }
+    return out;
+}
+
 /// Best value of objective `name` among records (at fidelity >= min_fidelity), maximized.
 template <class A>
 double best_of(const std::vector<record<A>>& rs, const std::string& name = "score",

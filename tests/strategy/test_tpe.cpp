@@ -282,30 +282,6 @@ TEST_CASE("tpe's cost model recovers each choice's effect on log(cost)", "[strat
     CHECK(plain.cost_effects(0).empty());
 }
 
-namespace {
-
-// Asks and tells until the evaluations' costs add up to `budget`; returns the regret against
-// `optimum` and the trials it took.
-template <class St, class Space, class F>
-std::pair<double, std::size_t> run_until_spent(St& st, const Space& space, F f, double budget,
-                                               std::uint64_t seed, double optimum) {
-    xnas::rng g(seed);
-    double spent = 0, best = -1e300;
-    std::size_t trials = 0;
-    while (spent < budget) {
-        const auto t = st.ask(space, g);
-        const auto e = f(t);
-        st.tell(t, e);
-        spent += e.cost;
-        ++trials;
-        if (e.ok())
-            best = std::max(best, e.value("score"));
-    }
-    return {optimum - best, trials};
-}
-
-} // namespace
-
 TEST_CASE("cost-aware tpe does more within a cost budget", "[strategy][quality][tpe]") {
     // The tuning problem with a "width" that does not change the score but multiplies the cost
     // (as channels do a network's training time), and the cost also grows with the layers whose
@@ -323,9 +299,9 @@ TEST_CASE("cost-aware tpe does more within a cost budget", "[strategy][quality][
     for (int weighed = 0; weighed < 2; ++weighed)
         for (std::uint64_t seed = 1; seed <= 20; ++seed) {
             xnas::tpe<xnas::param_space> st({.cost_exponent = weighed ? 1.0 : 0.0});
-            const auto [r, n] = run_until_spent(st, s, f, 600, seed, 1.0);
-            regret[weighed] += r / 20;
-            trials[weighed] += static_cast<double>(n) / 20;
+            const auto rs = xnas_test::run_within_cost(st, s, f, 600, seed);
+            regret[weighed] += (1.0 - xnas_test::best_of(rs)) / 20;
+            trials[weighed] += static_cast<double>(rs.size()) / 20;
         }
     // On nb201_like the best op (conv3x3) is also the most expensive (NAS-Bench-201's FLOPs per
     // op): weighing cost must not keep the search from paying for it. Over 50 seeds (20 scatter
@@ -343,10 +319,9 @@ TEST_CASE("cost-aware tpe does more within a cost budget", "[strategy][quality][
                     e.cost += op_cost[op];
                 return e;
             };
-            nb201_regret[weighed] += run_until_spent(cells, toy_cell_space{}, cell_cost, 1000,
-                                                     77 + seed, problem.optimum)
-                                         .first /
-                                     50;
+            const auto rs =
+                xnas_test::run_within_cost(cells, toy_cell_space{}, cell_cost, 1000, 77 + seed);
+            nb201_regret[weighed] += (problem.optimum - xnas_test::best_of(rs)) / 50;
         }
     std::printf("tpe within a cost budget: tuning regret %.4f in %.1f trials (cost-aware) "
                 "against %.4f in %.1f; nb201-like regret %.3f against %.3f\n",

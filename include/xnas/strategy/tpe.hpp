@@ -262,6 +262,14 @@ class tpe {
         }
     };
 
+    // The choice told trial k made for decision i; nothing when the trial does not use it.
+    std::optional<std::size_t> choice_of(std::size_t k, std::size_t i) const {
+        const auto& d = told_[k].decisions;
+        if (i < d.size() && d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
+            return static_cast<std::size_t>(d[i]);
+        return std::nullopt;
+    }
+
     // Splits the told trials into the good group (the best ceil(gamma n), at most max_good;
     // ties broken by tell order, so results do not depend on the sort) and the rest, and
     // builds both groups' normalised histograms per decision.
@@ -297,12 +305,10 @@ class tpe {
             in_good[order[r]] = 1;
         std::vector<std::vector<std::vector<std::size_t>>> rows(
             2, std::vector<std::vector<std::size_t>>(sizes_.size()));
-        for (std::size_t k = 0; k < n; ++k) {
-            const auto& d = told_[k].decisions;
-            for (std::size_t i = 0; i < sizes_.size() && i < d.size(); ++i)
-                if (d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
+        for (std::size_t k = 0; k < n; ++k)
+            for (std::size_t i = 0; i < sizes_.size(); ++i)
+                if (choice_of(k, i))
                     rows[in_good[k] ? 0 : 1][i].push_back(k);
-        }
         for (std::size_t i = 0; i < sizes_.size(); ++i)
             for (std::size_t group = 0; group < 2; ++group) {
                 const auto& members = rows[group][i];
@@ -362,6 +368,18 @@ class tpe {
         for (std::size_t r = 0; r < rows.size(); ++r)
             y[r] = std::log(told_[rows[r]].cost);
         constexpr double ridge = 1.0;
+        // uses[i]: (row, choice) of each costed trial that uses decision i. It and the counts
+        // (plus the ridge's pseudo-trial) stay fixed across the sweeps.
+        std::vector<std::vector<std::pair<std::size_t, std::size_t>>> uses(sizes_.size());
+        std::vector<std::vector<double>> counts(sizes_.size());
+        for (std::size_t i = 0; i < sizes_.size(); ++i) {
+            counts[i].assign(sizes_[i], ridge);
+            for (std::size_t r = 0; r < rows.size(); ++r)
+                if (const auto c = choice_of(rows[r], i)) {
+                    uses[i].emplace_back(r, *c);
+                    counts[i][*c] += 1;
+                }
+        }
         double intercept = 0; // not penalised: the mean of what the effects leave
         for (int sweep = 0; sweep < 100; ++sweep) {
             double residual = 0;
@@ -372,26 +390,17 @@ class tpe {
             intercept = residual;
             for (std::size_t i = 0; i < sizes_.size(); ++i) {
                 auto& effect = cost_effects_[i];
-                std::vector<double> sums(sizes_[i], 0.0), counts(sizes_[i], ridge);
-                for (std::size_t r = 0; r < rows.size(); ++r) {
-                    const auto& d = told_[rows[r]].decisions;
-                    if (i < d.size() && d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i]) {
-                        const auto c = static_cast<std::size_t>(d[i]);
-                        sums[c] += y[r] - intercept - (fitted[r] - effect[c]);
-                        counts[c] += 1;
-                    }
-                }
+                std::vector<double> sums(sizes_[i], 0.0);
+                for (const auto& [r, c] : uses[i])
+                    sums[c] += y[r] - intercept - (fitted[r] - effect[c]);
                 std::vector<double> step(sizes_[i]);
                 for (std::size_t c = 0; c < sizes_[i]; ++c) {
-                    step[c] = sums[c] / counts[c] - effect[c];
+                    step[c] = sums[c] / counts[i][c] - effect[c];
                     change = std::max(change, std::abs(step[c]));
                     effect[c] += step[c];
                 }
-                for (std::size_t r = 0; r < rows.size(); ++r) {
-                    const auto& d = told_[rows[r]].decisions;
-                    if (i < d.size() && d[i] >= 0 && static_cast<std::size_t>(d[i]) < sizes_[i])
-                        fitted[r] += step[static_cast<std::size_t>(d[i])];
-                }
+                for (const auto& [r, c] : uses[i])
+                    fitted[r] += step[c];
             }
             if (change < 1e-6)
                 break;
