@@ -294,6 +294,20 @@ struct progress {
     void on_warning(const std::string& w) { std::fprintf(stderr, "\nwarning: %s\n", w.c_str()); }
 };
 
+/// The final selection's notion of one candidate: trials that differ only in training
+/// hyperparameters (the image space's second factor) train the same network, and the best of
+/// them stands for it. A TPE search's top ranks are often one network at several learning rates;
+/// the selection compares networks instead.
+struct same_network {
+    template <class A>
+    bool operator()(const A& a, const A& b) const {
+        if constexpr (requires { a.first == b.first; })
+            return a.first == b.first;
+        else
+            return a == b;
+    }
+};
+
 /// Ends the search early enough for the final selection to fit in --minutes: after each result
 /// the selection is estimated from the current top k's own trial times, scaled by the extra
 /// epochs and images, and the search stops once elapsed time plus that estimate reach the budget.
@@ -309,7 +323,7 @@ struct selection_reserve {
     bool on_result(const scored<A>&, const study<A>& s) {
         if (budget_seconds <= 0 || k == 0)
             return false;
-        const auto top = best_distinct(s, accuracy_objective, k);
+        const auto top = best_distinct(s, accuracy_objective, k, same_network{});
         if (top.empty())
             return false;
         double mean = 0; // a low-fidelity trial's cost scaled up to full fidelity
@@ -578,7 +592,7 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     const auto selection_start = std::chrono::steady_clock::now();
     if (c.select) {
         std::fprintf(stderr,
-                     "final selection: re-evaluating the %zu best architectures for %zu epochs on "
+                     "final selection: re-evaluating the %zu best networks for %zu epochs on "
                      "%zu images%s...\n",
                      c.select, select_epochs, d.select_train->size(),
                      c.minutes > 0
@@ -594,7 +608,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
              .seed = c.seed,
              .augment = evaluator.options().augment,
              .cosine = !c.final_constant_lr});
-        selection = reevaluate_best(s, select_evaluator, accuracy_objective, c.select, workers);
+        selection = reevaluate_best(s, select_evaluator, accuracy_objective, c.select, workers,
+                                    same_network{});
         for (const auto& r : selection)
             std::fprintf(stderr, "  trial %llu  val_acc %.4f -> %.4f  %s%s%s\n",
                          static_cast<unsigned long long>(r.result.t.id),
@@ -849,9 +864,10 @@ int main(int argc, char** argv) {
                    "train candidates on the first K images of the training split (0: all)")
         ->capture_default_str();
     app.add_option("--select", c.select,
-                   "final selection: re-evaluate the K best architectures for --select-epochs on "
-                   "--select-subset images and retrain the best of them (0: none; with --minutes "
-                   "the search stops early to leave the time)")
+                   "final selection: re-evaluate the K best networks (trials that differ only in "
+                   "training hyperparameters count as one) for --select-epochs on --select-subset "
+                   "images and retrain the best of them (0: none; with --minutes the search stops "
+                   "early to leave the time)")
         ->capture_default_str();
     app.add_option("--select-epochs", c.select_epochs,
                    "epochs of the final selection's training (default: --epochs)");

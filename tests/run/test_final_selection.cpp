@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/final_selection.hpp>
 #include <xnas/run/search.hpp>
@@ -65,6 +66,38 @@ TEST_CASE("best_distinct: the k best ok trials, one per architecture", "[run][se
     CHECK(xnas::best_distinct(s, proxy_min, 2) == std::vector<std::size_t>{0, 1});
     const xnas::objective absent{"loss", xnas::direction::minimize};
     CHECK(xnas::best_distinct(s, absent, 3).empty());
+}
+
+TEST_CASE("best_distinct and reevaluate_best with a coarser notion of one architecture",
+          "[run][selection]") {
+    // {network, learning rate}: the proxy's top three are network 3 at three learning rates.
+    xnas::study<arch> s;
+    s.objectives = {proxy_max};
+    for (auto [id, a, proxy] :
+         std::vector<std::tuple<std::uint64_t, arch, double>>{{0, {1, 0}, 0.50},
+                                                              {1, {3, 0}, 0.90},
+                                                              {2, {3, 1}, 0.95},
+                                                              {3, {2, 0}, 0.70},
+                                                              {4, {3, 2}, 0.85},
+                                                              {5, {2, 1}, 0.60}})
+        s.history.push_back(scored_trial(id, a, proxy));
+    auto same_network = [](const arch& a, const arch& b) { return a[0] == b[0]; };
+    CHECK(xnas::best_distinct(s, proxy_max, 3) == std::vector<std::size_t>{2, 1, 4});
+    // Each network's best trial stands for it: 3-1, then 2-0, then 1-0.
+    CHECK(xnas::best_distinct(s, proxy_max, 3, same_network) == std::vector<std::size_t>{2, 3, 0});
+    CHECK(xnas::best_distinct(s, proxy_max, 10, same_network) == std::vector<std::size_t>{2, 3, 0});
+    // The re-evaluation sees network 1 best; its trial keeps its learning rate.
+    xnas::function_evaluator ev([](const xnas::trial<arch>& t) {
+        xnas::evaluation e;
+        e.objectives["proxy"] = t.architecture[0] == 1 ? 0.99 : 0.5 - 0.1 * t.architecture[0];
+        return e;
+    });
+    for (std::size_t workers : {1, 2}) {
+        const auto r = xnas::reevaluate_best(s, ev, proxy_max, 3, workers, same_network);
+        REQUIRE(r.size() == 3);
+        CHECK(ids(r) == std::vector<std::uint64_t>{0, 3, 2});
+        CHECK(r[0].result.t.architecture == arch{1, 0});
+    }
 }
 
 TEST_CASE("reevaluate_best ranks the proxy's best by the second evaluation", "[run][selection]") {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <type_traits>
@@ -34,9 +35,13 @@ struct reevaluated {
 /// architecture twice, or a multi-fidelity one that promotes it, must not fill the k places with
 /// copies. Higher fidelities rank first, as in study::best_index: a lucky score on a ninth of the
 /// data must not displace a full evaluation; lower rungs fill the places full evaluations leave.
-template <class A>
-requires std::equality_comparable<A> std::vector<std::size_t>
-best_distinct(const study<A>& s, const objective& by, std::size_t k) {
+/// `same(a, b)` says when two architectures count as one; the default is equality. A coarser one
+/// widens the selection: with a network and its training hyperparameters in one architecture,
+/// comparing only the networks keeps a TPE search's learning-rate variants of its favourite
+/// network from filling every place.
+template <class A, class Same = std::equal_to<>>
+requires std::predicate<const Same&, const A&, const A&> std::vector<std::size_t>
+best_distinct(const study<A>& s, const objective& by, std::size_t k, const Same& same = {}) {
     rng unused(0); // top_k draws nothing
     std::vector<std::size_t> order =
         top_k{by}.select(std::span<const scored<A>>(s.history), s.history.size(), unused);
@@ -49,25 +54,26 @@ best_distinct(const study<A>& s, const objective& by, std::size_t k) {
             break;
         const A& a = s.history[i].t.architecture;
         if (std::none_of(out.begin(), out.end(),
-                         [&](std::size_t j) { return s.history[j].t.architecture == a; }))
+                         [&](std::size_t j) { return same(s.history[j].t.architecture, a); }))
             out.push_back(i);
     }
     return out;
 }
 
-/// Evaluates best_distinct(s, by, k) again with `ev`, `workers` at a time, and returns them ranked
-/// by their new value of `by`, best first (ties keep the search's order). Each trial keeps its id,
-/// so a seeded evaluator starts it from the same initialisation, and is evaluated at fidelity 1.
-/// A re-evaluation that throws, diverges or lacks `by` stays in the list, ranked last, with its
-/// reason: the caller decides what a selection without any success means.
-template <class A, class E>
-requires std::equality_comparable<A> && evaluator<std::remove_cvref_t<E>, A>
+/// Evaluates best_distinct(s, by, k, same) again with `ev`, `workers` at a time, and returns them
+/// ranked by their new value of `by`, best first (ties keep the search's order). Each trial keeps
+/// its id, so a seeded evaluator starts it from the same initialisation, and is evaluated at
+/// fidelity 1. A re-evaluation that throws, diverges or lacks `by` stays in the list, ranked last,
+/// with its reason: the caller decides what a selection without any success means.
+template <class A, class E, class Same = std::equal_to<>>
+requires std::predicate<const Same&, const A&, const A&> && evaluator<std::remove_cvref_t<E>, A>
     std::vector<reevaluated<A>> reevaluate_best(const study<A>& s, E&& ev, const objective& by,
-                                                std::size_t k, std::size_t workers = 1) {
+                                                std::size_t k, std::size_t workers = 1,
+                                                const Same& same = {}) {
     using Ev = std::remove_cvref_t<E>;
     if (workers == 0)
         throw std::invalid_argument("xnas::reevaluate_best: workers = 0, expected >= 1");
-    const std::vector<std::size_t> picked = best_distinct(s, by, k);
+    const std::vector<std::size_t> picked = best_distinct(s, by, k, same);
     std::vector<reevaluated<A>> out;
     out.reserve(picked.size());
     auto record = [&](scored<A> r) {
