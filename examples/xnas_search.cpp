@@ -50,6 +50,7 @@ struct config {
     // regularized evolution's 1.96, and it won the Fashion-MNIST race (docs/measurements.md).
     std::string strategy = "tpe";
     double cost_exponent = 0;
+    bool cost_cooling = false;
     std::size_t trials = 0;
     double minutes = 0;
     std::size_t epochs = 2;
@@ -96,14 +97,22 @@ struct any_strategy {
     using A = typename Space::architecture;
     std::function<trial<A>(const Space&, rng&)> ask_fn;
     std::function<void(const trial<A>&, const evaluation&)> tell_fn;
+    std::function<void(double)> progress_fn{}; ///< empty for strategies without set_progress
     trial<A> ask(const Space& s, rng& g) { return ask_fn(s, g); }
     void tell(const trial<A>& t, const evaluation& e) { tell_fn(t, e); }
+    void set_progress(double p) {
+        if (progress_fn)
+            progress_fn(p);
+    }
 
     template <class St>
     static any_strategy of(St st) {
         auto shared = std::make_shared<St>(std::move(st));
-        return {[shared](const Space& s, rng& g) { return shared->ask(s, g); },
-                [shared](const trial<A>& t, const evaluation& e) { shared->tell(t, e); }};
+        any_strategy out{[shared](const Space& s, rng& g) { return shared->ask(s, g); },
+                         [shared](const trial<A>& t, const evaluation& e) { shared->tell(t, e); }};
+        if constexpr (detail::takes_progress<St>)
+            out.progress_fn = [shared](double p) { shared->set_progress(p); };
+        return out;
     }
 };
 
@@ -141,12 +150,13 @@ any_strategy<Space> warm_started(any_strategy<Space> inner,
                 for (auto& p : inner_trial.parents)
                     p = p < k ? ~std::uint64_t(0) - p : p - k;
                 s->inner.tell(inner_trial, e);
-            }};
+            },
+            [s](double p) { s->inner.set_progress(p); }};
 }
 
 template <class Space>
-any_strategy<Space> make_strategy(const std::string& name, std::size_t budget,
-                                  double cost_exponent) {
+any_strategy<Space> make_strategy(const std::string& name, std::size_t budget, double cost_exponent,
+                                  bool cost_cooling) {
     using S = any_strategy<Space>;
     const std::size_t population = std::clamp<std::size_t>(budget / 4, 4, 50);
     if (name == "random")
@@ -172,7 +182,8 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget,
             return S::of(tpe<Space>({.objective = accuracy_objective,
                                      .multivariate = name == "tpe-multivariate",
                                      .cost_exponent = name == "tpe" ? cost_exponent : 0,
-                                     .cost = "flops"}));
+                                     .cost = "flops",
+                                     .cost_cooling = cost_cooling}));
     }
     if (name == "bananas") {
         if constexpr (encodable_space<Space>)
@@ -196,6 +207,7 @@ any_strategy<Space> make_strategy(const std::string& name, std::size_t budget,
             o.objective = accuracy_objective;
             o.model.cost_exponent = cost_exponent;
             o.model.cost = "flops";
+            o.model.cost_cooling = cost_cooling;
             return S::of(bohb<Space>(std::move(o)));
         }
     }
@@ -467,6 +479,8 @@ json::value trial_options(const config& c) {
         options["fidelity"] = c.fidelity;
     if (c.cost_exponent != 0) // journals of runs before the option have no such key
         options["cost-exponent"] = c.cost_exponent;
+    if (c.cost_cooling)
+        options["cost-cooling"] = true;
     return options;
 }
 
@@ -541,7 +555,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
                                                   : std::nullopt,
          .cosine = c.trial_cosine});
 
-    auto strategy = make_strategy<Space>(c.strategy, c.trials ? c.trials : 50, c.cost_exponent);
+    auto strategy =
+        make_strategy<Space>(c.strategy, c.trials ? c.trials : 50, c.cost_exponent, c.cost_cooling);
     if (!c.warm_start.empty())
         strategy = warm_started(std::move(strategy),
                                 best_from_journal(space, c.warm_start, c.warm_start_count));
@@ -819,6 +834,10 @@ int main(int argc, char** argv) {
                    "0: cost ignored)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    app.add_flag("--cost-cooling", c.cost_cooling,
+                 "lower the cost exponent linearly to 0 as the budget is spent: cheap candidates "
+                 "early, accuracy alone at the end (with --minutes the schedule follows the "
+                 "clock, so runs of the same seed differ; a resume replays it exactly)");
     auto* trials =
         app.add_option("--trials", c.trials, "trials to evaluate (default 20 without --minutes)");
     auto* minutes = app.add_option(
@@ -940,6 +959,10 @@ int main(int argc, char** argv) {
                      "xnas-search: --final-plain-epochs %zu has no effect without --final-augment "
                      "or --final-erase: every epoch of the retrain is already plain\n",
                      c.final_plain_epochs);
+        return 2;
+    }
+    if (c.cost_cooling && c.cost_exponent == 0) {
+        std::fprintf(stderr, "xnas-search: --cost-cooling needs a --cost-exponent above 0\n");
         return 2;
     }
     if (c.cost_exponent != 0 && c.strategy != "tpe" && c.strategy != "bohb") {

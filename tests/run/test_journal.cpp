@@ -154,6 +154,56 @@ TEST_CASE("journal: kill and resume gives the uninterrupted study", "[run][journ
     }
 }
 
+TEST_CASE("journal: a strategy's budget share is given before each ask and replayed",
+          "[run][journal]") {
+    // A strategy whose proposal follows the budget share it is given (as a cooling schedule
+    // does): first digit = share x 10. A resume with a larger trial budget gives new asks other
+    // shares, so the replay must re-ask with the recorded ones.
+    struct scheduled {
+        std::uint64_t next = 0;
+        double share = -1;
+        std::vector<double> given{};
+        void set_progress(double p) {
+            share = p;
+            given.push_back(p);
+        }
+        xnas::trial<std::vector<int>> ask(const digit_space& s, xnas::rng& g) {
+            auto a = s.sample(g);
+            a[0] = static_cast<int>(share * 10);
+            return {next++, a, 1.0, {}};
+        }
+        void tell(const xnas::trial<std::vector<int>>&, const xnas::evaluation&) {}
+    };
+    static_assert(xnas::detail::takes_progress<scheduled>);
+    const auto path = temp_path("progress");
+    auto run_scheduled = [&](scheduled& st, std::size_t trials, bool resume) {
+        return xnas::search(digit_space{}, st, eval(),
+                            {.objectives = score_max,
+                             .max_trials = trials,
+                             .seed = 3,
+                             .journal = path,
+                             .resume = resume});
+    };
+    scheduled first;
+    const auto a = run_scheduled(first, 5, false);
+    CHECK(first.given == std::vector<double>{0.0, 0.2, 0.4, 0.6, 0.8});
+    REQUIRE(a.history.size() == 5);
+    CHECK(a.history[3].t.architecture[0] == 6);
+    const auto lines = lines_of(slurp(path));
+    CHECK_THAT(lines[1], Catch::Matchers::Contains("\"progress\":0"));
+    CHECK_THAT(lines[3], Catch::Matchers::Contains("\"progress\":0.2"));
+
+    scheduled resumed;
+    const auto b = run_scheduled(resumed, 10, true);
+    REQUIRE(b.history.size() == 10);
+    // Replayed: the recorded shares; new asks: shares of the 10-trial budget.
+    CHECK(resumed.given == std::vector<double>{0.0, 0.2, 0.4, 0.6, 0.8, 0.5, 0.6, 0.7, 0.8, 0.9});
+    for (std::size_t i = 0; i < 5; ++i)
+        CHECK(b.history[i].t == a.history[i].t);
+    CHECK(b.history[5].t.architecture[0] == 5);
+    std::filesystem::remove(path);
+}
+
 TEST_CASE("journal: a complete last record without its newline is kept", "[run][journal]") {
     const auto full = run(12, "", false);
     const auto path = temp_path("nonl");

@@ -50,13 +50,16 @@ std::vector<record<typename Space::architecture>> run(St& st, const Space& space
 }
 
 /// Serial asks and tells until the evaluations' costs (evaluation::cost) add up to `budget`: a
-/// search within a time budget, where cheap candidates buy more trials.
+/// search within a time budget, where cheap candidates buy more trials. A strategy that takes
+/// the budget share spent gets it before each ask, as xnas::search gives it.
 template <class St, class Space, class F>
 std::vector<record<typename Space::architecture>>
 run_within_cost(St& st, const Space& space, F&& f, double budget, std::uint64_t seed) {
     xnas::rng g(seed);
     std::vector<record<typename Space::architecture>> out;
     for (double spent = 0; spent < budget;) {
+        if constexpr (requires { st.set_progress(0.5); })
+            st.set_progress(spent / budget);
         auto t = st.ask(space, g);
         auto e = f(t);
         st.tell(t, e);

@@ -272,6 +272,39 @@ TEST_CASE("bohb's proposals come from the highest fidelity with enough results",
             CHECK(fresh.insert(r.t.architecture).second); // never proposes an asked one again
 }
 
+TEST_CASE("bohb passes the budget share to the models it creates later", "[strategy][bohb]") {
+    // Cost cooling at the budget's end weighs cost by 0: bohb then asks what cost-blind bohb
+    // asks, although its models are created after set_progress. Uncooled, it asks otherwise.
+    ranked_problem p(8);
+    auto costed = [&](const xnas::trial<arch>& t) {
+        auto e = p.evaluate(t);
+        e.cost = t.fidelity * (1.0 + 4.0 * t.architecture[0] + t.architecture[2]);
+        return e;
+    };
+    auto make = [](double exponent, bool cooling) {
+        xnas::bohb_options o;
+        o.min_fidelity = 1.0 / 9;
+        o.random_fraction = 0;
+        o.model.cost_exponent = exponent;
+        o.model.cost_cooling = cooling;
+        return xnas::bohb<toy_cell_space>(std::move(o));
+    };
+    auto cooled = make(2, true), blind = make(0, false), uncooled = make(2, false);
+    cooled.set_progress(1.0);
+    const auto a = xnas_test::run(cooled, toy_cell_space{}, costed, 150, 21);
+    const auto b = xnas_test::run(blind, toy_cell_space{}, costed, 150, 21);
+    const auto c = xnas_test::run(uncooled, toy_cell_space{}, costed, 150, 21);
+    REQUIRE(cooled.model_proposals() > 0);
+    REQUIRE(a.size() == b.size());
+    bool uncooled_differs = false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(a[i].t.architecture == b[i].t.architecture);
+        uncooled_differs = uncooled_differs || c[i].t.architecture != b[i].t.architecture;
+    }
+    CHECK(uncooled_differs);
+}
+
 TEST_CASE("bohb steers away from architectures that fail", "[strategy][bohb]") {
     // Op 4 on any edge fails; a uniform draw avoids it with probability (4/5)^6 = 0.26.
     std::size_t failing = 0, late_fresh = 0;

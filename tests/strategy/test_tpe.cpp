@@ -14,8 +14,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <xnas/space/param_space.hpp>
 #include <xnas/strategy/random_search.hpp>
@@ -280,6 +282,61 @@ TEST_CASE("tpe's cost model recovers each choice's effect on log(cost)", "[strat
     xnas_test::run(
         plain, toy_cell_space{}, [&](const auto& t) { return problem.evaluate(t); }, 6, 1);
     CHECK(plain.cost_effects(0).empty());
+}
+
+TEST_CASE("tpe cost cooling lowers the exponent with the budget spent", "[strategy][tpe]") {
+    xnas::tpe_options o;
+    o.cost_exponent = 2;
+    o.cost_cooling = true;
+    xnas::tpe<toy_cell_space> cooled(o);
+    CHECK(cooled.current_cost_exponent() == 2.0);
+    cooled.set_progress(0.25);
+    CHECK(cooled.current_cost_exponent() == 1.5);
+    cooled.set_progress(7.0); // clamped
+    CHECK(cooled.current_cost_exponent() == 0.0);
+    cooled.set_progress(std::numeric_limits<double>::quiet_NaN());
+    CHECK(cooled.current_cost_exponent() == 2.0);
+    o.cost_cooling = false;
+    xnas::tpe<toy_cell_space> fixed(o);
+    fixed.set_progress(0.75);
+    CHECK(fixed.current_cost_exponent() == 2.0);
+
+    // At the budget's end a cooled search asks what plain TPE asks, with the same tells and draws;
+    // halfway it asks what a fixed exponent of half asks.
+    const xnas_test::nb201_like problem(5);
+    auto costed = [&](const xnas::trial<toy_cell_space::architecture>& t) {
+        auto e = problem.evaluate(t);
+        e.cost = 1.0 + 3.0 * t.architecture[0] + t.architecture[1];
+        return e;
+    };
+    for (auto [progress, twin_exponent] : {std::pair{1.0, 0.0}, std::pair{0.5, 1.0}}) {
+        xnas::tpe_options c;
+        c.cost_exponent = 2;
+        c.cost_cooling = true;
+        xnas::tpe<toy_cell_space> a(c);
+        a.set_progress(progress);
+        xnas::tpe_options t;
+        t.cost_exponent = twin_exponent;
+        xnas::tpe<toy_cell_space> b(t);
+        // Uncooled, the exponent of 2 asks otherwise: the check above can fail.
+        xnas::tpe_options u;
+        u.cost_exponent = 2;
+        xnas::tpe<toy_cell_space> uncooled(u);
+        xnas::rng ga(9), gb(9), gu(9);
+        bool uncooled_differs = false;
+        for (int i = 0; i < 60; ++i) {
+            const auto ta = a.ask(toy_cell_space{}, ga);
+            const auto tb = b.ask(toy_cell_space{}, gb);
+            const auto tu = uncooled.ask(toy_cell_space{}, gu);
+            REQUIRE(ta.architecture == tb.architecture);
+            uncooled_differs = uncooled_differs || tu.architecture != tb.architecture;
+            const auto e = costed(ta);
+            a.tell(ta, e);
+            b.tell(tb, e);
+            uncooled.tell(tu, costed(tu));
+        }
+        CHECK(uncooled_differs);
+    }
 }
 
 TEST_CASE("cost-aware tpe does more within a cost budget", "[strategy][quality][tpe]") {

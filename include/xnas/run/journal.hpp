@@ -19,6 +19,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -206,14 +207,19 @@ inline json::value journal_start_record(std::uint64_t seed, const std::vector<ob
                                 {"objectives", o}});
 }
 
-/// The "ask" record of trial `t`, whose architecture prints as `architecture`.
+/// The "ask" record of trial `t`, whose architecture prints as `architecture`; `progress`, the
+/// budget share the strategy was given before the ask, for strategies that take one.
 template <class A>
-json::value journal_ask_record(const trial<A>& t, const std::string& architecture) {
-    return json::value::object({{"event", "ask"},
-                                {"id", t.id},
-                                {"architecture", architecture},
-                                {"fidelity", t.fidelity},
-                                {"parents", t.parents}});
+json::value journal_ask_record(const trial<A>& t, const std::string& architecture,
+                               std::optional<double> progress = std::nullopt) {
+    json::value r = json::value::object({{"event", "ask"},
+                                         {"id", t.id},
+                                         {"architecture", architecture},
+                                         {"fidelity", t.fidelity},
+                                         {"parents", t.parents}});
+    if (progress)
+        r["progress"] = *progress;
+    return r;
 }
 
 /// The "result" record of trial `id`, recorded `elapsed` seconds into the search.

@@ -1,7 +1,8 @@
 #pragma once
 // xnas::search: the search driver. Asks the strategy for trials, has them evaluated by a serial
 // or thread-pool executor, journals every ask and result, tells the strategy, and returns the
-// study. Budgets: trials, wall-clock seconds, summed cost. Resumes from a journal by replay.
+// study. Budgets: trials, wall-clock seconds, summed cost; a strategy that schedules by the share
+// spent is told it before each ask (set_progress). Resumes from a journal by replay.
 
 #include <algorithm>
 #include <chrono>
@@ -274,6 +275,13 @@ inline void validate(const search_options& opt) {
         throw std::invalid_argument("xnas::search: resume = true needs search_options::journal");
 }
 
+/// Strategies that schedule by the share of the budget spent (tpe's cost cooling, an annealing
+/// temperature) take it through set_progress(double), called before every ask.
+template <class St>
+concept takes_progress = requires(St& st) {
+    st.set_progress(0.5);
+};
+
 /// Search state shared by the replay and the live loop.
 template <class Space, class St, class A>
 struct search_run {
@@ -309,6 +317,8 @@ struct search_run {
                         throw file_error("xnas::search: journal " + where +
                                          ": written with other objectives than options.objectives");
                 } else if (event == "ask") {
+                    if constexpr (takes_progress<St>)
+                        strategy.set_progress(d.get_or("progress", 0.0));
                     trial<A> t = strategy.ask(space, g);
                     ++asked;
                     const std::string text = space.to_string(t.architecture);
@@ -366,6 +376,9 @@ struct search_run {
 ///   on_warning(const std::string&) (e.g. a torn journal line), on_end(const study<A>&).
 /// In-flight trials are finished and recorded after a stop. Results replayed from a journal
 /// are not reported to on_ask / on_result (they are in the study's history on_start receives).
+/// A strategy with set_progress(double) is given, before each ask, the largest share spent of
+/// the budgets set (trials, cost, seconds; 0 to 1). The ask's journal record keeps it and a
+/// resume replays it, so a schedule that follows the clock still resumes exactly.
 ///
 /// An evaluator that throws is recorded as status::failed with the exception's message; an ok
 /// evaluation lacking an objective of `opt` is recorded failed, a non-finite one diverged.
@@ -446,6 +459,18 @@ typename Space::architecture >
         return !stop;
     };
 
+    // The largest share spent of the budgets set: trials asked, summed cost, seconds.
+    auto progress = [&] {
+        double p = 0;
+        if (opt.max_trials > 0)
+            p = static_cast<double>(run.asked) / static_cast<double>(opt.max_trials);
+        if (opt.max_cost > 0)
+            p = std::max(p, run.cost / opt.max_cost);
+        if (opt.max_seconds > 0)
+            p = std::max(p, elapsed() / opt.max_seconds);
+        return std::min(p, 1.0);
+    };
+
     auto loop = [&](auto& exec) {
         std::size_t in_flight = 0;
         // Trials asked before a crash but never finished run first, as they would have.
@@ -456,11 +481,17 @@ typename Space::architecture >
         run.pending.clear();
         for (;;) {
             while (in_flight < opt.workers && may_ask()) {
+                std::optional<double> given;
+                if constexpr (detail::takes_progress<Stt>) {
+                    given = progress();
+                    run.strategy.set_progress(*given);
+                }
                 trial<A> t = run.strategy.ask(space, run.g);
                 ++run.asked;
                 if constexpr (serializable_space<Space>)
                     if (journal)
-                        journal->append(journal_ask_record(t, space.to_string(t.architecture)));
+                        journal->append(
+                            journal_ask_record(t, space.to_string(t.architecture), given));
                 bool cb_stop = false;
                 ((cb_stop = detail::hook_on_ask(callbacks, std::as_const(t)) || cb_stop), ...);
                 if (cb_stop)

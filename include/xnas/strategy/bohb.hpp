@@ -86,6 +86,14 @@ class bohb {
         pending_.erase(it);
     }
 
+    /// The share of the search's budget spent, passed on to every fidelity's model (see
+    /// tpe::set_progress; only tpe_options::cost_cooling reads it).
+    void set_progress(double p) {
+        progress_ = p;
+        for (auto& [fidelity, model] : models_)
+            model.set_progress(p);
+    }
+
     std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
     /// New architectures drawn from a model so far (the rest were uniform draws).
     std::size_t model_proposals() const { return model_proposals_; }
@@ -96,8 +104,10 @@ class bohb {
   private:
     tpe<Space>& model_at(double fidelity) {
         auto it = models_.find(fidelity);
-        if (it == models_.end())
+        if (it == models_.end()) {
             it = models_.emplace(fidelity, tpe<Space>(options_.model)).first;
+            it->second.set_progress(progress_);
+        }
         return it->second;
     }
 
@@ -128,6 +138,7 @@ class bohb {
     std::unordered_map<std::uint64_t, std::vector<int>> pending_;
     detail::arch_set<Space> seen_;
     std::size_t model_proposals_ = 0;
+    double progress_ = 0;
     double model_fidelity_ = 0;
 };
 

@@ -14,7 +14,8 @@
 // default_weights), so the bad group follows where the search has moved and a value dropped
 // early is tried again (in the univariate histograms failures keep their full weight).
 // Cost-aware proposals (tpe_options::cost_exponent, univariate only) weigh each choice's
-// predicted effect on log(cost), so a search under a time budget completes more trials.
+// predicted effect on log(cost), so a search under a time budget completes more trials; with
+// cost cooling the weight falls to 0 as the budget is spent (set_progress).
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +85,12 @@ struct tpe_options {
     /// empty for evaluation::cost (measured seconds for train_evaluator). Trials without a
     /// positive finite cost are left out of the fit.
     std::string cost{};
+    /// Cost cooling (after Lee et al., 2020, "Cost-aware Bayesian optimization"): the exponent
+    /// falls linearly from cost_exponent to 0 as the search spends its budget (set_progress,
+    /// which xnas::search calls before each ask). Early trials favour cheap candidates and teach
+    /// the model the space; late ones are chosen for accuracy alone, so the search's end is not
+    /// held to the cheap networks a fixed exponent keeps proposing.
+    bool cost_cooling = false;
 };
 
 template <decision_space Space>
@@ -139,6 +146,16 @@ class tpe {
         record(std::move(it->second), detail::score_of(e, options_.objective, "xnas::tpe::tell"),
                cost_of(e));
         pending_.erase(it);
+    }
+
+    /// The share of the search's budget spent, 0 to 1 (NaN counts as 0); xnas::search sets it
+    /// before each ask and journals it, so a resumed search re-asks with the same values. Only
+    /// cost_cooling reads it.
+    void set_progress(double p) { progress_ = p > 0 ? std::min(p, 1.0) : 0.0; }
+    /// The cost exponent the next ask uses: cost_exponent, cooled by the progress.
+    double current_cost_exponent() const {
+        return options_.cost_cooling ? options_.cost_exponent * (1 - progress_)
+                                     : options_.cost_exponent;
     }
 
     /// Trials told so far (failed ones included).
@@ -448,6 +465,7 @@ class tpe {
     }
 
     std::vector<int> propose(rng& g, std::size_t candidates) const {
+        const double exponent = current_cost_exponent();
         std::vector<int> d(sizes_.size());
         for (std::size_t i = 0; i < sizes_.size(); ++i) {
             double best = -std::numeric_limits<double>::infinity();
@@ -455,7 +473,7 @@ class tpe {
                 const std::size_t k = g.categorical(good_[i]);
                 double ratio = std::log(good_[i][k]) - std::log(bad_[i][k]);
                 if (!cost_effects_.empty())
-                    ratio -= options_.cost_exponent * cost_effects_[i][k];
+                    ratio -= exponent * cost_effects_[i][k];
                 if (ratio > best) {
                     best = ratio;
                     d[i] = static_cast<int>(k);
@@ -550,6 +568,7 @@ class tpe {
     std::vector<observation> told_;
     std::unordered_map<std::uint64_t, std::vector<int>> pending_;
     std::vector<std::vector<double>> good_, bad_, cost_effects_;
+    double progress_ = 0; // set_progress
     kernel_mixture good_mix_, bad_mix_;
     detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;
