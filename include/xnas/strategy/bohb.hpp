@@ -86,13 +86,9 @@ class bohb {
         pending_.erase(it);
     }
 
-    /// The share of the search's budget spent, passed on to every fidelity's model (see
+    /// The share of the search's budget spent, handed to the model that proposes next (see
     /// tpe::set_progress; only tpe_options::cost_cooling reads it).
-    void set_progress(double p) {
-        progress_ = p;
-        for (auto& [fidelity, model] : models_)
-            model.set_progress(p);
-    }
+    void set_progress(double p) { progress_ = p; }
 
     std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
     /// New architectures drawn from a model so far (the rest were uniform draws).
@@ -104,10 +100,8 @@ class bohb {
   private:
     tpe<Space>& model_at(double fidelity) {
         auto it = models_.find(fidelity);
-        if (it == models_.end()) {
+        if (it == models_.end())
             it = models_.emplace(fidelity, tpe<Space>(options_.model)).first;
-            it->second.set_progress(progress_);
-        }
         return it->second;
     }
 
@@ -129,6 +123,7 @@ class bohb {
             return a;
         }
         ++model_proposals_;
+        chosen->set_progress(progress_);
         return chosen->propose_new(space, g, seen_);
     }
 
