@@ -579,7 +579,9 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
         .budget_seconds = c.minutes * 60, .k = c.select, .scale = select_scale, .workers = workers};
     const auto search_start = std::chrono::steady_clock::now();
     study<A> s = search(space, strategy, evaluator, opt, bar, reserve);
+    // A resumed search counts the seconds its journal spent, as --minutes does.
     const double search_seconds =
+        s.resumed_seconds +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start).count();
 
     save_csv((fs::path(c.out) / "trials.csv").string(), s, space);
