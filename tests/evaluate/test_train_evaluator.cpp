@@ -171,6 +171,45 @@ TEST_CASE("train_evaluator records failing candidates instead of throwing", "[ev
     }
 }
 
+TEST_CASE("train_evaluator adds the user's metrics; a metric that throws fails the trial",
+          "[evaluate][train]") {
+    rng g(1);
+    const auto a = tiny_space().sample(g);
+    // The hook sees the trained network, the validation set and the evaluation so far: its
+    // own accuracy on the validation set must be the one reported.
+    auto hook = [](nn::network<float>& net, const data::dataset<float>& val, evaluation& e) {
+        e.metrics["val_size"] = static_cast<double>(val.size());
+        e.metrics["val_accuracy_again"] =
+            train::evaluate(net, nn::softmax_cross_entropy<float>(), val).accuracy;
+        e.metrics["seen_params"] = e.objectives.at("params");
+    };
+    const evaluation e = make({.epochs = 2, .extra_metrics = hook}).evaluate({1, a});
+    INFO(e.message);
+    REQUIRE(e.ok());
+    CHECK(e.metrics.at("val_size") == 128);
+    CHECK(e.value("val_accuracy_again") == e.value("val_accuracy"));
+    CHECK(e.value("val_accuracy") >= 0.9); // trained, not a fresh network
+    CHECK(e.metrics.at("seen_params") == e.value("params"));
+    CHECK(e.metrics.at("epochs") == 2);
+
+    const evaluation failed =
+        make({.epochs = 1,
+              .extra_metrics = [](nn::network<float>&, const data::dataset<float>&,
+                                  evaluation&) { throw std::runtime_error("no calibration"); }})
+            .evaluate({1, a});
+    CHECK(failed.state == status::failed);
+    CHECK_THAT(failed.message, Contains("extra_metrics") && Contains("no calibration"));
+    CHECK(failed.metrics.empty());
+    // A numerical_error of the user's is not a diverged training.
+    const evaluation nan =
+        make({.epochs = 1,
+              .extra_metrics = [](nn::network<float>&, const data::dataset<float>&,
+                                  evaluation&) { throw numerical_error("ece is nan"); }})
+            .evaluate({1, a});
+    CHECK(nan.state == status::failed);
+    CHECK_THAT(nan.message, Contains("ece is nan"));
+}
+
 TEST_CASE("train_network passes fit options through: threads, schedule, the recipe's batch",
           "[evaluate][train]") {
     const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});

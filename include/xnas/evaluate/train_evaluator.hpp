@@ -60,6 +60,14 @@ struct train_evaluator_options {
     /// usually does. A constant rate ends a short trial wherever the last steps bounced it,
     /// noise that reorders candidates close in accuracy.
     bool cosine = false;
+    /// User metrics: called after a successful evaluation with the trained network, the
+    /// validation set and the complete evaluation, to which it adds entries (e.metrics, or
+    /// e.objectives for a value to search on; search_options::objectives may name either). An
+    /// exception it throws turns the trial into a failed evaluation with its message. Runs
+    /// concurrently on the one shared evaluator when a search has several workers (the evaluator
+    /// is thread-safe, so it is not copied): keep it free of unsynchronised shared state.
+    std::function<void(nn::network<float>&, const data::dataset<float>& validation, evaluation&)>
+        extra_metrics{};
 };
 
 namespace detail {
@@ -139,7 +147,8 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 ///
 /// Objectives reported: val_accuracy (maximise), params, flops (per sample) and latency_ms
 /// (single-image inference on this machine; minimise). Metrics: train_loss, train_seconds,
-/// epochs, train_images. Cost: wall-clock seconds of the evaluation.
+/// epochs, train_images, and whatever options.extra_metrics adds. Cost: wall-clock seconds of
+/// the evaluation.
 ///
 /// The builder may supply the training recipe per architecture with a member
 /// `training_recipe recipe(const A&, const training_recipe& defaults) const`; otherwise
@@ -149,7 +158,8 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 /// the message; parameter, FLOP or memory budget exceeded -> failed, checked right after the
 /// structure is built and before any activation or optimizer state exists; non-finite loss ->
 /// diverged; past the per-trial time limit -> timed_out (the network trained so far is not
-/// measured). Thread-safe: evaluate keeps all state local, the data sets are shared read-only.
+/// measured); extra_metrics throws -> failed with its message. Thread-safe: evaluate keeps all
+/// state local, the data sets are shared read-only.
 template <class A, builder<A> B>
 class train_evaluator {
   public:
@@ -252,6 +262,16 @@ class train_evaluator {
             e.metrics["train_seconds"] = h.seconds;
             e.metrics["epochs"] = static_cast<double>(h.epochs.size());
             e.metrics["train_images"] = static_cast<double>(h.images);
+            if (options_.extra_metrics) {
+                try {
+                    options_.extra_metrics(net, *val_, e);
+                } catch (const std::exception& ex) {
+                    // Caught here so that a numerical_error from the user's code is not
+                    // mistaken for a diverged training.
+                    return evaluation::failure(
+                        status::failed, std::string("extra_metrics: ") + ex.what(), elapsed());
+                }
+            }
             e.cost = elapsed();
             return e;
         } catch (const numerical_error& ex) {
