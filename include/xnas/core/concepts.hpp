@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
@@ -95,6 +96,18 @@ concept strategy = search_space<S> &&
              const evaluation& e) {
     { st.ask(s, g) } -> std::same_as<trial<typename S::architecture>>;
     {st.tell(t, e)};
+};
+
+/// A strategy that also learns from trials it did not ask (a warm start's seeds, another study's
+/// results, Optuna's add_trial): tell ignores ids it never issued, observe models the result as if
+/// the strategy had asked and been told it.
+///  1. observe(s, t, e) is deterministic, like tell; t.id need not come from ask and is never
+///     checked against asked ids (observing an asked trial and then telling it counts it twice).
+///  2. A failed evaluation counts as tell counts one; t.fidelity is the budget it was run at.
+template <class St, class S>
+concept observing_strategy = strategy<St, S> &&
+    requires(St& st, const S& s, const trial<typename S::architecture>& t, const evaluation& e) {
+    {st.observe(s, t, e)};
 };
 
 /// An evaluator of architectures of type A.

@@ -35,7 +35,8 @@ struct asha_options {
 /// rung below the top down: a trial in the top floor(|rung| / eta) of its rung's told results
 /// and not yet promoted is re-asked one rung up (new id, fidelity * eta, parents = {its id});
 /// when none is promotable, a new random architecture starts at the lowest rung. Never waits
-/// for tells, so it suits many parallel workers; tells in any order.
+/// for tells, so it suits many parallel workers; tells in any order. No observe (tells of trials
+/// it did not ask are ignored): a rung ranks only the trials it ran.
 template <search_space Space>
 class asha {
   public:

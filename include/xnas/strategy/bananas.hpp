@@ -64,7 +64,9 @@ struct bananas_options {
 /// candidate with the best acquisition value; candidates never repeat an asked architecture.
 /// Asynchronous: asks that run ahead of tells take the next best candidates of the current
 /// round (with ITS each ask redraws), and the ensemble retrains once `retrain_every` new
-/// results arrived. Cost per round: ensemble * epochs * ceil(n / batch_size) small GEMM steps.
+/// results arrived. Results of trials it did not ask (a warm start's seeds) that it is told join
+/// the training data; observed ones (observe) also count as initial samples. Cost per round:
+/// ensemble * epochs * ceil(n / batch_size) small GEMM steps.
 template <encodable_space Space>
 class bananas {
   public:
@@ -88,7 +90,8 @@ class bananas {
         trial<architecture> t;
         t.id = next_id_++;
         t.fidelity = options_.fidelity;
-        if (asked_++ < options_.initial_samples || data_.empty()) {
+        // Observed results stand in for initial random samples: they teach the predictor as much.
+        if (asked_++ + observed_ < options_.initial_samples || data_.empty()) {
             t.architecture = fresh_sample(space, g);
         } else {
             if (!ensemble_.fitted() || news_ >= std::max<std::size_t>(options_.retrain_every, 1))
@@ -109,13 +112,16 @@ class bananas {
     }
 
     void tell(const trial<architecture>& t, const evaluation& e) {
-        const double s = detail::score_of(e, options_.objective, "xnas::bananas::tell");
-        if (std::isnan(s))
-            return;
-        const auto pos = std::upper_bound(data_.begin(), data_.end(), s,
-                                          [](double v, const point& p) { return v > p.score; });
-        data_.insert(pos, point{t.id, t.architecture, s, {}});
-        ++news_;
+        add(t, detail::score_of(e, options_.objective, "xnas::bananas::tell"));
+    }
+
+    /// The result of a trial this strategy did not ask (a warm start's seeds) joins the
+    /// predictor's training data and the candidates' parents as a told one does, replaces one of
+    /// the initial random samples, and is not asked again. A failed one is dropped, as by tell.
+    void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
+        seen_.insert(space, t.architecture);
+        if (add(t, detail::score_of(e, options_.objective, "xnas::bananas::observe")))
+            ++observed_;
     }
 
     /// Rounds of ensemble training so far.
@@ -123,6 +129,17 @@ class bananas {
     const bananas_options& options() const { return options_; }
 
   private:
+    // True when the result joined the training data.
+    bool add(const trial<architecture>& t, double s) {
+        if (std::isnan(s))
+            return false;
+        const auto pos = std::upper_bound(data_.begin(), data_.end(), s,
+                                          [](double v, const point& p) { return v > p.score; });
+        data_.insert(pos, point{t.id, t.architecture, s, {}});
+        ++news_;
+        return true;
+    }
+
     struct point {
         std::uint64_t id;
         architecture arch;
@@ -210,10 +227,10 @@ class bananas {
     std::vector<point> data_; // best first
     std::vector<candidate> pool_;
     detail::arch_set<Space> seen_;
-    std::size_t asked_ = 0, news_ = 0, trainings_ = 0;
+    std::size_t asked_ = 0, observed_ = 0, news_ = 0, trainings_ = 0;
     std::uint64_t next_id_ = 0;
 };
 
-static_assert(strategy<bananas<detail::archetype_space>, detail::archetype_space>);
+static_assert(observing_strategy<bananas<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas

@@ -6,8 +6,10 @@
 // cheap rungs steer the search early and the full-fidelity results take over once there are
 // enough of them.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -47,7 +49,7 @@ struct bohb_options {
 /// same bracket_scheduler): with random_fraction = 1 it is hyperband. Every result, promoted
 /// re-evaluations included, is told to the model of its fidelity; failures count as the worst.
 /// A model redraws proposals that were asked before, as tpe does. Asynchronous like hyperband:
-/// pending trials are not modelled.
+/// pending trials are not modelled. Results of trials it did not ask join a model through observe.
 template <decision_space Space>
 class bohb {
   public:
@@ -86,6 +88,20 @@ class bohb {
         pending_.erase(it);
     }
 
+    /// Tells the model of the rung nearest t.fidelity (on a log scale; fidelities outside the
+    /// brackets' range go to the lowest or highest rung) the result of a trial this strategy did
+    /// not ask, as tell would: so a warm start's full-fidelity seeds steer the top model, whose
+    /// proposals take over once it has startup_trials results. Brackets never see it: their
+    /// promotions rank only the architectures they started. Its architecture is not proposed
+    /// by a model again.
+    void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
+        seen_.insert(space, t.architecture);
+        auto& model = model_at(nearest_rung(t.fidelity));
+        model.record(xnas::to_decisions(space, t.architecture),
+                     detail::score_of(e, options_.objective, "xnas::bohb::observe"),
+                     model.cost_of(e));
+    }
+
     /// The share of the search's budget spent, handed to the model that proposes next (see
     /// tpe::set_progress; only tpe_options::cost_cooling reads it).
     void set_progress(double p) { progress_ = p; }
@@ -98,6 +114,25 @@ class bohb {
     const bohb_options& options() const { return options_; }
 
   private:
+    // The rung fidelity (computed as the brackets compute it, so the model keys match) nearest
+    // f in log(f): a result lands in the model of the rung whose results it is most like.
+    double nearest_rung(double f) const {
+        const std::size_t s_max = detail::max_halvings(options_.min_fidelity, options_.max_fidelity,
+                                                       options_.eta, "xnas::bohb");
+        double best = options_.max_fidelity;
+        double distance = std::numeric_limits<double>::infinity();
+        for (std::size_t k = 0; k <= s_max; ++k) {
+            const double rung =
+                options_.max_fidelity * std::pow(options_.eta, -static_cast<double>(k));
+            const double d = f > 0 ? std::abs(std::log(f / rung)) : static_cast<double>(s_max - k);
+            if (d < distance) {
+                distance = d;
+                best = rung;
+            }
+        }
+        return best;
+    }
+
     tpe<Space>& model_at(double fidelity) {
         auto it = models_.find(fidelity);
         if (it == models_.end())
@@ -137,6 +172,6 @@ class bohb {
     double model_fidelity_ = 0;
 };
 
-static_assert(strategy<bohb<detail::archetype_space>, detail::archetype_space>);
+static_assert(observing_strategy<bohb<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas

@@ -28,7 +28,8 @@ struct hyperband_options {
 /// n = ceil((s_max + 1) / (s + 1) * eta^s) architectures at fidelity max * eta^-s and runs
 /// successive halving on them; the brackets cycle for as long as the driver asks. Re-evaluations
 /// are new trials (new id, parents = {the previous rung's trial}). Asynchronous: while a rung
-/// waits for tells, asks start the next bracket.
+/// waits for tells, asks start the next bracket. No observe (tells of trials it did not ask are
+/// ignored): a bracket ranks only the architectures it started; bohb models results.
 template <search_space Space>
 class hyperband {
   public:

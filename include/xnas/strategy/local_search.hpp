@@ -37,7 +37,8 @@ struct local_search_options {
 /// moves to the best improving neighbour; at a local optimum it restarts with new random
 /// samples. Asynchronous use: when every trial of the current step is asked but not all are
 /// told, ask returns a random architecture that joins the step (a cheap way to keep workers
-/// busy; serial use never hits this). Tells of an earlier climb are ignored.
+/// busy; serial use never hits this). Tells of an earlier climb, and of trials it did not ask,
+/// are ignored; observe takes the latter.
 template <neighbourhood_space Space>
 class local_search {
   public:
@@ -100,6 +101,30 @@ class local_search {
             finish_step();
     }
 
+    /// The result of a trial this strategy did not ask (a warm start's seeds) competes with the
+    /// current step's results as one of them: while a climb picks its start it replaces one of
+    /// the initial random samples, so the best seed is where the climb starts when it beats
+    /// them; during a climb, one better than the current architecture is where the climb moves
+    /// next (at once with first_improvement). It is not asked again in this climb; a failed one
+    /// is ignored.
+    void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
+        const double s = detail::score_of(e, options_.objective, "xnas::local_search::observe");
+        if (std::isnan(s))
+            return;
+        visited_.insert(space, t.architecture);
+        if (!step_best_ || s > step_best_->score)
+            step_best_ = member{t.id, t.architecture, s};
+        if (!current_ && init_left_ > 0)
+            --init_left_;
+        if (options_.first_improvement && current_ && step_best_->score > current_->score) {
+            move();
+            return;
+        }
+        // Only reached when this result was the last initial sample the step waited for.
+        if (outstanding_ == 0 && init_left_ == 0 && queue_.empty() && !need_neighbours_)
+            finish_step();
+    }
+
     /// Number of random restarts so far (each after reaching a local optimum).
     std::size_t restarts() const { return climb_; }
     const local_search_options& options() const { return options_; }
@@ -152,6 +177,6 @@ class local_search {
     std::uint64_t next_id_ = 0;
 };
 
-static_assert(strategy<local_search<detail::archetype_space>, detail::archetype_space>);
+static_assert(observing_strategy<local_search<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas

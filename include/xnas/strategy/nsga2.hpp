@@ -23,7 +23,8 @@ namespace xnas {
 
 /// Options of nsga2.
 struct nsga2_options {
-    /// N: parents kept after each environmental selection; the first N asks are random.
+    /// N: parents kept after each environmental selection; the first N asks (less one per
+    /// observed result) are random.
     std::size_t population_size = 50;
     /// The objectives, each with its direction (at least one; usually two or three).
     std::vector<objective> objectives{};
@@ -43,7 +44,8 @@ struct nsga2_options {
 /// N children, parents and offspring are merged, duplicates dropped, and the best N by
 /// (front, crowding distance) become the new parents, as in the paper's generation step.
 /// Before the first selection, asks are random samples. Evaluations missing an objective or
-/// failed are dropped.
+/// failed are dropped. Told results of trials it did not ask join the offspring too; observed
+/// ones (observe) also replace initial random asks.
 template <search_space Space>
 class nsga2 {
   public:
@@ -75,7 +77,8 @@ class nsga2 {
         trial<architecture> t;
         t.id = next_id_++;
         t.fidelity = options_.fidelity;
-        if (asked_++ < options_.population_size || parents_.empty()) {
+        // Observed results stand in for initial random samples.
+        if (asked_++ + observed_ < options_.population_size || parents_.empty()) {
             t.architecture = space.sample(g);
             for (int i = 0; i < options_.max_redraws && seen_.contains(space, t.architecture); ++i)
                 t.architecture = space.sample(g);
@@ -90,23 +93,15 @@ class nsga2 {
         return t;
     }
 
-    void tell(const trial<architecture>& t, const evaluation& e) {
-        if (!e.ok())
-            return;
-        member m{t.id, t.architecture, {}, 0, 0};
-        m.scores.reserve(options_.objectives.size());
-        for (const auto& o : options_.objectives) {
-            if (o.name.empty())
-                throw std::invalid_argument("xnas::nsga2::tell: an objective in options has an "
-                                            "empty name; expected the evaluation's key");
-            const double s = detail::score_of(e, o, "xnas::nsga2::tell");
-            if (std::isnan(s))
-                return;
-            m.scores.push_back(s);
-        }
-        offspring_.push_back(std::move(m));
-        if (offspring_.size() >= options_.population_size)
-            select();
+    void tell(const trial<architecture>& t, const evaluation& e) { add(t, e, "xnas::nsga2::tell"); }
+
+    /// The result of a trial this strategy did not ask (a warm start's seeds) joins the offspring
+    /// pool as a told one does, replaces one of the first N random asks, and is not asked again:
+    /// after N observed results the first ask already breeds. A failed one is dropped.
+    void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
+        seen_.insert(space, t.architecture);
+        if (add(t, e, "xnas::nsga2::observe"))
+            ++observed_;
     }
 
     /// The current parents (empty before the first selection), with rank and crowding.
@@ -114,6 +109,28 @@ class nsga2 {
     const nsga2_options& options() const { return options_; }
 
   private:
+    // True when the result joined the offspring pool.
+    bool add(const trial<architecture>& t, const evaluation& e, const char* who) {
+        if (!e.ok())
+            return false;
+        member m{t.id, t.architecture, {}, 0, 0};
+        m.scores.reserve(options_.objectives.size());
+        for (const auto& o : options_.objectives) {
+            if (o.name.empty())
+                throw std::invalid_argument(std::string(who) +
+                                            ": an objective in options has an empty name; "
+                                            "expected the evaluation's key");
+            const double s = detail::score_of(e, o, who);
+            if (std::isnan(s))
+                return false;
+            m.scores.push_back(s);
+        }
+        offspring_.push_back(std::move(m));
+        if (offspring_.size() >= options_.population_size)
+            select();
+        return true;
+    }
+
     void breed(const Space& space, rng& g, trial<architecture>& t) const {
         const member& p1 = binary_tournament(g);
         if constexpr (crossover_space<Space>) {
@@ -183,9 +200,9 @@ class nsga2 {
     std::vector<member> parents_, offspring_;
     detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;
-    std::size_t asked_ = 0;
+    std::size_t asked_ = 0, observed_ = 0;
 };
 
-static_assert(strategy<nsga2<detail::archetype_space>, detail::archetype_space>);
+static_assert(observing_strategy<nsga2<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas

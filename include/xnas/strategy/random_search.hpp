@@ -24,7 +24,7 @@ struct random_search_options {
 
 /// Random search: each ask draws space.sample(g); tell does nothing (the driver keeps the best).
 /// Works on any search_space; asks may run ahead of tells without limit. Overhead per trial:
-/// one sample() call (plus a set lookup with .unique).
+/// one sample() call (plus a set lookup with .unique). No observe: it learns from no result.
 template <search_space Space>
 class random_search {
   public:

@@ -19,9 +19,10 @@ namespace xnas {
 
 /// Options of regularized_evolution.
 struct regularized_evolution_options {
-    /// P: architectures kept alive; the first P asks are random samples. The paper used
-    /// P = 100, S = 25 for runs of 20,000 models; 30 / 10 (NASLib's NAS-Bench setting) suits
-    /// the budgets of 100-1000 evaluations that tabular benchmarks and CPU searches afford.
+    /// P: architectures kept alive; the first P asks (less one per observed result) are random
+    /// samples. The paper used P = 100, S = 25 for runs of 20,000 models; 30 / 10 (NASLib's
+    /// NAS-Bench setting) suits the budgets of 100-1000 evaluations that tabular benchmarks and
+    /// CPU searches afford.
     std::size_t population_size = 30;
     /// S: individuals drawn (with replacement, as in the paper) for each tournament.
     std::size_t sample_size = 10;
@@ -39,7 +40,9 @@ struct regularized_evolution_options {
 /// member pushes out the oldest, not the worst, which the paper shows regularizes against lucky
 /// evaluations. Each ask after the first P runs a tournament of S random members and mutates
 /// the winner. Asynchronous as in the paper: an ask never waits for tells (while no member has
-/// been told, it samples at random); failed evaluations do not join the population.
+/// been told, it samples at random); failed evaluations do not join the population. Told results
+/// of trials it did not ask join the population too, but only observed ones (observe) also
+/// replace initial random asks.
 template <search_space Space>
 class regularized_evolution {
   public:
@@ -61,7 +64,8 @@ class regularized_evolution {
         trial<architecture> t;
         t.id = next_id_++;
         t.fidelity = options_.fidelity;
-        if (asked_++ < options_.population_size || population_.empty()) {
+        // Observed members fill the initial population as random asks would have.
+        if (asked_++ + observed_ < options_.population_size || population_.empty()) {
             t.architecture = space.sample(g);
             return t;
         }
@@ -80,13 +84,16 @@ class regularized_evolution {
     }
 
     void tell(const trial<architecture>& t, const evaluation& e) {
-        const double s =
-            detail::score_of(e, options_.objective, "xnas::regularized_evolution::tell");
-        if (std::isnan(s))
-            return;
-        population_.push_back({t.id, t.architecture, s});
-        if (population_.size() > options_.population_size)
-            population_.pop_front(); // the oldest dies
+        add(t, detail::score_of(e, options_.objective, "xnas::regularized_evolution::tell"));
+    }
+
+    /// The result of a trial this strategy did not ask (a warm start's seeds) joins the
+    /// population as a told one does, and also takes the place of one of the first P random
+    /// asks: after P observed results the first ask already runs a tournament. A failed one
+    /// neither joins nor counts.
+    void observe(const Space&, const trial<architecture>& t, const evaluation& e) {
+        if (add(t, detail::score_of(e, options_.objective, "xnas::regularized_evolution::observe")))
+            ++observed_;
     }
 
     /// Members currently alive, oldest first.
@@ -94,6 +101,16 @@ class regularized_evolution {
     const regularized_evolution_options& options() const { return options_; }
 
   private:
+    // True when the result joined the population.
+    bool add(const trial<architecture>& t, double s) {
+        if (std::isnan(s))
+            return false;
+        population_.push_back({t.id, t.architecture, s});
+        if (population_.size() > options_.population_size)
+            population_.pop_front(); // the oldest dies
+        return true;
+    }
+
     struct member {
         std::uint64_t id;
         architecture arch;
@@ -113,9 +130,10 @@ class regularized_evolution {
     regularized_evolution_options options_;
     std::deque<member> population_;
     std::uint64_t next_id_ = 0;
-    std::size_t asked_ = 0;
+    std::size_t asked_ = 0, observed_ = 0;
 };
 
-static_assert(strategy<regularized_evolution<detail::archetype_space>, detail::archetype_space>);
+static_assert(
+    observing_strategy<regularized_evolution<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas

@@ -171,7 +171,8 @@ struct reinforce_options {
 /// remembers them by trial id; each tell takes one policy-gradient step on the trial's
 /// decisions with advantage reward - baseline (so tells may come in any order and from any
 /// number of outstanding asks, as in the paper's asynchronous controller). Failed evaluations
-/// and unknown ids are skipped.
+/// and unknown ids are skipped. No observe: the gradient is on-policy, so a result of
+/// decisions the policy did not draw (a warm start's seeds) would bias it.
 template <decision_space Space, decision_policy Policy = factorised_policy>
 class reinforce {
   public:

@@ -33,7 +33,8 @@ struct successive_halving_options {
 /// of a promoted architecture is a new trial (new id, higher fidelity, parents = {its trial at
 /// the previous rung}). Asynchronous: while a rung waits for tells, asks start the next bracket,
 /// so workers never idle; a rung is promoted once all of its trials are told (failed ones are
-/// never promoted).
+/// never promoted). No observe (tells of trials it did not ask are ignored): a bracket ranks
+/// only the architectures it started.
 template <search_space Space>
 class successive_halving {
   public:

@@ -102,8 +102,11 @@ class bohb;
 /// decision's histograms, which is how the tree structure enters. Failed evaluations (a broken
 /// candidate, a budget exceeded) count as the worst trials: they join the bad group, steering away
 /// from what fails, as Optuna does with pruned trials. Asks may run ahead of tells (parallel
-/// workers); pending trials are not modelled. Overhead per ask: O(told trials x decisions) plus
-/// O(candidates x decisions), and for ordered decisions O(told trials x choices) each.
+/// workers); pending trials are not modelled. tell ignores ids it did not issue (its model keeps
+/// the decisions it computed at ask time); results of other trials, such as a warm start's seeds,
+/// join the model through observe (Optuna's add_trial). Overhead per ask: O(told trials x
+/// decisions) plus O(candidates x decisions), and for ordered decisions O(told trials x choices)
+/// each.
 template <decision_space Space>
 class tpe {
   public:
@@ -146,6 +149,16 @@ class tpe {
         record(std::move(it->second), detail::score_of(e, options_.objective, "xnas::tpe::tell"),
                cost_of(e));
         pending_.erase(it);
+    }
+
+    /// Records the result of a trial this strategy did not ask (a warm start's seeds, another
+    /// study's trials) exactly as tell records its own: it joins the model (and counts towards
+    /// startup_trials, as Optuna counts added trials), a failure counts as the worst, and its
+    /// architecture is not proposed again. t.fidelity is not read, as tell does not.
+    void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
+        seen_.insert(space, t.architecture);
+        record(xnas::to_decisions(space, t.architecture),
+               detail::score_of(e, options_.objective, "xnas::tpe::observe"), cost_of(e));
     }
 
     /// The share of the search's budget spent, 0 to 1 (NaN counts as 0); xnas::search sets it
@@ -574,6 +587,6 @@ class tpe {
     std::uint64_t next_id_ = 0;
 };
 
-static_assert(strategy<tpe<detail::archetype_space>, detail::archetype_space>);
+static_assert(observing_strategy<tpe<detail::archetype_space>, detail::archetype_space>);
 
 } // namespace xnas
