@@ -8,12 +8,13 @@ build=${1:-$here/build}
 shift || true
 
 packages=(build-essential cmake ninja-build pkg-config
-  libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev nlohmann-json3-dev zlib1g-dev
+  libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev zlib1g-dev
   catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist)
-# The test suite checks formatting (clang-format 14) and parses the code with a second compiler
-# (clang++ 14, Debian 12's clang): the main job needs neither.
+# The test suite checks formatting (clang-format 14), parses the code with a second compiler
+# (clang++ 14, Debian 12's clang) and runs the MPI executor on real ranks (Open MPI): the main
+# job needs none of them.
 if [[ " $* " == *" -DXNAS_BUILD_TESTS=ON "* ]]; then
-  packages+=(clang-format clang-14)
+  packages+=(clang-format clang-14 libopenmpi-dev openmpi-bin)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -125,6 +125,18 @@ concept evaluator = requires(E& e, const trial<A>& t) {
     { e.evaluate(t) } -> std::same_as<evaluation>;
 };
 
+/// Where trials are evaluated, for xnas::search_with: in the calling thread, on a thread pool, on
+/// MPI ranks (<xnas/parallel/mpi.hpp>) or wherever a user's type sends them.
+///  1. submit(t) hands a trial over; wait_one() blocks until the evaluation of some submitted,
+///     not yet returned trial is back, and returns it with its trial (completion order).
+///  2. A failing candidate comes back as a failed evaluation; wait_one throws only when the
+///     executor itself breaks (a lost rank, a closed connection).
+template <class X, class A>
+concept executor = requires(X& x, trial<A> t) {
+    x.submit(std::move(t));
+    { x.wait_one() } -> std::same_as<scored<A>>;
+};
+
 /// True when E declares `static constexpr bool thread_safe = true`.
 template <class E>
 inline constexpr bool is_thread_safe_evaluator = [] {

@@ -1,8 +1,9 @@
 #pragma once
 // xnas::search: the search driver. Asks the strategy for trials, has them evaluated by a serial
-// or thread-pool executor, journals every ask and result, tells the strategy, and returns the
-// study. Budgets: trials, wall-clock seconds, summed cost; a strategy that schedules by the share
-// spent is told it before each ask (set_progress). Resumes from a journal by replay.
+// or thread-pool executor (search_with: by any executor), journals every ask and result, tells
+// the strategy, and returns the study. Budgets: trials, wall-clock seconds, summed cost; a strategy
+// that schedules by the share spent is told it before each ask (set_progress). Resumes from a
+// journal by replay.
 
 #include <algorithm>
 #include <chrono>
@@ -367,33 +368,16 @@ struct search_run {
 
 } // namespace detail
 
-/// Runs a search: asks `strategy` for trials over `space`, evaluates them with `eval`, tells the
-/// results back, until a budget in `opt` is spent or a callback asks to stop.
-///
-/// Callbacks are any objects; each hook is optional and a hook returning true asks to stop:
-///   on_start(const study<A>&), on_ask(const trial<A>&),
-///   on_result(const scored<A>&, const study<A>&) or on_result(const scored<A>&),
-///   on_warning(const std::string&) (e.g. a torn journal line), on_end(const study<A>&).
-/// In-flight trials are finished and recorded after a stop. Results replayed from a journal
-/// are not reported to on_ask / on_result (they are in the study's history on_start receives).
-/// A strategy with set_progress(double) is given, before each ask, the largest share spent of
-/// the budgets set (trials, cost, seconds; 0 to 1). The ask's journal record keeps it and a
-/// resume replays it, so a schedule that follows the clock still resumes exactly.
-///
-/// An evaluator that throws is recorded as status::failed with the exception's message; an ok
-/// evaluation lacking an objective of `opt` is recorded failed, a non-finite one diverged.
-///
-/// Throws std::invalid_argument for bad options; xnas::file_error / xnas::parse_error naming the
-/// file and line for an unusable journal (a resume that does not replay to the same asks).
-template <class Space, class St, class E, class... Callbacks>
+/// xnas::search with the trials evaluated by `exec`, which keeps opt.workers of them in flight:
+/// the way to a user's own executor (a process pool, a cluster queue) and to MPI ranks
+/// (<xnas/parallel/mpi.hpp>). Everything else (journal, resume, budgets, callbacks) is search's.
+template <class Space, class St, class X, class... Callbacks>
 requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
-    evaluator < std::remove_cvref_t<E>,
-typename Space::architecture >
-    study<typename Space::architecture> search(const Space& space, St&& strategy, E&& eval,
-                                               const search_options& opt,
-                                               Callbacks&&... callbacks) {
+    executor<X, typename Space::architecture>
+        study<typename Space::architecture> search_with(const Space& space, St&& strategy, X& exec,
+                                                        const search_options& opt,
+                                                        Callbacks&&... callbacks) {
     using A = typename Space::architecture;
-    using Ev = std::remove_cvref_t<E>;
     using Stt = std::remove_cvref_t<St>;
     detail::validate(opt);
 
@@ -471,7 +455,7 @@ typename Space::architecture >
         return std::min(p, 1.0);
     };
 
-    auto loop = [&](auto& exec) {
+    {
         std::size_t in_flight = 0;
         // Trials asked before a crash but never finished run first, as they would have.
         for (auto& t : run.pending) {
@@ -517,16 +501,48 @@ typename Space::architecture >
             if (cb_stop)
                 request_stop(stop_reason::callback);
         }
-    };
-    if (opt.workers <= 1) {
-        detail::serial_executor<Ev, A> exec(eval);
-        loop(exec);
-    } else {
-        detail::thread_executor<Ev, A> exec(eval, opt.workers);
-        loop(exec);
     }
     (detail::hook_on_end(callbacks, std::as_const(out)), ...);
     return out;
+}
+
+/// Runs a search: asks `strategy` for trials over `space`, evaluates them with `eval`, tells the
+/// results back, until a budget in `opt` is spent or a callback asks to stop. It is search_with
+/// on the executor opt.workers names: the calling thread (1) or a pool of that many threads.
+///
+/// Callbacks are any objects; each hook is optional and a hook returning true asks to stop:
+///   on_start(const study<A>&), on_ask(const trial<A>&),
+///   on_result(const scored<A>&, const study<A>&) or on_result(const scored<A>&),
+///   on_warning(const std::string&) (e.g. a torn journal line), on_end(const study<A>&).
+/// In-flight trials are finished and recorded after a stop. Results replayed from a journal
+/// are not reported to on_ask / on_result (they are in the study's history on_start receives).
+/// A strategy with set_progress(double) is given, before each ask, the largest share spent of
+/// the budgets set (trials, cost, seconds; 0 to 1). The ask's journal record keeps it and a
+/// resume replays it, so a schedule that follows the clock still resumes exactly.
+///
+/// An evaluator that throws is recorded as status::failed with the exception's message; an ok
+/// evaluation lacking an objective of `opt` is recorded failed, a non-finite one diverged.
+///
+/// Throws std::invalid_argument for bad options; xnas::file_error / xnas::parse_error naming the
+/// file and line for an unusable journal (a resume that does not replay to the same asks).
+template <class Space, class St, class E, class... Callbacks>
+requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
+    evaluator < std::remove_cvref_t<E>,
+typename Space::architecture >
+    study<typename Space::architecture> search(const Space& space, St&& strategy, E&& eval,
+                                               const search_options& opt,
+                                               Callbacks&&... callbacks) {
+    using A = typename Space::architecture;
+    using Ev = std::remove_cvref_t<E>;
+    detail::validate(opt);
+    if (opt.workers <= 1) {
+        detail::serial_executor<Ev, A> exec(eval);
+        return search_with(space, std::forward<St>(strategy), exec, opt,
+                           std::forward<Callbacks>(callbacks)...);
+    }
+    detail::thread_executor<Ev, A> exec(eval, opt.workers);
+    return search_with(space, std::forward<St>(strategy), exec, opt,
+                       std::forward<Callbacks>(callbacks)...);
 }
 
 } // namespace xnas
