@@ -37,6 +37,9 @@
 #include <xnas/run/journal.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/strategy.hpp>
+#ifdef XNAS_WITH_MPI
+#include <xnas/parallel/mpi.hpp>
+#endif
 
 namespace fs = std::filesystem;
 using namespace xnas;
@@ -98,6 +101,8 @@ struct any_strategy {
     std::function<trial<A>(const Space&, rng&)> ask_fn;
     std::function<void(const trial<A>&, const evaluation&)> tell_fn;
     std::function<void(double)> progress_fn{}; ///< empty for strategies without set_progress
+    /// Learns from a trial it did not ask (a warm start); empty for strategies that cannot.
+    std::function<void(const Space&, const trial<A>&, const evaluation&)> observe_fn{};
     trial<A> ask(const Space& s, rng& g) { return ask_fn(s, g); }
     void tell(const trial<A>& t, const evaluation& e) { tell_fn(t, e); }
     void set_progress(double p) {
@@ -112,13 +117,18 @@ struct any_strategy {
                          [shared](const trial<A>& t, const evaluation& e) { shared->tell(t, e); }};
         if constexpr (detail::takes_progress<St>)
             out.progress_fn = [shared](double p) { shared->set_progress(p); };
+        if constexpr (observing_strategy<St, Space>)
+            out.observe_fn = [shared](const Space& s, const trial<A>& t, const evaluation& e) {
+                shared->observe(s, t, e);
+            };
         return out;
     }
 };
 
 /// Seeds a search with known architectures: asks them first, then hands over to `inner`, which
-/// is told their results too (so evolution starts with them in its population). Ids are shifted
-/// so the seeds and the inner strategy's trials never collide.
+/// observes their results when it can (tpe models them, evolution starts with them in its
+/// population; observing_strategy) and is told them otherwise. Ids are shifted so the seeds and
+/// the inner strategy's trials never collide.
 template <class Space>
 any_strategy<Space> warm_started(any_strategy<Space> inner,
                                  std::vector<typename Space::architecture> seeds) {
@@ -127,10 +137,12 @@ any_strategy<Space> warm_started(any_strategy<Space> inner,
         any_strategy<Space> inner;
         std::vector<A> seeds;
         std::size_t next = 0;
+        const Space* space = nullptr; ///< the asking search's, for observe (a seed is asked first)
     };
     auto s = std::make_shared<state>(state{std::move(inner), std::move(seeds)});
     const std::uint64_t k = s->seeds.size();
     return {[s, k](const Space& space, rng& g) {
+                s->space = &space;
                 if (s->next < s->seeds.size()) {
                     trial<A> t;
                     t.id = s->next;
@@ -139,8 +151,10 @@ any_strategy<Space> warm_started(any_strategy<Space> inner,
                 }
                 trial<A> t = s->inner.ask(space, g);
                 t.id += k;
+                // A parent may be a seed, known to the inner strategy by its id from the top of
+                // the range (below).
                 for (auto& p : t.parents)
-                    p += k;
+                    p = p > ~std::uint64_t(0) - k ? ~std::uint64_t(0) - p : p + k;
                 return t;
             },
             [s, k](const trial<A>& t, const evaluation& e) {
@@ -149,7 +163,10 @@ any_strategy<Space> warm_started(any_strategy<Space> inner,
                 inner_trial.id = t.id < k ? ~std::uint64_t(0) - t.id : t.id - k;
                 for (auto& p : inner_trial.parents)
                     p = p < k ? ~std::uint64_t(0) - p : p - k;
-                s->inner.tell(inner_trial, e);
+                if (t.id < k && s->inner.observe_fn)
+                    s->inner.observe_fn(*s->space, inner_trial, e);
+                else
+                    s->inner.tell(inner_trial, e);
             },
             [s](double p) { s->inner.set_progress(p); }};
 }
@@ -275,7 +292,11 @@ struct progress {
         const std::size_t done = s.history.size(), failed = failed_trials(s);
         // The study's own best (at the highest fidelity evaluated): O(trials) per result.
         const auto best_index = s.best_index(accuracy_objective);
-        const double best = best_index ? s.history[*best_index].e.value("val_accuracy") : 0.0;
+        // Until a trial succeeds there is no best: 0.0000 would read as a trained network at 0.
+        char best[32] = "-";
+        if (best_index)
+            std::snprintf(best, sizeof best, "%.4f",
+                          s.history[*best_index].e.value("val_accuracy"));
         double eta = 0;
         if (total)
             eta = now / static_cast<double>(done) *
@@ -284,9 +305,9 @@ struct progress {
             eta = std::max(0.0, budget_seconds - now);
         char line[256];
         std::snprintf(line, sizeof line,
-                      "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best val_acc %.4f  failed %zu",
-                      done, total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta,
-                      best, failed);
+                      "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best val_acc %s  failed %zu", done,
+                      total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta, best,
+                      failed);
         if (tty) {
             const std::size_t width = 24,
                               filled = total ? width * std::min(done, total) / total : 0;
@@ -362,15 +383,21 @@ void write_text(const fs::path& p, const std::string& text) {
 /// The best architectures of an earlier journal by val_accuracy (ok results only).
 template <class Space>
 std::vector<typename Space::architecture>
-best_from_journal(const Space& space, const std::string& path, std::size_t k) {
+best_from_journal(const Space& space, const std::string& space_name, const std::string& path,
+                  std::size_t k) {
     const auto j = read_journal(path);
-    std::map<std::uint64_t, std::string> arch;
-    std::vector<std::pair<double, std::string>> scored_archs;
+    struct asked {
+        std::string text;
+        std::size_t line; ///< of the ask record, for the error of an architecture that won't parse
+    };
+    std::map<std::uint64_t, asked> arch;
+    std::vector<std::pair<double, asked>> scored_archs;
     for (const auto& r : j.records) {
         const auto& d = r.data;
         const auto event = d.at("event").get<std::string>();
         if (event == "ask") {
-            arch[d.at("id").get<std::uint64_t>()] = d.at("architecture").get<std::string>();
+            arch[d.at("id").get<std::uint64_t>()] = {d.at("architecture").get<std::string>(),
+                                                     r.line};
         } else if (event == "result" && d.get_or("status", std::string()) == "ok") {
             const json::value* objectives = d.find("objectives");
             const json::value* acc = objectives ? objectives->find("val_accuracy") : nullptr;
@@ -382,8 +409,21 @@ best_from_journal(const Space& space, const std::string& path, std::size_t k) {
     std::stable_sort(scored_archs.begin(), scored_archs.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<typename Space::architecture> out;
-    for (const auto& [acc, text] : scored_archs) {
-        auto a = space.parse(text);
+    for (const auto& entry : scored_archs) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        const asked& asked_arch = entry.second;
+        auto a = [&] {
+            try {
+                return space.parse(asked_arch.text);
+            } catch (const std::invalid_argument& e) {
+                // The journal does not record its space, and a bare parse message does not say
+                // that the journal, not the --space, is the thing to change.
+                throw parse_error("--warm-start " + path + ":" + std::to_string(asked_arch.line) +
+                                  ": the journal's architectures are not of the --space " +
+                                  space_name + " space; warm-start from a journal of a " +
+                                  space_name + " search (" + e.what() + ")");
+            }
+        }();
         if (std::find(out.begin(), out.end(), a) == out.end())
             out.push_back(std::move(a));
         if (out.size() == k)
@@ -409,8 +449,38 @@ struct prepared_data {
     data::normalization stats; ///< one global (mean, stddev) of the search's training images
 };
 
+/// Whether `dir` holds all four Fashion-MNIST files, raw or gzipped.
+bool data_files_present(const fs::path& dir) {
+    std::error_code ec;
+    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+        if (!fs::exists(dir / name, ec) && !fs::exists(dir / (std::string(name) + ".gz"), ec))
+            return false;
+    return true;
+}
+
+/// Fashion-MNIST from --data. The library names a damaged file and its fault, but only a
+/// missing file's error says how to get the data; here the files are the Debian package's, so a
+/// damaged one's error says how to restore it too.
+data::train_test<float> load_data(const config& c) {
+    try {
+        return data::load_fashion_mnist<float>(c.data);
+    } catch (const file_error& e) {
+        if (!data_files_present(c.data))
+            throw; // a missing file: the message already says what to install
+        const std::string package = "apt-get install --reinstall dataset-fashion-mnist";
+        std::error_code ec;
+        const bool packaged = fs::equivalent(c.data, config{}.data, ec);
+        throw file_error(
+            std::string(e.what()) +
+            (packaged ? "; to restore the file, reinstall the package: " + package
+                      : "; to replace it with an intact copy, install the Debian package (" +
+                            package + ") and pass --data " + config{}.data));
+    }
+}
+
 prepared_data prepare(const config& c, bool sequences) {
-    auto tt = data::load_fashion_mnist<float>(c.data);
+    auto tt = load_data(c);
     rng g(c.seed ^ 0x5EED5EEDULL);
     prepared_data p;
     p.split = data::stratified_split(tt.train.labels, c.validation_fraction, g);
@@ -519,29 +589,69 @@ void check_out_dir(const config& c) {
                                             " " + theirs.at(key).dump() + " (" + recorded.string() +
                                             "); resume with the run's options");
     }
+}
+
+/// Records the run's options in --out: called once the data and any --warm-start journal have
+/// loaded, so a run that fails on them leaves nothing behind (--resume reads these files before
+/// the run starts, so writing them later changes nothing for it).
+void record_options(const config& c) {
+    const fs::path recorded = fs::path(c.out) / "options.json";
+    std::error_code ec;
     if (!c.resume || !fs::exists(recorded, ec)) {
         fs::create_directories(c.out);
-        write_text(recorded, mine.dump(2) + "\n");
+        write_text(recorded, trial_options(c).dump(2) + "\n");
     }
     // A resume rewrites it: the budgets it was given again are the run's now.
     write_text(fs::path(c.out) / "command.toml", c.command_toml);
+}
+
+/// This process's MPI rank and the number of ranks: (0, 1) unless this is xnas-search-mpi started
+/// by mpiexec.
+std::pair<int, int> mpi_rank_and_size() {
+#ifdef XNAS_WITH_MPI
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return {rank, size};
+#else
+    return {0, 1};
+#endif
 }
 
 template <class Space, class Builder>
 int run(const config& c, const Space& space, const Builder& builder, bool sequences) {
     using A = typename Space::architecture;
     const auto t0 = std::chrono::steady_clock::now();
-    check_out_dir(c);
+    // Under mpiexec rank 0 searches and writes --out; every other rank only trains the candidates
+    // it is sent, so it loads the data and builds the evaluator and nothing else.
+    const auto [rank, ranks] = mpi_rank_and_size();
+    if (rank == 0)
+        check_out_dir(c);
+    const std::size_t workers = ranks > 1   ? static_cast<std::size_t>(ranks - 1)
+                                : c.workers ? c.workers
+                                            : std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t threads = static_cast<std::size_t>(std::max(c.threads, 1));
+    // Oversubscribed cores slow every trial (and so skew --trial-seconds and the latencies
+    // measured) without an error to show why; a warning, as a shared machine may want it. Where
+    // MPI ranks run is mpiexec's to say.
+    if (const unsigned cores = std::thread::hardware_concurrency();
+        ranks == 1 && cores && workers * threads > cores)
+        std::fprintf(stderr,
+                     "xnas-search: warning: --workers %zu x --threads %zu = %zu exceeds the %u "
+                     "cores and oversubscribes them: candidates compete for cores and train "
+                     "slower (keep workers x threads <= %u)\n",
+                     workers, threads, workers * threads, cores, cores);
+    std::vector<A> seeds;
+    if (!c.warm_start.empty() && rank == 0)
+        seeds = best_from_journal(space, c.space, c.warm_start, c.warm_start_count);
     prepared_data d = prepare(c, sequences);
-    fs::create_directories(c.out);
-    {
+    if (rank == 0) {
+        record_options(c);
         const auto split =
             json::value::object({{"train", d.split.train}, {"val", d.split.validation}});
         write_text(fs::path(c.out) / "split.json", split.dump());
     }
 
-    const std::size_t workers =
-        c.workers ? c.workers : std::max(1u, std::thread::hardware_concurrency());
     nn::set_blas_threads(c.threads);
     train_evaluator<A, Builder> evaluator(
         builder, d.train, d.validation,
@@ -557,9 +667,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
 
     auto strategy =
         make_strategy<Space>(c.strategy, c.trials ? c.trials : 50, c.cost_exponent, c.cost_cooling);
-    if (!c.warm_start.empty())
-        strategy = warm_started(std::move(strategy),
-                                best_from_journal(space, c.warm_start, c.warm_start_count));
+    if (!seeds.empty())
+        strategy = warm_started(std::move(strategy), std::move(seeds));
 
     search_options opt{.objectives = {accuracy_objective, params_objective},
                        .max_trials = c.trials,
@@ -578,7 +687,16 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     selection_reserve reserve{
         .budget_seconds = c.minutes * 60, .k = c.select, .scale = select_scale, .workers = workers};
     const auto search_start = std::chrono::steady_clock::now();
-    study<A> s = search(space, strategy, evaluator, opt, bar, reserve);
+    study<A> s;
+#ifdef XNAS_WITH_MPI
+    if (ranks > 1) {
+        auto searched = mpi::search(space, strategy, evaluator, opt, bar, reserve);
+        if (!searched)
+            return 0; // a worker rank: its part is done, rank 0 reports
+        s = std::move(*searched);
+    } else
+#endif
+        s = search(space, strategy, evaluator, opt, bar, reserve);
     // A resumed search counts the seconds its journal spent, as --minutes does.
     const double search_seconds =
         s.resumed_seconds +
@@ -671,10 +789,8 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     // The search kept workers x threads cores busy; the one retrain uses them all, data-parallel.
     // Cosine annealing to zero over the retrain is the usual final-training recipe (DARTS,
     // NAS-Bench-201): it settles into a minimum a constant rate keeps bouncing around.
-    train::fit_options final_options{.epochs = final_epochs,
-                                     .seed = g(),
-                                     .threads = workers *
-                                                static_cast<std::size_t>(std::max(c.threads, 1))};
+    train::fit_options final_options{
+        .epochs = final_epochs, .seed = g(), .threads = workers * threads};
     if (!c.final_constant_lr)
         final_options.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = final_epochs};
     if ((c.final_augment || c.final_erase > 0) && !sequences)
@@ -811,11 +927,14 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
 } // namespace
 
 int main(int argc, char** argv) {
+#ifdef XNAS_WITH_MPI
+    xnas::mpi::session mpi_session(argc, argv);
+#endif
     config c;
     CLI::App app{
         "xnas-search: neural architecture search on Fashion-MNIST.\n"
-        "Writes journal.jsonl, trials.csv, pareto.csv, best.json, split.json and report.html to "
-        "--out,\n"
+        "Writes options.json, command.toml, journal.jsonl, split.json, trials.csv, pareto.csv,\n"
+        "best.json, best_model.xnas (the retrained network) and report.html to --out,\n"
         "retrains the best architecture on the full training set, evaluates the test set once,\n"
         "and prints a JSON summary on stdout."};
     app.add_option("--data", c.data, "directory with the IDX files (Debian: dataset-fashion-mnist)")
@@ -900,17 +1019,22 @@ int main(int argc, char** argv) {
                    "share of the training set held out for validation (stratified, seeded)")
         ->check(CLI::Range(0.01, 0.5))
         ->capture_default_str();
-    app.add_option("--workers", c.workers, "candidates trained at once (default: number of cores)");
+    app.add_option("--workers", c.workers,
+                   "candidates trained at once (default: number of cores; xnas-search-mpi under "
+                   "mpiexec -n N: the N - 1 worker ranks)");
     app.add_option("--threads", c.threads, "BLAS threads per candidate")->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, the strategy and every initialisation")
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,
-                   "candidates with more parameters fail without training");
-    app.add_option(
-           "--max-mflops", c.max_mflops,
-           "candidates over this many forward MFLOPs per image fail without training (0: none)")
+                   "parameter budget (0: none): the chain and rnn spaces are restricted up front "
+                   "to networks within it; a candidate still over it fails without training and "
+                   "is recorded")
         ->capture_default_str();
-    app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)");
+    app.add_option("--max-mflops", c.max_mflops,
+                   "budget of forward MFLOPs per image (0: none), applied as --max-params is")
+        ->capture_default_str();
+    app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)")
+        ->capture_default_str();
     app.add_option("--out", c.out, "output directory")->capture_default_str()->configurable(false);
     app.add_flag("--resume", c.resume,
                  "continue the search journaled in --out (nothing lost or repeated) with the "
@@ -992,6 +1116,12 @@ int main(int argc, char** argv) {
                    false);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "xnas-search: %s\n", e.what());
+#ifdef XNAS_WITH_MPI
+        // The other ranks may be waiting for this one (for trials, or in MPI_Finalize): only an
+        // abort ends them all.
+        if (mpi_rank_and_size().second > 1)
+            MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
         return 1;
     }
 }
