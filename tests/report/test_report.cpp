@@ -75,6 +75,15 @@ TEST_CASE("main effects count an absent decision as its own value and need two r
     CHECK_THROWS_WITH(report::main_effects({{{}, 1.0}}), Contains("at least 2"));
 }
 
+TEST_CASE("main effects leave out a decision that never varied", "[report][importance]") {
+    std::vector<report::decision_row> rows;
+    for (int i = 0; i < 12; ++i)
+        rows.push_back({{{"depth", std::to_string(i % 3)}, {"skip", "0"}}, double(i % 3)});
+    const auto imp = report::main_effects(rows);
+    REQUIRE(imp.size() == 1);
+    CHECK(imp[0].decision == "depth");
+}
+
 TEST_CASE("chart ticks are round numbers inside the range", "[report][html]") {
     using report::detail::nice_ticks;
     auto near = [](const std::vector<double>& got, const std::vector<double>& want) {
@@ -88,6 +97,8 @@ TEST_CASE("chart ticks are round numbers inside the range", "[report][html]") {
     near(nice_ticks(0, 378.4, false), {0, 100, 200, 300});
     near(nice_ticks(2092, 124800, true), {5000, 10000, 20000, 50000, 100000});
     near(nice_ticks(50, 50000, true), {100, 1000, 10000});
+    // A log axis narrower than one 1-2-5 step gets linear round ticks, not just its ends.
+    near(nice_ticks(24281.7, 38143.2, true), {25000, 30000, 35000});
     // Degenerate ranges keep their ends.
     near(nice_ticks(1, 1, false), {1, 1});
 }

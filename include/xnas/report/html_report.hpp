@@ -99,7 +99,13 @@ inline std::vector<double> nice_ticks(double lo, double hi, bool log_axis) {
             if (out.size() >= 3)
                 break;
         }
-    } else if (hi > lo) {
+        // A range narrower than 1-2-5 steps (24k to 38k parameters) would show only its ends;
+        // over so short a span the log axis is nearly linear, so linear round ticks read right.
+        if (out.size() >= 2)
+            return out;
+        out.clear();
+    }
+    if (hi > lo) {
         const double raw = (hi - lo) / 5;
         const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
         double step = 10 * magnitude;

@@ -37,10 +37,10 @@ struct decision_importance {
     std::vector<std::pair<std::string, double>> mean_by_value; ///< sorted by mean, descending
 };
 
-/// Main-effect importance of every decision, most important first (by adjusted_share). Rows with a
-/// non-finite value are skipped; a decision absent from a row counts as the value "(absent)", so
-/// conditional decisions are measured too. Throws std::invalid_argument with fewer than two
-/// usable rows.
+/// Main-effect importance of every decision that took two or more values, most important first
+/// (by adjusted_share). Rows with a non-finite value are skipped; a decision absent from a row
+/// counts as the value "(absent)", so conditional decisions are measured too. Throws
+/// std::invalid_argument with fewer than two usable rows.
 inline std::vector<decision_importance> main_effects(const std::vector<decision_row>& rows) {
     std::vector<const decision_row*> usable;
     for (const auto& r : rows)
@@ -74,6 +74,10 @@ inline std::vector<decision_importance> main_effects(const std::vector<decision_
             g.first += r->value;
             ++g.second;
         }
+        // A decision that never varied explains nothing, and a 0% row would read as a measured
+        // lack of influence (a space's fixed choice, a slot every trial left absent).
+        if (groups.size() < 2)
+            continue;
         decision_importance d{name, 0.0, 0.0, {}};
         double between = 0;
         for (const auto& [value, g] : groups) {
