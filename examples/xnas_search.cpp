@@ -26,8 +26,10 @@
 #include <xnas/data/split.hpp>
 #include <xnas/evaluate/cell_builder.hpp>
 #include <xnas/evaluate/chain_builder.hpp>
+#include <xnas/evaluate/prescreen.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
 #include <xnas/evaluate/training_params.hpp>
+#include <xnas/evaluate/zero_cost.hpp>
 #include <xnas/nn/serialize.hpp>
 #include <xnas/report/decisions.hpp>
 #include <xnas/report/html_report.hpp>
@@ -88,6 +90,8 @@ struct config {
     std::string warm_start;
     std::string command_toml; ///< the options given, as --config reads them back
     std::size_t warm_start_count = 5;
+    std::size_t prescreen = 0;
+    std::size_t prescreen_keep = 5;
 };
 
 const objective accuracy_objective{"val_accuracy", direction::maximize};
@@ -551,6 +555,10 @@ json::value trial_options(const config& c) {
         options["cost-exponent"] = c.cost_exponent;
     if (c.cost_cooling)
         options["cost-cooling"] = true;
+    if (c.prescreen) { // as the cost exponent: runs before the option have no such key
+        options["prescreen"] = c.prescreen;
+        options["prescreen-keep"] = c.prescreen_keep;
+    }
     return options;
 }
 
@@ -653,6 +661,25 @@ int run(const config& c, const Space& space, const Builder& builder, bool sequen
     }
 
     nn::set_blas_threads(c.threads);
+    if (c.prescreen && rank == 0) {
+        // Zero-cost pre-screening (Mellor et al. 2021): NASWOT of the untrained network on 64
+        // training images costs milliseconds where a trial costs seconds; the best few are
+        // trained first, and strategies that observe learn from them as from a warm start.
+        const auto start = std::chrono::steady_clock::now();
+        zero_cost_evaluator<A, Builder> proxy(builder, d.train, {.seed = c.seed});
+        rng pg(c.seed ^ 0x9E3779B97F4A7C15ULL);
+        const auto picks = prescreen(space, proxy, c.prescreen, c.prescreen_keep, pg);
+        for (const auto& p : picks)
+            if (std::find(seeds.begin(), seeds.end(), p.t.architecture) == seeds.end())
+                seeds.push_back(p.t.architecture);
+        std::fprintf(
+            stderr,
+            "prescreen: NASWOT of %zu random architectures in %.1f s; the %zu best "
+            "are trained first\n",
+            c.prescreen,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            picks.size());
+    }
     train_evaluator<A, Builder> evaluator(
         builder, d.train, d.validation,
         {.epochs = c.epochs,
@@ -1049,6 +1076,13 @@ int main(int argc, char** argv) {
     app.allow_config_extras(CLI::config_extras_mode::error);
     app.add_option("--warm-start", c.warm_start,
                    "journal of an earlier search: its best architectures are tried first");
+    app.add_option("--prescreen", c.prescreen,
+                   "score this many random architectures by NASWOT, a zero-cost proxy of the "
+                   "untrained network, and train the best --prescreen-keep first (0: off)")
+        ->capture_default_str();
+    app.add_option("--prescreen-keep", c.prescreen_keep,
+                   "how many of the --prescreen draws are trained first")
+        ->capture_default_str();
     app.add_option("--warm-start-count", c.warm_start_count,
                    "how many architectures --warm-start takes")
         ->capture_default_str();
