@@ -23,6 +23,9 @@
 
 namespace {
 
+using test::hp_space;
+using test::loss;
+
 int world_rank() {
     int r = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &r);
@@ -53,25 +56,6 @@ auto ranked_score_eval() {
         e.metrics["rank"] = world_rank();
         return e;
     });
-}
-
-xnas::param_space hp_space() {
-    xnas::param_space s;
-    s.add_log_float("lr", 1e-5, 1.0)
-        .add_categorical("opt", {"sgd", "adam", "rmsprop"})
-        .add_float("momentum", 0.0, 0.99, xnas::when("opt", {"sgd"}))
-        .add_int("layers", 1, 8);
-    return s;
-}
-
-double loss(const xnas::param_space::architecture& a) {
-    double l = std::abs(std::log10(xnas::param_get<double>(a, "lr")) + 2.0);
-    l += std::abs(static_cast<double>(xnas::param_get<std::int64_t>(a, "layers")) - 4) * 0.3;
-    if (xnas::param_get<std::string>(a, "opt") == "sgd")
-        l += 1 - xnas::param_get<double>(a, "momentum");
-    else
-        l += 0.5;
-    return l;
 }
 
 // CHECK, never REQUIRE, before a collective call: a rank leaving a test case early would leave

@@ -1,7 +1,9 @@
 #pragma once
-// Test doubles for the driver: a tiny serializable space of digit vectors and two deterministic
-// strategies written here (the shipped strategies live in another area).
+// Test doubles for the driver: a tiny serializable space of digit vectors, two deterministic
+// strategies written here (the shipped strategies live in another area), and a hyperparameter
+// space with a loss for the shipped ones.
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/space/param_space.hpp>
 
 namespace test {
 
@@ -104,6 +107,28 @@ inline double score(const std::vector<int>& a) {
     for (int d : a)
         s -= (d - 7) * (d - 7);
     return s;
+}
+
+/// Hyperparameters with a log-scale float, a conditional float, an int and two categoricals, and
+/// a loss over them (minimal at lr 1e-2, 4 layers, sgd with momentum near 0.99).
+inline xnas::param_space hp_space() {
+    xnas::param_space s;
+    s.add_log_float("lr", 1e-5, 1.0)
+        .add_categorical("opt", {"sgd", "adam", "rmsprop"})
+        .add_float("momentum", 0.0, 0.99, xnas::when("opt", {"sgd"}))
+        .add_int("layers", 1, 8)
+        .add_categorical("act", {"relu", "tanh"});
+    return s;
+}
+
+inline double loss(const xnas::param_space::architecture& a) {
+    double l = std::abs(std::log10(xnas::param_get<double>(a, "lr")) + 2.0);
+    l += std::abs(static_cast<double>(xnas::param_get<std::int64_t>(a, "layers")) - 4) * 0.3;
+    if (xnas::param_get<std::string>(a, "opt") == "sgd")
+        l += 1 - xnas::param_get<double>(a, "momentum");
+    else
+        l += 0.5;
+    return l;
 }
 
 } // namespace test

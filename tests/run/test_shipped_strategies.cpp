@@ -1,37 +1,21 @@
 // The driver with the shipped strategies: resume from a journal reproduces the uninterrupted
 // study for real strategies over a param_space with floats and conditionals.
 
+#include "run/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <unistd.h>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/search.hpp>
-#include <xnas/space/param_space.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/regularized_evolution.hpp>
 
 namespace {
 
-xnas::param_space hp_space() {
-    xnas::param_space s;
-    s.add_log_float("lr", 1e-5, 1.0)
-        .add_categorical("opt", {"sgd", "adam", "rmsprop"})
-        .add_float("momentum", 0.0, 0.99, xnas::when("opt", {"sgd"}))
-        .add_int("layers", 1, 8)
-        .add_categorical("act", {"relu", "tanh"});
-    return s;
-}
-
-double loss(const xnas::param_space::architecture& a) {
-    double l = std::abs(std::log10(xnas::param_get<double>(a, "lr")) + 2.0);
-    l += std::abs(static_cast<double>(xnas::param_get<std::int64_t>(a, "layers")) - 4) * 0.3;
-    if (xnas::param_get<std::string>(a, "opt") == "sgd")
-        l += 1 - xnas::param_get<double>(a, "momentum");
-    else
-        l += 0.5;
-    return l;
-}
+using test::hp_space;
+using test::loss;
 
 const std::vector<xnas::objective> loss_min{{"loss", xnas::direction::minimize}};
 
