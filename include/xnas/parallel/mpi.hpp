@@ -170,13 +170,16 @@ class rank_executor {
         if (it == running_.end())
             throw std::runtime_error("xnas::mpi: rank " + std::to_string(w) +
                                      " sent a result but was given no trial");
+        // The rank has answered: it is no longer running a trial, even if the answer is bad
+        // (the destructor would otherwise wait for a second answer that never comes).
+        scored<A> s{std::move(it->second), {}};
+        running_.erase(it);
         const json::value r = json::value::parse(text);
-        if (r.at("id").get<std::uint64_t>() != it->second.id)
+        if (r.at("id").get<std::uint64_t>() != s.t.id)
             throw std::runtime_error("xnas::mpi: rank " + std::to_string(w) +
                                      " answered for trial " + r.at("id").dump() +
-                                     " but was given trial " + std::to_string(it->second.id));
-        scored<A> s{std::move(it->second), journal_evaluation(r)};
-        running_.erase(it);
+                                     " but was given trial " + std::to_string(s.t.id));
+        s.e = journal_evaluation(r);
         if (waiting_.empty()) {
             idle_.push_back(w);
         } else {
