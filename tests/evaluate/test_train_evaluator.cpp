@@ -124,6 +124,17 @@ TEST_CASE("train_evaluator records failing candidates instead of throwing", "[ev
         CHECK(e.state == status::failed);
         CHECK_THAT(e.message, Contains("parameter budget") && Contains("max_params 100"));
     }
+    SECTION("parameter budget, before any weight is allocated") {
+        // 64 inputs -> 2^30 -> 2 units: 7e10 parameters, 280 GB a copy. Building the network
+        // allocates none of it, so the budget refuses it; allocated first, it was a bad_alloc.
+        chain_space huge(
+            {{"dense", 1, 1, {{"dense", {chain_space::choice::ints("w", {1 << 30})}}}}});
+        evaluator_t ev(chain_builder(huge, {.input = {1, 8, 8}, .classes = 2}), blobs(16, 1),
+                       blobs(16, 2), {.max_params = 100'000});
+        const auto e = ev.evaluate({1, huge.sample(g)});
+        CHECK(e.state == status::failed);
+        CHECK_THAT(e.message, Contains("parameter budget") && Contains("max_params 100000"));
+    }
     SECTION("FLOP budget, before training") {
         const auto e = make({.max_flops = 1000}).evaluate({1, a});
         CHECK(e.state == status::failed);

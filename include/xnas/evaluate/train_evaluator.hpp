@@ -46,10 +46,13 @@ enum class fidelity_axis {
 struct train_evaluator_options {
     std::size_t epochs = 1; ///< epochs at fidelity 1
     fidelity_axis fidelity = fidelity_axis::epochs;
-    training_recipe recipe{};   ///< used when the builder supplies none
-    std::size_t max_params = 0; ///< 0: no limit; larger candidates fail before training
-    std::size_t max_flops = 0;  ///< 0: no limit; forward FLOPs per sample, checked before training
-    std::size_t max_memory_mb = 0; ///< 0: no limit; estimated before any activation is allocated
+    training_recipe recipe{}; ///< used when the builder supplies none
+    /// 0: no limit; larger candidates fail before their weights are allocated (the shipped
+    /// layers allocate on first use, so building a network only counts)
+    std::size_t max_params = 0;
+    std::size_t max_flops = 0; ///< 0: no limit; forward FLOPs per sample, checked before training
+    /// 0: no limit; estimated before any weight or activation is allocated
+    std::size_t max_memory_mb = 0;
     double time_limit_seconds = 0; ///< 0: no limit; checked between batches (cooperative)
     bool measure_latency = true;   ///< time single-image inference (median of 15 runs)
     nn::init::scheme init = nn::init::scheme::pytorch_default;

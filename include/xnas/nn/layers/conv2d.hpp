@@ -69,10 +69,6 @@ class conv2d {
             throw bad("groups = " + std::to_string(o.groups) +
                       " must divide in_channels = " + std::to_string(o.in_channels) +
                       " and out_channels = " + std::to_string(o.out_channels));
-        w_ = array<T>({o.out_channels, o.in_channels / o.groups, o.kernel_h, o.kernel_w}, T(0));
-        dw_ = w_;
-        b_ = array<T>({o.bias ? o.out_channels : 0}, T(0));
-        db_ = b_;
     }
 
     /// Square kernel, stride and padding.
@@ -93,6 +89,7 @@ class conv2d {
     }
 
     void forward(const array<T>& x, array<T>& y, mode) {
+        allocate();
         const geometry g = check_input(x, "forward");
         ensure_shape(y, {g.n, o_.out_channels, g.oh, g.ow});
         const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
@@ -131,6 +128,7 @@ class conv2d {
     }
 
     void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        allocate();
         const geometry g = check_input(x, "backward");
         const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
         const std::size_t ohw = g.oh * g.ow, kk = o_.kernel_h * o_.kernel_w, rows = cg * kk;
@@ -195,6 +193,7 @@ class conv2d {
     }
 
     std::vector<parameter<T>> parameters() {
+        allocate();
         std::vector<parameter<T>> p{{"weight", &w_, &dw_}};
         if (o_.bias)
             p.push_back({"bias", &b_, &db_});
@@ -209,7 +208,10 @@ class conv2d {
         return {o_.out_channels, (in[1] + 2 * o_.padding_h - o_.kernel_h) / o_.stride_h + 1,
                 (in[2] + 2 * o_.padding_w - o_.kernel_w) / o_.stride_w + 1};
     }
-    std::size_t parameter_count() const { return w_.size() + b_.size(); }
+    std::size_t parameter_count() const {
+        return o_.out_channels * (o_.in_channels / o_.groups) * o_.kernel_h * o_.kernel_w +
+               (o_.bias ? o_.out_channels : 0);
+    }
     /// Per sample: 2 * (C / groups) * kh * kw multiply-adds per output element, plus the bias.
     std::size_t flops(const shape& in) const {
         const shape out = output_shape(in);
@@ -233,10 +235,30 @@ class conv2d {
     }
 
     const conv2d_options& options() const { return o_; }
-    array<T>& weight() { return w_; }
-    array<T>& bias() { return b_; }
+    array<T>& weight() {
+        allocate();
+        return w_;
+    }
+    array<T>& bias() {
+        allocate();
+        return b_;
+    }
 
   private:
+    // Weights are allocated (zeroed) on first use, not by the constructor: a network can be
+    // built and its parameter count and FLOPs checked against a budget before any of its memory
+    // exists (train_evaluator's budgets).
+    void allocate() {
+        if (allocated_)
+            return;
+        w_ =
+            array<T>({o_.out_channels, o_.in_channels / o_.groups, o_.kernel_h, o_.kernel_w}, T(0));
+        dw_ = w_;
+        b_ = array<T>({o_.bias ? o_.out_channels : 0}, T(0));
+        db_ = b_;
+        allocated_ = true;
+    }
+
     struct geometry {
         std::size_t n, h, w, oh, ow;
     };
@@ -525,6 +547,7 @@ class conv2d {
     }
 
     conv2d_options o_;
+    bool allocated_ = false;
     array<T> w_, dw_, b_, db_;
     // Scratch reused across calls (sized on first use, so steady state allocates nothing).
     std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_, rotated_;

@@ -18,17 +18,14 @@ class dense {
     dense(std::size_t in, std::size_t out, bool use_bias = true)
         : in_(in)
         , out_(out)
-        , bias_on_(use_bias)
-        , w_({out, in}, T(0))
-        , b_({use_bias ? out : 0}, T(0))
-        , dw_({out, in}, T(0))
-        , db_({use_bias ? out : 0}, T(0)) {
+        , bias_on_(use_bias) {
         if (in == 0 || out == 0)
             throw std::invalid_argument("xnas::nn::dense: in and out must be positive, got " +
                                         std::to_string(in) + " and " + std::to_string(out));
     }
 
     void forward(const array<T>& x, array<T>& y, mode) {
+        allocate();
         const std::size_t n = check_input(x);
         ensure_shape(y, {n, out_});
         if (bias_on_) {
@@ -40,6 +37,7 @@ class dense {
     }
 
     void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        allocate();
         const std::size_t n = x.shape()[0];
         detail::gemm(true, false, out_, in_, n, T(1), dy.data(), x.data(), T(0), dw_.data());
         if (bias_on_) {
@@ -57,6 +55,7 @@ class dense {
     }
 
     std::vector<parameter<T>> parameters() {
+        allocate();
         std::vector<parameter<T>> p{{"weight", &w_, &dw_}};
         if (bias_on_)
             p.push_back({"bias", &b_, &db_});
@@ -80,10 +79,29 @@ class dense {
 
     std::size_t in_features() const { return in_; }
     std::size_t out_features() const { return out_; }
-    array<T>& weight() { return w_; }
-    array<T>& bias() { return b_; }
+    array<T>& weight() {
+        allocate();
+        return w_;
+    }
+    array<T>& bias() {
+        allocate();
+        return b_;
+    }
 
   private:
+    // Weights are allocated (zeroed) on first use, not by the constructor: a network can be
+    // built and its parameter count and FLOPs checked against a budget before any of its memory
+    // exists (train_evaluator's budgets).
+    void allocate() {
+        if (allocated_)
+            return;
+        w_ = array<T>({out_, in_}, T(0));
+        dw_ = array<T>({out_, in_}, T(0));
+        b_ = array<T>({bias_on_ ? out_ : 0}, T(0));
+        db_ = array<T>({bias_on_ ? out_ : 0}, T(0));
+        allocated_ = true;
+    }
+
     std::size_t check_input(const array<T>& x) const {
         if (x.dimension() != 2 || x.shape()[1] != in_)
             throw shape_error("xnas::nn::dense::forward: input has " +
@@ -95,6 +113,7 @@ class dense {
 
     std::size_t in_, out_;
     bool bias_on_;
+    bool allocated_ = false;
     array<T> w_, b_, dw_, db_;
 };
 

@@ -36,15 +36,7 @@ class gru {
     gru(std::size_t input_size, std::size_t hidden_size, bool return_sequences = true)
         : f_(input_size)
         , h_(hidden_size)
-        , seq_(return_sequences)
-        , w_ih_({3 * h_, f_}, T(0))
-        , w_hh_({3 * h_, h_}, T(0))
-        , b_ih_({3 * h_}, T(0))
-        , b_hh_({3 * h_}, T(0))
-        , dw_ih_({3 * h_, f_}, T(0))
-        , dw_hh_({3 * h_, h_}, T(0))
-        , db_ih_({3 * h_}, T(0))
-        , db_hh_({3 * h_}, T(0)) {
+        , seq_(return_sequences) {
         if (input_size == 0 || hidden_size == 0)
             throw std::invalid_argument(
                 "xnas::nn::gru: input_size and hidden_size must be positive, got " +
@@ -52,6 +44,7 @@ class gru {
     }
 
     void forward(const array<T>& x, array<T>& y, mode) {
+        allocate();
         const std::size_t steps = check_input(x);
         const std::size_t n = x.shape()[0];
         const std::size_t g3 = 3 * h_, nh = n * h_;
@@ -108,6 +101,7 @@ class gru {
     }
 
     void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        allocate();
         const std::size_t n = n_, steps = steps_, g3 = 3 * h_, nh = n * h_;
         check_cached(x);
         check_output_gradient(dy);
@@ -169,6 +163,7 @@ class gru {
     }
 
     std::vector<parameter<T>> parameters() {
+        allocate();
         return {{"weight_ih", &w_ih_, &dw_ih_},
                 {"weight_hh", &w_hh_, &dw_hh_},
                 {"bias_ih", &b_ih_, &db_ih_},
@@ -198,12 +193,41 @@ class gru {
     std::size_t input_size() const { return f_; }
     std::size_t hidden_size() const { return h_; }
     bool return_sequences() const { return seq_; }
-    array<T>& weight_ih() { return w_ih_; }
-    array<T>& weight_hh() { return w_hh_; }
-    array<T>& bias_ih() { return b_ih_; }
-    array<T>& bias_hh() { return b_hh_; }
+    array<T>& weight_ih() {
+        allocate();
+        return w_ih_;
+    }
+    array<T>& weight_hh() {
+        allocate();
+        return w_hh_;
+    }
+    array<T>& bias_ih() {
+        allocate();
+        return b_ih_;
+    }
+    array<T>& bias_hh() {
+        allocate();
+        return b_hh_;
+    }
 
   private:
+    // Weights are allocated (zeroed) on first use, not by the constructor: a network can be
+    // built and its parameter count and FLOPs checked against a budget before any of its memory
+    // exists (train_evaluator's budgets).
+    void allocate() {
+        if (allocated_)
+            return;
+        w_ih_ = array<T>({3 * h_, f_}, T(0));
+        w_hh_ = array<T>({3 * h_, h_}, T(0));
+        b_ih_ = array<T>({3 * h_}, T(0));
+        b_hh_ = array<T>({3 * h_}, T(0));
+        dw_ih_ = w_ih_;
+        dw_hh_ = w_hh_;
+        db_ih_ = b_ih_;
+        db_hh_ = b_hh_;
+        allocated_ = true;
+    }
+
     void column_sums(const std::vector<T>& m, array<T>& out) const {
         const std::size_t cols = out.size();
         std::fill(out.begin(), out.end(), T(0));
@@ -256,6 +280,7 @@ class gru {
 
     std::size_t f_, h_;
     bool seq_;
+    bool allocated_ = false;
     array<T> w_ih_, w_hh_, b_ih_, b_hh_, dw_ih_, dw_hh_, db_ih_, db_hh_;
     // Forward cache (time-major): x, activated gates (r, z, n), W_hn h + b_hn, hidden states.
     std::size_t n_ = 0, steps_ = 0;

@@ -36,15 +36,7 @@ class lstm {
     lstm(std::size_t input_size, std::size_t hidden_size, bool return_sequences = true)
         : f_(input_size)
         , h_(hidden_size)
-        , seq_(return_sequences)
-        , w_ih_({4 * h_, f_}, T(0))
-        , w_hh_({4 * h_, h_}, T(0))
-        , b_ih_({4 * h_}, T(0))
-        , b_hh_({4 * h_}, T(0))
-        , dw_ih_({4 * h_, f_}, T(0))
-        , dw_hh_({4 * h_, h_}, T(0))
-        , db_ih_({4 * h_}, T(0))
-        , db_hh_({4 * h_}, T(0)) {
+        , seq_(return_sequences) {
         if (input_size == 0 || hidden_size == 0)
             throw std::invalid_argument(
                 "xnas::nn::lstm: input_size and hidden_size must be positive, got " +
@@ -52,6 +44,7 @@ class lstm {
     }
 
     void forward(const array<T>& x, array<T>& y, mode) {
+        allocate();
         const std::size_t steps = check_input(x);
         const std::size_t n = x.shape()[0];
         const std::size_t g4 = 4 * h_, nh = n * h_;
@@ -102,6 +95,7 @@ class lstm {
     }
 
     void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
+        allocate();
         const std::size_t n = n_, steps = steps_, g4 = 4 * h_, nh = n * h_;
         check_cached(x);
         check_output_gradient(dy);
@@ -161,6 +155,7 @@ class lstm {
     }
 
     std::vector<parameter<T>> parameters() {
+        allocate();
         return {{"weight_ih", &w_ih_, &dw_ih_},
                 {"weight_hh", &w_hh_, &dw_hh_},
                 {"bias_ih", &b_ih_, &db_ih_},
@@ -190,12 +185,41 @@ class lstm {
     std::size_t input_size() const { return f_; }
     std::size_t hidden_size() const { return h_; }
     bool return_sequences() const { return seq_; }
-    array<T>& weight_ih() { return w_ih_; }
-    array<T>& weight_hh() { return w_hh_; }
-    array<T>& bias_ih() { return b_ih_; }
-    array<T>& bias_hh() { return b_hh_; }
+    array<T>& weight_ih() {
+        allocate();
+        return w_ih_;
+    }
+    array<T>& weight_hh() {
+        allocate();
+        return w_hh_;
+    }
+    array<T>& bias_ih() {
+        allocate();
+        return b_ih_;
+    }
+    array<T>& bias_hh() {
+        allocate();
+        return b_hh_;
+    }
 
   private:
+    // Weights are allocated (zeroed) on first use, not by the constructor: a network can be
+    // built and its parameter count and FLOPs checked against a budget before any of its memory
+    // exists (train_evaluator's budgets).
+    void allocate() {
+        if (allocated_)
+            return;
+        w_ih_ = array<T>({4 * h_, f_}, T(0));
+        w_hh_ = array<T>({4 * h_, h_}, T(0));
+        b_ih_ = array<T>({4 * h_}, T(0));
+        b_hh_ = array<T>({4 * h_}, T(0));
+        dw_ih_ = w_ih_;
+        dw_hh_ = w_hh_;
+        db_ih_ = b_ih_;
+        db_hh_ = b_hh_;
+        allocated_ = true;
+    }
+
     std::size_t check_input(const array<T>& x) const {
         if (x.dimension() != 3 || x.shape()[2] != f_ || x.shape()[1] == 0) {
             const shape got(x.shape().begin(), x.shape().end());
@@ -240,6 +264,7 @@ class lstm {
 
     std::size_t f_, h_;
     bool seq_;
+    bool allocated_ = false;
     array<T> w_ih_, w_hh_, b_ih_, b_hh_, dw_ih_, dw_hh_, db_ih_, db_hh_;
     // Forward cache (time-major): x, activated gates, cell states, tanh(c), hidden states.
     std::size_t n_ = 0, steps_ = 0;
