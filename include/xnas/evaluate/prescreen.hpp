@@ -23,10 +23,10 @@ namespace xnas {
 /// evaluation after another in the calling thread. Deterministic given g's state and a
 /// deterministic evaluator.
 ///
-/// No xnas strategy takes initial architectures yet, and a wrapper cannot add them to all
-/// strategies correctly (docs/design.md, "Zero-cost pre-screening"): train the picks with the
-/// search's evaluator (train_evaluator on each) and keep the best, as the NASWOT paper's own
-/// search does (sample N, score untrained, train the best).
+/// To start a search from the picks, train them with the search's evaluator and hand each
+/// result to the strategy's observe (observing_strategy: tpe, evolution, bananas, nsga2, local
+/// search, bohb), as xnas-search --prescreen does; or keep the best trained one, as the NASWOT
+/// paper's own search does (sample N, score untrained, train the best).
 template <search_space S, class E>
 requires evaluator<E, typename S::architecture> std::vector<scored<typename S::architecture>>
 prescreen(const S& space, E& ev, std::size_t n, std::size_t k, rng& g, const objective& by) {
