@@ -1,4 +1,4 @@
-// gemm_shapes: how close the training core's GEMMs come to this machine's sgemm peak. Times,
+// gemm_shapes: how close the training core's GEMMs come to the CPU's sgemm peak. Times,
 // through the same wrapper the layers use (nn::detail::gemm, OpenBLAS), a large square sgemm
 // (the practical peak) and every GEMM of one training step of the MLP recipe of
 // xnas-train-bench (784-256-128-10, batch 128: three forward, three weight-gradient and the two

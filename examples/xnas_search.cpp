@@ -51,8 +51,8 @@ namespace {
 struct config {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string space = "chain";
-    // TPE: on the generated NB201-like problems its regret after 100 queries is 0.11 against
-    // regularized evolution's 1.96, and it won the Fashion-MNIST race (docs/measurements.md).
+    // TPE: its regret on the generated NB201-like problems is far below regularized evolution's
+    // (docs/results.md#regret-on-generated-problems).
     std::string strategy = "tpe";
     double cost_exponent = 0;
     bool cost_cooling = false;

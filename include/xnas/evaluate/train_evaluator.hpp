@@ -149,7 +149,7 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 /// Evaluates architectures of type A by training the network `builder` makes of them.
 ///
 /// Objectives reported: val_accuracy (maximise), params, flops (per sample) and latency_ms
-/// (single-image inference on this machine; minimise). Metrics: train_loss, train_seconds,
+/// (single-image inference where the search runs; minimise). Metrics: train_loss, train_seconds,
 /// epochs, train_images, and whatever options.extra_metrics adds. Cost: wall-clock seconds of
 /// the evaluation.
 ///

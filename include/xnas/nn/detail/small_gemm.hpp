@@ -4,7 +4,7 @@
 // matrix) straight from memory, where OpenBLAS first packs it: on the race's layer shapes it ran
 // at 1.1-1.8x OpenBLAS's sgemm with AVX-512 (benchmarks/gemm_shapes). With AVX2 it won on some
 // shapes and lost on others, so layers use it only where a register holds 16 floats
-// (docs/measurements.md, fourteenth session); the kernel itself compiles for any width.
+// (docs/results.md#gemm-efficiency); the kernel itself compiles for any width.
 
 #include <cstddef>
 #include <type_traits>

@@ -42,9 +42,7 @@ struct conv2d_options {
 /// Backward: dW by GEMM against the columns, dx by GEMM then col2im, or, on stride-1 layers
 /// that narrow the channels, as a correlation of dy with the rotated kernel (the direct path
 /// accumulates both in SIMD registers). Buffers live in the layer and are reused, so steady
-/// state allocates nothing. Measured on the benchmark CNN (batch 64, 1 thread, CPU time,
-/// loaded machine): conv3x3 16->32 on 13x13 forward 1.3 ms, backward 2.9 ms; conv3x3 1->16 on
-/// 28x28 forward 0.38 ms, backward without dx 0.5 ms.
+/// state allocates nothing.
 ///
 /// spec(): type "conv2d"; attributes in_channels, out_channels, kernel_h, kernel_w, stride_h,
 /// stride_w, padding_h, padding_w, groups, bias ("1"/"0").
@@ -463,7 +461,7 @@ class conv2d {
     /// Same FLOPs. At batch 32 with OpenBLAS the layer's backward took 7-16% less time with the
     /// correlation on layers that narrow the channels (32->16 5x5 at 14x14, 64->16, 32->8) and
     /// 1-50% more on every layer that keeps or widens them, where packing its larger column
-    /// matrix costs more than col2im saves (docs/measurements.md, fourteenth session).
+    /// matrix costs more than col2im saves (docs/results.md#convolution-input-gradient).
     bool dx_by_correlation() const {
         return o_.out_channels < o_.in_channels && o_.padding_h < o_.kernel_h &&
                o_.padding_w < o_.kernel_w;
