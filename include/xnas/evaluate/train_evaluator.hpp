@@ -222,8 +222,7 @@ class train_evaluator {
                     "memory budget: about " + std::to_string(std::lround(mb)) +
                         " MiB > max_memory_mb " + std::to_string(options_.max_memory_mb),
                     elapsed());
-            for (std::size_t id = 1; id < net.size(); ++id)
-                nn::init::apply(net.layer(id), options_.init, g);
+            nn::init::apply(net, options_.init, g);
 
             const double f = std::clamp(t.fidelity, 1e-6, 1.0);
             std::size_t epochs = options_.epochs;
