@@ -306,3 +306,61 @@ TEST_CASE("train_network trains with the recipe's label smoothing and weight dec
     decayed.weight_decay = 5.0;
     CHECK(run(decayed).squared_norm < 0.8 * fitted.squared_norm);
 }
+
+TEST_CASE("train_evaluator trains by default with the shipped optimizer the recipe names and "
+          "cross-entropy",
+          "[evaluate][train]") {
+    // The evaluator's trained weights, bit for bit, against the same training written out: the
+    // trial's generator builds and initialises the network and seeds the shuffling, then fit
+    // runs with nn::sgd, nn::adam or nn::adamw and softmax cross-entropy as the recipe says.
+    const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
+    rng pick(1);
+    const auto a = tiny_space().sample(pick);
+    const auto train = blobs(128, 1), val = blobs(64, 2);
+    auto weights_of = [](nn::network<float>& net) {
+        std::vector<float> w;
+        for (const auto& p : net.parameters())
+            w.insert(w.end(), p.value->begin(), p.value->end());
+        return w;
+    };
+    const std::uint64_t seed = 4, id = 3;
+    for (const std::string name : {"sgd", "adam", "adamw"}) {
+        INFO(name);
+        const training_recipe recipe{.optimizer = name,
+                                     .lr = name == "sgd" ? 0.05 : 0.01,
+                                     .momentum = 0.8,
+                                     .weight_decay = 0.01,
+                                     .label_smoothing = 0.1,
+                                     .batch_size = 16};
+        std::vector<float> trained;
+        evaluator_t ev(builder, train, val,
+                       {.epochs = 2,
+                        .recipe = recipe,
+                        .measure_latency = false,
+                        .seed = seed,
+                        .extra_metrics = [&](nn::network<float>& net, const data::dataset<float>&,
+                                             evaluation&) { trained = weights_of(net); }});
+        const evaluation e = ev.evaluate({id, a});
+        REQUIRE(e.ok());
+
+        rng g(seed * 0x9E3779B97F4A7C15ULL + id + 1);
+        nn::network<float> net = builder.build(a, g);
+        nn::init::apply(net, nn::init::scheme::pytorch_default, g);
+        const nn::softmax_cross_entropy<float> loss{.label_smoothing = recipe.label_smoothing};
+        const train::fit_options fit{.epochs = 2, .batch_size = 16, .seed = g()};
+        train::history h;
+        if (name == "sgd") {
+            nn::sgd<float> opt({.lr = recipe.lr, .momentum = 0.8, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        } else if (name == "adam") {
+            nn::adam<float> opt({.lr = recipe.lr, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        } else {
+            nn::adamw<float> opt({.lr = recipe.lr, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        }
+        CHECK(weights_of(net) == trained);
+        CHECK(h.last().loss == e.metrics.at("train_loss"));
+        CHECK(train::evaluate(net, loss, *val).accuracy == e.value("val_accuracy"));
+    }
+}
