@@ -152,8 +152,7 @@ int main(int argc, char** argv) {
                                                    : 32;
         nn::network<float> net = make_model(model);
         rng g(seed);
-        for (std::size_t id = 1; id < net.size(); ++id)
-            nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+        nn::init::apply(net, nn::init::scheme::pytorch_default, g);
         nn::sgd<float> opt({.lr = 0.05, .momentum = 0.9});
         nn::softmax_cross_entropy<float> loss;
         auto print = [&](int epoch, double seconds, double train_loss, double acc) {

@@ -140,8 +140,8 @@ int main() {
     net.add(nn::dense<float>(32, 32));
     net.add(swish<float>());
     net.add(nn::dense<float>(32, 3));
-    for (std::size_t id = 1; id < net.size(); ++id) // swish's slope (rank 1, not a bias) stays 1
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    // swish's slope (rank 1, not a bias) stays 1
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     std::printf("network: 2 -> 32 -> swish -> 32 -> swish -> 3, %zu parameters\n",
                 net.parameter_count());
 

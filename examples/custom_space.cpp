@@ -161,8 +161,7 @@ int main(int argc, char** argv) try {
 
     // The final report: retrain the best architecture the same way, measure it on the test set.
     nn::network<float> net = mlp_builder{}.build(best.t.architecture, g);
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), eval_options.init, g);
+    nn::init::apply(net, eval_options.init, g);
     train_network(net, train, eval_options.recipe, eval_options.epochs, g);
     const nn::softmax_cross_entropy<float> loss;
     std::printf("retrained %s: val_accuracy %.4f, test accuracy %.4f (%zu test images)\n",

@@ -79,11 +79,6 @@ double test_accuracy(nn::network<float>& net, const data::dataset<float>& test) 
     return train::evaluate(net, nn::softmax_cross_entropy<float>(), test).accuracy;
 }
 
-void initialise(nn::network<float>& net, rng& g) {
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
-}
-
 /// A copy of `base` whose last node (the classifier) is replaced by a fresh dense layer with
 /// `classes` outputs. Copying a layer copies its weights, so the trunk keeps what it learned.
 nn::network<float> with_new_head(const nn::network<float>& base, std::size_t classes, rng& g) {
@@ -137,7 +132,7 @@ int main(int argc, char** argv) try {
     // 1. The base model, trained on classes 0-4 and saved.
     rng g(1);
     nn::network<float> base = builder.build(arch, g);
-    initialise(base, g);
+    nn::init::apply(base, nn::init::scheme::pytorch_default, g);
     const nn::sgd<float> sgd({.lr = 0.05, .momentum = 0.9});
     const double s = train_with(base, sgd, base_train, std::stoul(opt["--base-epochs"]), 1);
     std::printf("base task, classes 0-4: %zu images, %s epochs, %.1f s, test accuracy %.4f\n",
@@ -154,7 +149,7 @@ int main(int argc, char** argv) try {
                     seconds);
     };
     nn::network<float> scratch = builder.build(arch, g);
-    initialise(scratch, g);
+    nn::init::apply(scratch, nn::init::scheme::pytorch_default, g);
     report("from scratch", scratch, train_with(scratch, sgd, target_train, epochs, 2));
 
     std::ifstream file(opt["--save"], std::ios::binary);

@@ -77,8 +77,7 @@ void train_and_test(const std::string& name, nn::network<float> net, std::size_t
                     const data::dataset<float>& train_set, const data::dataset<float>& test,
                     std::size_t epochs, std::uint64_t seed) {
     rng g(seed);
-    for (std::size_t id = 1; id < net.size(); ++id) // node 0 is the input
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     std::printf("%s: %zu parameters, batch %zu, %zu training images\n", name.c_str(),
                 net.parameter_count(), batch, train_set.size());
 

@@ -10,8 +10,7 @@ using Catch::Matchers::Contains;
 namespace {
 // Builds, initialises and runs a forward and backward pass on a random batch; returns logits.
 nn::array<float> run_once(nn::network<float>& net, rng& g, std::size_t n = 3) {
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     nn::array<float> x = nn::array<float>::from_shape(nn::with_batch(n, net.input_shape()));
     for (auto& v : x)
         v = static_cast<float>(g.uniform(-1, 1));

@@ -1,5 +1,7 @@
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <memory>
 #include <numbers>
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
@@ -43,8 +45,60 @@ nn::network<float> initialised(const chain_builder& builder, const chain_space::
                                std::uint64_t seed) {
     rng g(seed);
     nn::network<float> net = builder.build(a, g);
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
+    return net;
+}
+
+/// Every parameter's values, in order.
+std::vector<float> weights_of(nn::network<float>& net) {
+    std::vector<float> w;
+    for (const auto& p : net.parameters())
+        w.insert(w.end(), p.value->begin(), p.value->end());
+    return w;
+}
+
+/// Plain gradient descent as a user writes it, counting its steps in a counter it shares.
+struct counting_descent {
+    using value_type = float;
+    double lr = 0;
+    std::shared_ptr<std::atomic<std::size_t>> steps;
+
+    void step(std::span<const nn::parameter<float>> params) {
+        ++*steps;
+        for (const auto& p : params)
+            if (!nn::is_running_state(p.name))
+                for (std::size_t i = 0; i < p.value->size(); ++i)
+                    p.value->data()[i] -= static_cast<float>(lr) * p.gradient->data()[i];
+    }
+    void reset() {}
+    double learning_rate() const { return lr; }
+    void set_learning_rate(double v) { lr = v; }
+};
+
+/// Cross-entropy whose value is shifted by `shift` and whose gradient is scaled by
+/// `gradient_scale`, counting its calls.
+struct shifted_cross_entropy {
+    double shift = 0;
+    float gradient_scale = 1;
+    std::shared_ptr<std::atomic<std::size_t>> calls;
+
+    double operator()(const nn::array<float>& logits, std::span<const std::int32_t> labels,
+                      nn::array<float>* dlogits) const {
+        ++*calls;
+        const double v = nn::softmax_cross_entropy<float>{}(logits, labels, dlogits);
+        if (dlogits)
+            for (auto& d : *dlogits)
+                d *= gradient_scale;
+        return v + shift;
+    }
+};
+
+/// The network trial `id` of an evaluator seeded `seed` starts from, before any training.
+nn::network<float> untrained(const chain_builder& builder, const chain_space::architecture& a,
+                             std::uint64_t seed, std::uint64_t id) {
+    rng g(seed * 0x9E3779B97F4A7C15ULL + id + 1);
+    nn::network<float> net = builder.build(a, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     return net;
 }
 
@@ -306,4 +360,183 @@ TEST_CASE("train_network trains with the recipe's label smoothing and weight dec
     training_recipe decayed = plain;
     decayed.weight_decay = 5.0;
     CHECK(run(decayed).squared_norm < 0.8 * fitted.squared_norm);
+}
+
+TEST_CASE("train_evaluator trains by default with the shipped optimizer the recipe names and "
+          "cross-entropy",
+          "[evaluate][train]") {
+    // The evaluator's trained weights, bit for bit, against the same training written out: the
+    // trial's generator builds and initialises the network and seeds the shuffling, then fit
+    // runs with nn::sgd, nn::adam or nn::adamw and softmax cross-entropy as the recipe says.
+    const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
+    rng pick(1);
+    const auto a = tiny_space().sample(pick);
+    const auto train = blobs(128, 1), val = blobs(64, 2);
+    const std::uint64_t seed = 4, id = 3;
+    for (const std::string name : {"sgd", "adam", "adamw"}) {
+        INFO(name);
+        const training_recipe recipe{.optimizer = name,
+                                     .lr = name == "sgd" ? 0.05 : 0.01,
+                                     .momentum = 0.8,
+                                     .weight_decay = 0.01,
+                                     .label_smoothing = 0.1,
+                                     .batch_size = 16};
+        std::vector<float> trained;
+        evaluator_t ev(builder, train, val,
+                       {.epochs = 2,
+                        .recipe = recipe,
+                        .measure_latency = false,
+                        .seed = seed,
+                        .extra_metrics = [&](nn::network<float>& net, const data::dataset<float>&,
+                                             evaluation&) { trained = weights_of(net); }});
+        const evaluation e = ev.evaluate({id, a});
+        REQUIRE(e.ok());
+
+        rng g(seed * 0x9E3779B97F4A7C15ULL + id + 1);
+        nn::network<float> net = builder.build(a, g);
+        nn::init::apply(net, nn::init::scheme::pytorch_default, g);
+        const nn::softmax_cross_entropy<float> loss{.label_smoothing = recipe.label_smoothing};
+        const train::fit_options fit{.epochs = 2, .batch_size = 16, .seed = g()};
+        train::history h;
+        if (name == "sgd") {
+            nn::sgd<float> opt({.lr = recipe.lr, .momentum = 0.8, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        } else if (name == "adam") {
+            nn::adam<float> opt({.lr = recipe.lr, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        } else {
+            nn::adamw<float> opt({.lr = recipe.lr, .weight_decay = 0.01});
+            h = train::fit(net, loss, opt, *train, fit);
+        }
+        CHECK(weights_of(net) == trained);
+        CHECK(h.last().loss == e.metrics.at("train_loss"));
+        CHECK(train::evaluate(net, loss, *val).accuracy == e.value("val_accuracy"));
+    }
+}
+
+namespace {
+auto plain_descent(std::shared_ptr<std::atomic<std::size_t>> steps) {
+    return [steps](const training_recipe& r) {
+        if (r.optimizer != "descent")
+            throw std::invalid_argument("plain_descent: optimizer \"" + r.optimizer +
+                                        "\", expected descent");
+        return counting_descent{r.lr, steps};
+    };
+}
+using plain_descent_t = decltype(plain_descent(nullptr));
+} // namespace
+
+static_assert(optimizer_factory<plain_descent_t>);
+static_assert(optimizer_factory<shipped_optimizers>);
+static_assert(loss_factory<cross_entropy_loss>);
+// Not an optimizer; an optimizer of doubles; not a function of the recipe.
+static_assert(!optimizer_factory<int (*)(const training_recipe&)>);
+static_assert(!optimizer_factory<nn::sgd<double> (*)(const training_recipe&)>);
+static_assert(!optimizer_factory<nn::sgd<float> (*)(int)>);
+// A regression loss takes targets, not class labels.
+static_assert(!loss_factory<nn::mean_squared_error<float> (*)(const training_recipe&)>);
+
+TEST_CASE("train_evaluator trains with the optimizer its factory makes of the recipe",
+          "[evaluate][train]") {
+    const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
+    rng pick(1);
+    const auto a = tiny_space().sample(pick);
+    const auto train = blobs(256, 1), val = blobs(128, 2);
+    auto steps = std::make_shared<std::atomic<std::size_t>>(0);
+    std::vector<float> trained;
+    const train_evaluator_options options{
+        .epochs = 2,
+        .recipe = {.optimizer = "descent", .lr = 0.1, .batch_size = 16},
+        .measure_latency = false,
+        .seed = 2,
+        .extra_metrics = [&](nn::network<float>& net, const data::dataset<float>&, evaluation&) {
+            trained = weights_of(net);
+        }};
+    train_evaluator<chain_space::architecture, chain_builder, plain_descent_t> ev(
+        builder, train, val, options, plain_descent(steps));
+    const evaluation e = ev.evaluate({5, a});
+    INFO(e.message);
+    REQUIRE(e.ok());
+    CHECK(*steps == 2 * 256 / 16); // one step per batch, all of them the user's
+    CHECK(e.value("val_accuracy") >= 0.9);
+
+    // The same training by hand with the user's optimizer: the same weights, bit for bit.
+    rng g(2 * 0x9E3779B97F4A7C15ULL + 5 + 1);
+    nn::network<float> net = builder.build(a, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
+    CHECK(weights_of(net) != trained);
+    counting_descent by_hand{0.1, std::make_shared<std::atomic<std::size_t>>(0)};
+    train::fit(net, nn::softmax_cross_entropy<float>{}, by_hand, *train,
+               {.epochs = 2, .batch_size = 16, .seed = g()});
+    CHECK(weights_of(net) == trained);
+
+    // train_network retrains with the evaluator's factories.
+    nn::network<float> again = untrained(builder, a, 2, 5);
+    steps->store(0);
+    train_network(again, *train, ev.recipe(a), ev.make_optimizer(), ev.make_loss(),
+                  {.epochs = 1, .seed = 1});
+    CHECK(*steps == 256 / 16);
+
+    // A recipe the factory refuses fails the trial with its message; the shipped factory
+    // does not know the user's name.
+    train_evaluator_options adam = options;
+    adam.recipe.optimizer = "adam";
+    const evaluation refused =
+        train_evaluator<chain_space::architecture, chain_builder, plain_descent_t>(
+            builder, train, val, adam, plain_descent(steps))
+            .evaluate({5, a});
+    CHECK(refused.state == status::failed);
+    CHECK_THAT(refused.message, Contains("expected descent"));
+    const evaluation unknown = evaluator_t(builder, train, val, options).evaluate({5, a});
+    CHECK(unknown.state == status::failed);
+    CHECK_THAT(unknown.message, Contains("unknown optimizer \"descent\""));
+}
+
+TEST_CASE("train_evaluator trains and validates with the loss its factory makes of the recipe",
+          "[evaluate][train]") {
+    const chain_builder builder(tiny_space(), {.input = {1, 8, 8}, .classes = 2});
+    rng pick(1);
+    const auto a = tiny_space().sample(pick);
+    const auto train = blobs(256, 1), val = blobs(128, 2);
+    auto calls = std::make_shared<std::atomic<std::size_t>>(0);
+    auto shifted = [calls](float gradient_scale) {
+        return [calls, gradient_scale](const training_recipe& r) {
+            return shifted_cross_entropy{100 + r.label_smoothing, gradient_scale, calls};
+        };
+    };
+    using shifted_t = decltype(shifted(1));
+    using shifted_evaluator =
+        train_evaluator<chain_space::architecture, chain_builder, shipped_optimizers, shifted_t>;
+    std::vector<float> trained;
+    train_evaluator_options options{
+        .epochs = 2,
+        .recipe = {.optimizer = "adam", .lr = 0.01, .batch_size = 16},
+        .measure_latency = false,
+        .seed = 3,
+        .extra_metrics = [&](nn::network<float>& net, const data::dataset<float>&, evaluation&) {
+            trained = weights_of(net);
+        }};
+
+    const evaluation plain = evaluator_t(builder, train, val, options).evaluate({1, a});
+    REQUIRE(plain.ok());
+    const std::vector<float> plain_weights = trained;
+
+    // Cross-entropy's gradient, its value shifted by 100: the same training, a loss 100 higher.
+    const evaluation e =
+        shifted_evaluator(builder, train, val, options, {}, shifted(1)).evaluate({1, a});
+    INFO(e.message);
+    REQUIRE(e.ok());
+    CHECK(trained == plain_weights);
+    CHECK(e.metrics.at("train_loss") == Approx(plain.metrics.at("train_loss") + 100));
+    CHECK(e.value("val_accuracy") == plain.value("val_accuracy"));
+    // 16 training batches an epoch, then one validation batch of 128.
+    CHECK(*calls == 2 * 16 + 1);
+
+    // No gradient from the loss: Adam never moves, the network stays as initialised.
+    const evaluation frozen =
+        shifted_evaluator(builder, train, val, options, {}, shifted(0)).evaluate({1, a});
+    REQUIRE(frozen.ok());
+    nn::network<float> start = untrained(builder, a, 3, 1);
+    CHECK(trained == weights_of(start));
+    CHECK(trained != plain_weights);
 }

@@ -59,8 +59,7 @@ template <class B, class A>
 nn::network<float> initialised(const B& builder, const A& a, std::uint64_t seed) {
     rng g(seed);
     nn::network<float> net = builder.build(a, g);
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     return net;
 }
 

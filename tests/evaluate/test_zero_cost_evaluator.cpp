@@ -46,8 +46,7 @@ nn::network<float> as_evaluated(const chain_builder& b, const chain_space::archi
                                 std::uint64_t seed) {
     rng g(seed);
     nn::network<float> net = b.build(a, g);
-    for (std::size_t id = 1; id < net.size(); ++id)
-        nn::init::apply(net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     return net;
 }
 

@@ -3,7 +3,13 @@
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/init.hpp>
+#include <xnas/nn/layers/activation.hpp>
+#include <xnas/nn/layers/batch_norm.hpp>
+#include <xnas/nn/layers/conv2d.hpp>
 #include <xnas/nn/layers/dense.hpp>
+#include <xnas/nn/layers/flatten.hpp>
+#include <xnas/nn/layers/gru.hpp>
+#include <xnas/nn/network.hpp>
 
 using namespace xnas;
 
@@ -158,6 +164,60 @@ TEST_CASE("same seed, same weights; another seed, other weights", "[nn][init]") 
     };
     CHECK(draw(1) == draw(1));
     CHECK(draw(1) != draw(2));
+}
+
+TEST_CASE("apply on a network initialises its layers in node order, as one apply per layer",
+          "[nn][init]") {
+    // A network of every kind of parameter: convolution weight and bias, batch-norm scale,
+    // shift and running statistics, recurrent weights, a branch merged back, a dense head.
+    auto make = [] {
+        nn::network<float> net({2, 6, 6});
+        net.add(nn::conv2d<float>({.in_channels = 2,
+                                   .out_channels = 3,
+                                   .kernel_h = 3,
+                                   .kernel_w = 3,
+                                   .padding_h = 1,
+                                   .padding_w = 1}));
+        const auto bn = net.add(nn::batch_norm<float>(3));
+        net.add(nn::relu<float>());
+        net.add(
+            nn::conv2d<float>({.in_channels = 3, .out_channels = 3, .kernel_h = 1, .kernel_w = 1}));
+        net.add(nn::relu<float>(), {net.size() - 1, bn}, nn::merge_op::add);
+        net.add(nn::flatten<float>());
+        net.add(nn::dense<float>(108, 12));
+        return net;
+    };
+    using nn::init::scheme;
+    for (auto s : {scheme::pytorch_default, scheme::he_normal, scheme::xavier_uniform}) {
+        INFO(nn::init::to_string(s));
+        nn::network<float> by_layer = make(), whole = make();
+        rng g1(5), g2(5);
+        for (std::size_t id = 1; id < by_layer.size(); ++id)
+            nn::init::apply(by_layer.layer(id), s, g1);
+        nn::init::apply(whole, s, g2);
+        const auto a = by_layer.parameters(), b = whole.parameters();
+        REQUIRE(a.size() == b.size());
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            INFO(a[k].name);
+            CHECK(std::vector<float>(a[k].value->begin(), a[k].value->end()) ==
+                  std::vector<float>(b[k].value->begin(), b[k].value->end()));
+        }
+        CHECK(g1() == g2()); // the same number of draws
+        for (const auto& p : b)
+            if (p.value->dimension() >= 2) // weights: initialised, not left at zero
+                CHECK(xt::amax(xt::abs(*p.value))() > 0);
+    }
+    // Recurrent layers take their own bound from H, inside a network too.
+    nn::network<double> rnn({5, 4});
+    rnn.add(nn::gru<double>(4, 16, false));
+    rnn.add(nn::dense<double>(16, 2));
+    rng g(3);
+    nn::init::apply(rnn, scheme::pytorch_default, g);
+    for (const auto& p : rnn.layer(1).parameters()) {
+        CHECK(moments_of(*p.value).max <= 0.25);
+        CHECK(moments_of(*p.value).max > 0.15);
+    }
+    CHECK(moments_of(*rnn.layer(2).parameters().front().value).max > 0);
 }
 
 TEST_CASE("schemes print and parse", "[nn][init]") {

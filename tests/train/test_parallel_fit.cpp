@@ -64,8 +64,7 @@ random_images(rng& g, std::size_t n, const nn::shape& shape, std::size_t classes
 template <class T = float>
 void init(nn::network<T>& net, std::uint64_t seed) {
     rng g(seed);
-    for (std::size_t j = 1; j < net.size(); ++j)
-        nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
 }
 
 template <class T = float>

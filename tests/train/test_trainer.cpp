@@ -49,8 +49,7 @@ nn::network<float> mlp(std::size_t in, std::size_t hidden, std::size_t classes,
     net.add(nn::relu<float>());
     net.add(nn::dense<float>(hidden, classes));
     rng g(seed);
-    for (std::size_t j = 1; j < net.size(); ++j)
-        nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, g);
     return net;
 }
 
@@ -332,8 +331,7 @@ nn::network<float> small_conv_net() {
     net.add(nn::flatten<float>());
     net.add(nn::dense<float>(72, 2));
     rng init(9);
-    for (std::size_t j = 1; j < net.size(); ++j)
-        nn::init::apply(net.layer(j), nn::init::scheme::pytorch_default, init);
+    nn::init::apply(net, nn::init::scheme::pytorch_default, init);
     return net;
 }
 } // namespace

@@ -3,15 +3,21 @@
 // training split and measuring it on a validation split cut from the training set (the test
 // set is never seen during search). Reports validation accuracy, parameters, FLOPs and
 // measured inference latency; turns every failure of a candidate into a recorded evaluation.
+// The optimizer and the loss come from factories of the training recipe: the shipped ones by
+// default (sgd, adam, adamw by name; softmax cross-entropy), any nn::optimizer and any
+// train::classification_loss of the user's otherwise.
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 #include <xnas/core/concepts.hpp>
@@ -22,6 +28,7 @@
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/adam.hpp>
+#include <xnas/nn/optim/optimizer.hpp>
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/train/trainer.hpp>
 
@@ -29,7 +36,9 @@ namespace xnas {
 
 /// How to train one candidate. An architecture may carry its own (see train_evaluator).
 struct training_recipe {
-    std::string optimizer = "sgd"; ///< sgd (with momentum), adam or adamw
+    /// sgd (with momentum), adam or adamw for the shipped optimizers; a user's optimizer factory
+    /// reads it as it likes
+    std::string optimizer = "sgd";
     double lr = 0.05;
     double momentum = 0.9;        ///< sgd only
     double weight_decay = 0.0;    ///< L2 for sgd and adam, decoupled for adamw
@@ -73,20 +82,92 @@ struct train_evaluator_options {
         extra_metrics{};
 };
 
+/// Makes the optimizer a candidate trains with from its recipe (train_evaluator's
+/// MakeOptimizer). Any callable will do: a lambda, a struct with operator().
+///
+/// Semantic requirements:
+///  1. Every call returns a fresh optimizer, sharing no state with those returned before (a
+///     search trains several candidates at once, each with its own).
+///  2. Callable concurrently from several threads (train_evaluator is thread-safe).
+///  3. Deterministic: the same recipe gives an optimizer that makes the same updates.
+template <class F>
+concept optimizer_factory = std::copy_constructible<F> &&
+    requires(const F& make, const training_recipe& r) {
+    { make(r) } -> nn::optimizer;
+    requires std::same_as<typename decltype(make(r))::value_type, float>;
+};
+
+/// Makes the loss a candidate trains with from its recipe (train_evaluator's MakeLoss): any
+/// train::classification_loss over float logits. Requirements as for optimizer_factory; the
+/// loss made is also the one the validation pass computes (its accuracy does not depend on it).
+template <class F>
+concept loss_factory = std::copy_constructible<F> &&
+    requires(const F& make, const training_recipe& r) {
+    { make(r) } -> train::classification_loss<float>;
+};
+
+/// The shipped optimizer recipe.optimizer names: nn::sgd (with the recipe's momentum), nn::adam
+/// or nn::adamw, each with the recipe's learning rate and weight decay. An nn::optimizer itself,
+/// dispatching each call to the one it holds.
+class named_optimizer {
+  public:
+    using value_type = float;
+
+    /// Throws std::invalid_argument naming the optimizer and the known names when
+    /// recipe.optimizer is none of sgd, adam, adamw, and what the optimizer's constructor throws
+    /// for options out of range.
+    explicit named_optimizer(const training_recipe& r)
+        : optimizer_(make(r)) {}
+
+    void step(std::span<const nn::parameter<float>> params) {
+        std::visit([&](auto& o) { o.step(params); }, optimizer_);
+    }
+    void reset() {
+        std::visit([](auto& o) { o.reset(); }, optimizer_);
+    }
+    double learning_rate() const {
+        return std::visit([](const auto& o) { return o.learning_rate(); }, optimizer_);
+    }
+    void set_learning_rate(double lr) {
+        std::visit([&](auto& o) { o.set_learning_rate(lr); }, optimizer_);
+    }
+
+  private:
+    using any = std::variant<nn::sgd<float>, nn::adam<float>, nn::adamw<float>>;
+
+    static any make(const training_recipe& r) {
+        if (r.optimizer == "sgd")
+            return nn::sgd<float>(
+                {.lr = r.lr, .momentum = r.momentum, .weight_decay = r.weight_decay});
+        if (r.optimizer == "adam")
+            return nn::adam<float>({.lr = r.lr, .weight_decay = r.weight_decay});
+        if (r.optimizer == "adamw")
+            return nn::adamw<float>({.lr = r.lr, .weight_decay = r.weight_decay});
+        throw std::invalid_argument("xnas::training_recipe: unknown optimizer \"" + r.optimizer +
+                                    "\" (known: sgd, adam, adamw)");
+    }
+
+    any optimizer_;
+};
+
+static_assert(nn::optimizer<named_optimizer>);
+
+/// The default optimizer factory: the shipped optimizer recipe.optimizer names.
+struct shipped_optimizers {
+    named_optimizer operator()(const training_recipe& r) const { return named_optimizer(r); }
+};
+
+/// The default loss factory: softmax cross-entropy with the recipe's label smoothing.
+struct cross_entropy_loss {
+    nn::softmax_cross_entropy<float> operator()(const training_recipe& r) const {
+        return {.label_smoothing = r.label_smoothing};
+    }
+};
+
+static_assert(optimizer_factory<shipped_optimizers>);
+static_assert(loss_factory<cross_entropy_loss>);
+
 namespace detail {
-
-using any_optimizer = std::variant<nn::sgd<float>, nn::adam<float>, nn::adamw<float>>;
-
-inline any_optimizer make_optimizer(const training_recipe& r) {
-    if (r.optimizer == "sgd")
-        return nn::sgd<float>({.lr = r.lr, .momentum = r.momentum, .weight_decay = r.weight_decay});
-    if (r.optimizer == "adam")
-        return nn::adam<float>({.lr = r.lr, .weight_decay = r.weight_decay});
-    if (r.optimizer == "adamw")
-        return nn::adamw<float>({.lr = r.lr, .weight_decay = r.weight_decay});
-    throw std::invalid_argument("xnas::training_recipe: unknown optimizer \"" + r.optimizer +
-                                "\" (known: sgd, adam, adamw)");
-}
 
 /// Bytes a training step needs, estimated from shapes before anything large is allocated:
 /// parameters with gradient and two optimizer moments, and per node its output and output
@@ -101,24 +182,30 @@ inline double training_bytes(const nn::network<float>& net, std::size_t batch) {
 
 } // namespace detail
 
-/// Trains `net` (already initialised) with `recipe`'s optimizer and batch size through
-/// train::fit; every other choice (epochs, seed, schedule, augmentation, threads, deadline)
-/// comes from `o`, whose batch_size is replaced by the recipe's. Throws
-/// xnas::numerical_error naming the epoch and batch when the loss is not finite. `callbacks`
-/// go to fit() unchanged (progress lines, early stopping; see train/callbacks.hpp).
+/// Trains `net` (already initialised) with the optimizer and loss `make_optimizer` and
+/// `make_loss` make of `recipe`, in batches of the recipe's size, through train::fit; every
+/// other choice (epochs, seed, schedule, augmentation, threads, deadline) comes from `o`, whose
+/// batch_size is replaced by the recipe's. Throws xnas::numerical_error naming the epoch and
+/// batch when the loss is not finite. `callbacks` go to fit() unchanged (progress lines, early
+/// stopping; see train/callbacks.hpp).
+template <optimizer_factory MakeOptimizer, loss_factory MakeLoss, class... Callbacks>
+requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
+    train_network(nn::network<float>& net, const data::dataset<float>& train,
+                  const training_recipe& recipe, const MakeOptimizer& make_optimizer,
+                  const MakeLoss& make_loss, train::fit_options o, Callbacks&&... callbacks) {
+    auto optimizer = make_optimizer(recipe);
+    o.batch_size = recipe.batch_size;
+    return train::fit(net, make_loss(recipe), optimizer, train, o,
+                      std::forward<Callbacks>(callbacks)...);
+}
+
+/// As above with the shipped optimizer recipe.optimizer names and softmax cross-entropy.
 template <class... Callbacks>
 requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
     train_network(nn::network<float>& net, const data::dataset<float>& train,
                   const training_recipe& recipe, train::fit_options o, Callbacks&&... callbacks) {
-    auto opt = detail::make_optimizer(recipe);
-    o.batch_size = recipe.batch_size;
-    return std::visit(
-        [&](auto& optimizer) {
-            return train::fit(
-                net, nn::softmax_cross_entropy<float>{.label_smoothing = recipe.label_smoothing},
-                optimizer, train, o, callbacks...);
-        },
-        opt);
+    return train_network(net, train, recipe, shipped_optimizers{}, cross_entropy_loss{},
+                         std::move(o), std::forward<Callbacks>(callbacks)...);
 }
 
 /// The candidate training of a search: `epochs` epochs, shuffled with a seed drawn from `g`,
@@ -155,26 +242,36 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 ///
 /// The builder may supply the training recipe per architecture with a member
 /// `training_recipe recipe(const A&, const training_recipe& defaults) const`; otherwise
-/// options.recipe is used.
+/// options.recipe is used. `MakeOptimizer` and `MakeLoss` make each candidate's optimizer and
+/// loss from that recipe: by default the shipped optimizer recipe.optimizer names and softmax
+/// cross-entropy, otherwise the user's own (examples/custom_optimizer.cpp):
+///
+///     auto lion = [](const training_recipe& r) { return my_lion({.lr = r.lr}); };
+///     train_evaluator<A, B, decltype(lion)> ev(builder, train, val, options, lion);
 ///
 /// Failures are evaluations, never exceptions: a builder or layer that throws -> failed with
 /// the message; parameter, FLOP or memory budget exceeded -> failed, checked right after the
 /// structure is built and before any activation or optimizer state exists; non-finite loss ->
 /// diverged; past the per-trial time limit -> timed_out (the network trained so far is not
-/// measured); extra_metrics throws -> failed with its message. Thread-safe: evaluate keeps all
-/// state local, the data sets are shared read-only.
-template <class A, builder<A> B>
+/// measured); extra_metrics throws -> failed with its message; so does a factory that throws
+/// (an optimizer name it does not know). Thread-safe: evaluate keeps all state local, the data
+/// sets are shared read-only, the factories are called concurrently (see optimizer_factory).
+template <class A, builder<A> B, optimizer_factory MakeOptimizer = shipped_optimizers,
+          loss_factory MakeLoss = cross_entropy_loss>
 class train_evaluator {
   public:
     static constexpr bool thread_safe = true;
 
     train_evaluator(B b, std::shared_ptr<const data::dataset<float>> train,
                     std::shared_ptr<const data::dataset<float>> validation,
-                    train_evaluator_options options = {})
+                    train_evaluator_options options = {}, MakeOptimizer make_optimizer = {},
+                    MakeLoss make_loss = {})
         : builder_(std::move(b))
         , train_(std::move(train))
         , val_(std::move(validation))
-        , options_(std::move(options)) {
+        , options_(std::move(options))
+        , make_optimizer_(std::move(make_optimizer))
+        , make_loss_(std::move(make_loss)) {
         if (!train_ || train_->empty() || !val_ || val_->empty())
             throw std::invalid_argument(
                 "xnas::train_evaluator: training and validation sets must be non-empty");
@@ -184,6 +281,10 @@ class train_evaluator {
 
     const B& builder() const { return builder_; }
     const train_evaluator_options& options() const { return options_; }
+    /// The factories of every candidate's optimizer and loss, to retrain one as it was trained
+    /// here: train_network(net, data, recipe(a), make_optimizer(), make_loss(), options).
+    const MakeOptimizer& make_optimizer() const { return make_optimizer_; }
+    const MakeLoss& make_loss() const { return make_loss_; }
 
     /// The recipe the architecture trains with.
     training_recipe recipe(const A& a) const {
@@ -222,8 +323,7 @@ class train_evaluator {
                     "memory budget: about " + std::to_string(std::lround(mb)) +
                         " MiB > max_memory_mb " + std::to_string(options_.max_memory_mb),
                     elapsed());
-            for (std::size_t id = 1; id < net.size(); ++id)
-                nn::init::apply(net.layer(id), options_.init, g);
+            nn::init::apply(net, options_.init, g);
 
             const double f = std::clamp(t.fidelity, 1e-6, 1.0);
             std::size_t epochs = options_.epochs;
@@ -247,7 +347,8 @@ class train_evaluator {
                 .epochs = epochs, .seed = g(), .augment = options_.augment, .deadline = deadline};
             if (options_.cosine)
                 fit.schedule = nn::cosine_schedule{.base_lr = r.lr, .period = epochs};
-            const train::history h = train_network(net, *train, r, fit);
+            const train::history h =
+                train_network(net, *train, r, make_optimizer_, make_loss_, fit);
             if (h.stop == train::stop_reason::deadline)
                 return evaluation::failure(
                     status::timed_out,
@@ -255,8 +356,7 @@ class train_evaluator {
                         " s > time_limit_seconds " + std::to_string(options_.time_limit_seconds),
                     elapsed());
             evaluation e;
-            e.objectives["val_accuracy"] =
-                train::evaluate(net, nn::softmax_cross_entropy<float>(), *val_).accuracy;
+            e.objectives["val_accuracy"] = train::evaluate(net, make_loss_(r), *val_).accuracy;
             e.objectives["params"] = static_cast<double>(params);
             e.objectives["flops"] = static_cast<double>(net.flops());
             if (options_.measure_latency)
@@ -288,6 +388,8 @@ class train_evaluator {
     B builder_;
     std::shared_ptr<const data::dataset<float>> train_, val_;
     train_evaluator_options options_;
+    MakeOptimizer make_optimizer_;
+    MakeLoss make_loss_;
 };
 
 } // namespace xnas

@@ -271,8 +271,7 @@ class zero_cost_evaluator {
         try {
             rng g(options_.seed);
             nn::network<float> net = builder_.build(t.architecture, g);
-            for (std::size_t id = 1; id < net.size(); ++id)
-                nn::init::apply(net.layer(id), options_.init, g);
+            nn::init::apply(net, options_.init, g);
             const std::size_t params = net.parameter_count();
             const std::size_t flops = net.flops();
             // The proxies overwrite the network they score: this one is not needed afterwards.

@@ -1,7 +1,8 @@
 #pragma once
 // nn::init, weight initialisers: He (Kaiming) and Xavier (Glorot) uniform/normal, PyTorch's
-// default per layer type, and init::apply, which initialises every parameter of a layer by its
-// name, shape and layer type. All draws go through an explicit xnas::rng: same seed, same weights.
+// default per layer type, and init::apply, which initialises every parameter of a layer (or of
+// every layer of a network) by its name, shape and layer type. All draws go through an explicit
+// xnas::rng: same seed, same weights.
 
 #include <cmath>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/nn/layer.hpp>
+#include <xnas/nn/network.hpp>
 
 namespace xnas::nn::init {
 
@@ -231,6 +233,14 @@ void apply(L& l, scheme s, rng& g) {
         type = l.spec().type;
     const auto params = l.parameters();
     apply_to<typename L::value_type>(params, type, s, g);
+}
+
+/// Initialises every layer of `net` by apply, in node order (1 .. size() - 1; node 0 is the
+/// input): the draws are those of applying it to each layer in turn with the same generator.
+template <class T>
+void apply(network<T>& net, scheme s, rng& g) {
+    for (std::size_t id = 1; id < net.size(); ++id)
+        apply(net.layer(id), s, g);
 }
 
 } // namespace xnas::nn::init
