@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <xnas/core/rng.hpp>
 #include <xnas/report/decisions.hpp>
 #include <xnas/space/cell_space.hpp>
@@ -56,4 +57,23 @@ TEST_CASE("decision names and values of the shipped spaces stay the same",
     CHECK(fingerprint(params()) == 14581546861835300461u);
     CHECK(fingerprint(xnas::product_space<xnas::chain_space, xnas::param_space>(
               xnas::chain_space::image(), params())) == 14259796533394816163u);
+}
+
+namespace {
+// A user's space that names its decisions: the report reads its names, not positions.
+struct depth_space {
+    using architecture = int;
+    architecture sample(xnas::rng& g) const { return 1 + static_cast<int>(g.below(3)); }
+    architecture mutate(architecture a, xnas::rng&) const { return a % 3 + 1; }
+    std::vector<std::size_t> decisions() const { return {3}; }
+    architecture from_decisions(const std::vector<int>& d) const { return d[0] + 1; }
+    std::vector<int> to_decisions(architecture a) const { return {a - 1}; }
+    xnas::decision_map named_decisions(architecture a) const {
+        return {{"depth", std::to_string(a)}};
+    }
+};
+} // namespace
+
+TEST_CASE("the report reads a user's space through its decision view", "[report][decisions]") {
+    CHECK(xnas::report::decisions(depth_space{}, 2) == xnas::decision_map{{"depth", "2"}});
 }
