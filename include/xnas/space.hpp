@@ -3,5 +3,6 @@
 
 #include <xnas/space/cell_space.hpp>
 #include <xnas/space/chain_space.hpp>
+#include <xnas/space/decisions.hpp>
 #include <xnas/space/param_space.hpp>
 #include <xnas/space/product_space.hpp>

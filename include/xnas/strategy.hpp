@@ -4,7 +4,6 @@
 #include <xnas/strategy/asha.hpp>
 #include <xnas/strategy/bananas.hpp>
 #include <xnas/strategy/bohb.hpp>
-#include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/hyperband.hpp>
 #include <xnas/strategy/local_search.hpp>
 #include <xnas/strategy/lstm_controller.hpp>

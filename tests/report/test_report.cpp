@@ -139,6 +139,7 @@ TEST_CASE("the HTML report draws the three charts and the Pareto front", "[repor
 }
 
 #include <xnas/report/decisions.hpp>
+#include <xnas/space.hpp>
 
 TEST_CASE("the HTML report leaves low-fidelity trials out of the staircase and the front",
           "[report][html]") {

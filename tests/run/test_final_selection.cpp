@@ -8,6 +8,9 @@
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/final_selection.hpp>
 #include <xnas/run/search.hpp>
+#include <xnas/select/constraint.hpp>
+#include <xnas/select/pareto.hpp>
+#include <xnas/select/tournament.hpp>
 
 namespace {
 
@@ -187,4 +190,33 @@ TEST_CASE("a search's winner changes when the final selection overrules a noisy 
         overruled = overruled || r[0].result.t.architecture != s.best().t.architecture;
     }
     CHECK(overruled);
+}
+
+TEST_CASE("the final selection takes any selector for its candidates", "[run][selection]") {
+    auto s = noisy_study();
+    for (std::size_t i = 0; i < s.history.size(); ++i)
+        s.history[i].e.metrics["params"] = static_cast<double>(10 * i);
+    // Without a generator: top_k is the objective form, a constraint filter narrows it.
+    CHECK(xnas::best_distinct(s, xnas::top_k{proxy_max}, 3) ==
+          xnas::best_distinct(s, proxy_max, 3));
+    const auto small = xnas::with_constraints({xnas::bound{.metric = "params", .max = 35}},
+                                              xnas::top_k{proxy_max});
+    CHECK(xnas::best_distinct(s, small, 3) == std::vector<std::size_t>{2, 1, 0});
+    // A selector's order is its preference: pareto over proxy and params puts the front first.
+    const xnas::pareto front{{proxy_max, {"params", xnas::direction::minimize}}};
+    CHECK(xnas::best_distinct(s, front, 2) == std::vector<std::size_t>{0, 1});
+    // A selector that draws takes the caller's generator: the same seed, the same picks.
+    const xnas::tournament draw{2, proxy_max};
+    xnas::rng g1(5), g2(5);
+    const auto a = xnas::best_distinct(s, draw, 3, g1);
+    CHECK(a == xnas::best_distinct(s, draw, 3, g2));
+    CHECK(a.size() == 3);
+
+    xnas::function_evaluator ev(true_score);
+    const auto r = xnas::reevaluate_best(s, ev, small, proxy_max, 3);
+    CHECK(ids(r) == std::vector<std::uint64_t>{1, 0, 2}); // 2-2, 0-0, 3-3: the truth's order
+    const auto from_draw = xnas::reevaluate(s, ev, std::span<const std::size_t>(a), proxy_max);
+    REQUIRE(from_draw.size() == 3);
+    CHECK_THROWS_AS(xnas::reevaluate(s, ev, std::vector<std::size_t>{6}, proxy_max),
+                    std::out_of_range);
 }

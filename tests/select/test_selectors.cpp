@@ -154,3 +154,75 @@ TEST_CASE("constraint filter composes with another selector", "[select][constrai
     CHECK(select(missing, pop, 2).empty());
     STATIC_REQUIRE(xnas::selector<decltype(nested), int>);
 }
+
+TEST_CASE("tournament with replacement: the draws regularized evolution makes",
+          "[select][tournament]") {
+    const auto pop = make_pop({{3, 0}, {1, 0}, {4, 0}, {1.5, 0}, {5, 0}, {2, 0}});
+    xnas::tournament sel{4, {"a", direction::maximize}, true};
+    for (std::uint64_t seed = 1; seed < 30; ++seed) {
+        // One pick is the best of `size` uniform draws of a population index.
+        xnas::rng g(seed);
+        std::size_t expected = g.below(pop.size());
+        for (int j = 1; j < 4; ++j) {
+            const auto c = g.below(pop.size());
+            if (pop[c].e.value("a") > pop[expected].e.value("a"))
+                expected = c;
+        }
+        CHECK(select(sel, pop, 1, seed) == std::vector<std::size_t>{expected});
+        // Several picks stay distinct.
+        const auto four = select(sel, pop, 4, seed);
+        CHECK(std::set<std::size_t>(four.begin(), four.end()).size() == 4);
+    }
+    // A tournament larger than the population is allowed, and may still miss the best.
+    xnas::tournament big{8, {"a", direction::maximize}, true};
+    int missed = 0;
+    for (std::uint64_t seed = 1; seed <= 100; ++seed)
+        missed += select(big, pop, 1, seed)[0] != 4;
+    CHECK(missed > 0);
+}
+
+TEST_CASE("an unnamed objective is the evaluation's only one", "[select][top_k][tournament]") {
+    pop_t pop;
+    for (double a : {2.0, 5.0, 1.0}) {
+        xnas::scored<int> s;
+        s.e.objectives["acc"] = a;
+        pop.push_back(s);
+    }
+    xnas::top_k best{{}};
+    CHECK(select(best, pop, 2) == std::vector<std::size_t>{1, 0});
+    xnas::tournament all{3, {}};
+    CHECK(select(all, pop, 1) == std::vector<std::size_t>{1});
+    pop[0].e.objectives["loss"] = 0.1;
+    CHECK_THROWS_WITH(select(best, pop, 2), Catch::Matchers::Contains("xnas::top_k::select") &&
+                                                Catch::Matchers::Contains("(acc, loss)"));
+}
+
+TEST_CASE("pareto does not depend on how an objective is oriented", "[select][pareto]") {
+    // One front with two equal points at one end. Which of the two a stable sort puts at the
+    // boundary (infinite distance) depends on the sort's direction, so on raw values minimizing b
+    // and maximizing -b would keep different members.
+    const auto pop = make_pop({{1, 1}, {1, 1}, {3, 3}, {5, 5}});
+    auto negated = pop;
+    for (auto& s : negated)
+        s.e.objectives["b"] = -s.e.objectives["b"];
+    const xnas::pareto min_b{{{"a", direction::maximize}, {"b", direction::minimize}}};
+    const xnas::pareto max_neg_b{{{"a", direction::maximize}, {"b", direction::maximize}}};
+    CHECK(min_b.select(std::span<const xnas::scored<int>>(pop), 3) ==
+          std::vector<std::size_t>{0, 1, 3});
+    for (std::size_t k = 1; k <= 4; ++k)
+        CHECK(min_b.select(std::span<const xnas::scored<int>>(pop), k) ==
+              max_neg_b.select(std::span<const xnas::scored<int>>(negated), k));
+}
+
+TEST_CASE("selectors that draw nothing also select without a generator", "[select]") {
+    STATIC_REQUIRE(xnas::deterministic_selector<xnas::top_k, int>);
+    STATIC_REQUIRE(xnas::deterministic_selector<xnas::pareto, int>);
+    STATIC_REQUIRE(xnas::deterministic_selector<xnas::constraint_filter<xnas::top_k>, int>);
+    STATIC_REQUIRE_FALSE(xnas::deterministic_selector<xnas::tournament, int>);
+    STATIC_REQUIRE_FALSE(
+        xnas::deterministic_selector<xnas::constraint_filter<xnas::tournament>, int>);
+    const auto pop = make_pop({{3, 0}, {1, 0}, {4, 0}});
+    auto sel = xnas::with_constraints({xnas::bound{.metric = "a", .max = 3.5}},
+                                      xnas::top_k{{"a", direction::maximize}});
+    CHECK(sel.select(std::span<const xnas::scored<int>>(pop), 2) == select(sel, pop, 2));
+}

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <xnas/evaluate/training_params.hpp>
+#include <xnas/space/cell_space.hpp>
 #include <xnas/space/param_space.hpp>
 #include <xnas/strategy/decision_space.hpp>
 #include <xnas/strategy/random_search.hpp>

@@ -149,9 +149,20 @@ inline constexpr bool is_thread_safe_evaluator = [] {
 /// A selector picks k indices from a scored population.
 ///  1. Returned indices are distinct and in [0, population.size()), at most k of them.
 ///  2. Deterministic for a given generator state.
+///  3. The order of the indices is the selector's preference, best first, where it has one
+///     (strategies take the first as a parent; the final selection takes them in order).
 template <class Sel, class A>
 concept selector = requires(Sel& sel, std::span<const scored<A>> pop, std::size_t k, rng& g) {
     { sel.select(pop, k, g) } -> std::same_as<std::vector<std::size_t>>;
+};
+
+/// A selector that draws nothing (top_k, pareto) also selects without a generator, so that callers
+/// outside a search (the final selection, a strategy's survival step in tell) need none.
+///  1. select(pop, k) == select(pop, k, g) for every generator g.
+template <class Sel, class A>
+concept deterministic_selector = selector<Sel, A> &&
+    requires(Sel& sel, std::span<const scored<A>> pop, std::size_t k) {
+    { sel.select(pop, k) } -> std::same_as<std::vector<std::size_t>>;
 };
 
 } // namespace xnas

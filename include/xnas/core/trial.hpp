@@ -118,6 +118,27 @@ struct scored {
     evaluation e;
 };
 
+/// The value of objective `o` in `e` as strategies and selectors read it: e.value(o.name), and for
+/// an empty name the evaluation's only objective. NaN when the evaluation failed or lacks the
+/// value. Throws std::invalid_argument naming `who` and the evaluation's objectives when the name
+/// is empty and there are several.
+inline double objective_value(const evaluation& e, const objective& o,
+                              const char* who = "xnas::objective_value") {
+    if (!o.name.empty() || !e.ok())
+        return e.value(o.name);
+    if (e.objectives.empty())
+        return std::numeric_limits<double>::quiet_NaN();
+    if (e.objectives.size() == 1)
+        return e.objectives.begin()->second;
+    std::string names;
+    for (const auto& [name, value] : e.objectives)
+        names += (names.empty() ? "" : ", ") + name;
+    throw std::invalid_argument(std::string(who) +
+                                ": the objective has no name and the evaluation has " +
+                                std::to_string(e.objectives.size()) + " (" + names +
+                                "); expected one, or a named objective");
+}
+
 /// True when `a` is strictly better than `b` on `o`; a failed or missing value is never better.
 inline bool better(double a, double b, direction d) {
     if (std::isnan(a))

@@ -44,6 +44,35 @@ struct constraint_filter {
 
     template <class A>
     std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng& g) {
+        return filtered(pop,
+                        [&](std::span<const scored<A>> kept) { return inner.select(kept, k, g); });
+    }
+    template <class A>
+    requires selector<const Inner, A> std::vector<std::size_t>
+    select(std::span<const scored<A>> pop, std::size_t k, rng& g)
+    const {
+        return filtered(pop,
+                        [&](std::span<const scored<A>> kept) { return inner.select(kept, k, g); });
+    }
+
+    /// Without a generator when the inner selector draws nothing.
+    template <class A>
+    requires deterministic_selector<Inner, A> std::vector<std::size_t>
+    select(std::span<const scored<A>> pop, std::size_t k) {
+        return filtered(pop,
+                        [&](std::span<const scored<A>> kept) { return inner.select(kept, k); });
+    }
+    template <class A>
+    requires deterministic_selector<const Inner, A> std::vector<std::size_t>
+    select(std::span<const scored<A>> pop, std::size_t k)
+    const {
+        return filtered(pop,
+                        [&](std::span<const scored<A>> kept) { return inner.select(kept, k); });
+    }
+
+  private:
+    template <class A, class Choose>
+    std::vector<std::size_t> filtered(std::span<const scored<A>> pop, Choose choose) const {
         std::vector<scored<A>> kept;
         std::vector<std::size_t> where;
         for (std::size_t i = 0; i < pop.size(); ++i)
@@ -51,7 +80,7 @@ struct constraint_filter {
                 kept.push_back(pop[i]);
                 where.push_back(i);
             }
-        auto chosen = inner.select(std::span<const scored<A>>(kept), k, g);
+        auto chosen = choose(std::span<const scored<A>>(kept));
         for (auto& c : chosen)
             c = where[c];
         return chosen;

@@ -87,25 +87,33 @@ inline std::vector<double> crowding_distance(const std::vector<std::vector<doubl
 
 /// NSGA-II survivor selection: fills k slots front by front; the front that does not fit is cut
 /// by descending crowding distance (ties keep population order). Trials lacking a value for an
-/// objective (failed, missing) are never selected. Deterministic; the generator is unused.
+/// objective (failed, missing) are never selected. Crowding distances are measured on values
+/// oriented so that larger is better (a minimized objective negated), so the selection does not
+/// change when an objective is replaced by its negation with the opposite direction, and nsga2's
+/// survival step is this selector. Draws nothing.
 struct pareto {
     std::vector<objective> objectives;
 
     template <class A>
-    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng&) const {
+    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k) const {
         if (objectives.empty())
             throw std::invalid_argument("xnas::pareto::select: no objectives given");
         std::vector<std::vector<double>> vals;
         std::vector<std::size_t> idx;
         for (std::size_t i = 0; i < pop.size(); ++i) {
             auto v = objective_values(pop[i].e, objectives);
-            if (std::none_of(v.begin(), v.end(), [](double x) { return std::isnan(x); })) {
-                vals.push_back(std::move(v));
-                idx.push_back(i);
-            }
+            if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); }))
+                continue;
+            for (std::size_t o = 0; o < v.size(); ++o)
+                if (objectives[o].dir == direction::minimize)
+                    v[o] = -v[o];
+            vals.push_back(std::move(v));
+            idx.push_back(i);
         }
+        const std::vector<objective> oriented(objectives.size(),
+                                              objective{"", direction::maximize});
         std::vector<std::size_t> out;
-        for (const auto& front : non_dominated_sort(vals, objectives)) {
+        for (const auto& front : non_dominated_sort(vals, oriented)) {
             if (out.size() >= k)
                 break;
             if (out.size() + front.size() <= k) {
@@ -124,8 +132,13 @@ struct pareto {
         }
         return out;
     }
+
+    template <class A>
+    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng&) const {
+        return select(pop, k);
+    }
 };
 
-static_assert(selector<pareto, int>);
+static_assert(deterministic_selector<pareto, int>);
 
 } // namespace xnas

@@ -11,26 +11,35 @@
 
 namespace xnas {
 
-/// Selects the k best trials by `by`; failed trials and trials without the objective are never
-/// selected (so fewer than k may come back). Ties keep population order. O(n log n).
+/// Selects the k best trials by `by` (an empty name: the evaluation's only objective), best
+/// first; failed trials and trials without the objective are never selected (so fewer than k may
+/// come back). Ties keep population order. Draws nothing. O(n log n).
 struct top_k {
     objective by;
 
     template <class A>
-    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng&) const {
+    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k) const {
+        std::vector<double> value(pop.size());
         std::vector<std::size_t> idx;
-        for (std::size_t i = 0; i < pop.size(); ++i)
-            if (!std::isnan(pop[i].e.value(by.name)))
+        for (std::size_t i = 0; i < pop.size(); ++i) {
+            value[i] = objective_value(pop[i].e, by, "xnas::top_k::select");
+            if (!std::isnan(value[i]))
                 idx.push_back(i);
+        }
         std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-            return better(pop[a].e.value(by.name), pop[b].e.value(by.name), by.dir);
+            return better(value[a], value[b], by.dir);
         });
         if (idx.size() > k)
             idx.resize(k);
         return idx;
     }
+
+    template <class A>
+    std::vector<std::size_t> select(std::span<const scored<A>> pop, std::size_t k, rng&) const {
+        return select(pop, k);
+    }
 };
 
-static_assert(selector<top_k, int>);
+static_assert(deterministic_selector<top_k, int>);
 
 } // namespace xnas

@@ -15,6 +15,7 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
+#include <xnas/space/decisions.hpp>
 #include <xnas/space/detail/text.hpp>
 
 namespace xnas {
@@ -413,6 +414,36 @@ class cell_space {
         return a;
     }
 
+    // ---- decision view (xnas/space/decisions.hpp) ------------------------------------------
+
+    /// One categorical decision per edge, over the op list (none ordered).
+    std::vector<std::size_t> decisions() const {
+        return std::vector<std::size_t>(edges_, ops_.size());
+    }
+    architecture from_decisions(const std::vector<int>& d) const {
+        if (d.size() != edges_)
+            throw std::invalid_argument(
+                "xnas::from_decisions(cell_space): " + std::to_string(d.size()) +
+                " decisions, expected " + std::to_string(edges_));
+        architecture a;
+        a.ops.reserve(d.size());
+        for (int v : d)
+            a.ops.push_back(static_cast<std::uint8_t>(v));
+        return a;
+    }
+    std::vector<int> to_decisions(const architecture& a) const {
+        return std::vector<int>(a.ops.begin(), a.ops.end());
+    }
+    /// "edge i->j" -> the op's name, per edge.
+    decision_map named_decisions(const architecture& a) const {
+        decision_map d;
+        for (std::size_t e = 0; e < edges_; ++e) {
+            const auto [i, j] = edge(e);
+            d["edge " + std::to_string(i) + "->" + std::to_string(j)] = op(a, i, j);
+        }
+        return d;
+    }
+
   private:
     void check(const architecture& a, const char* fn) const {
         if (a.ops.size() != edges_)
@@ -457,5 +488,6 @@ static_assert(neighbourhood_space<cell_space>);
 static_assert(encodable_space<cell_space>);
 static_assert(crossover_space<cell_space>);
 static_assert(finite_space<cell_space>);
+static_assert(decision_space<cell_space> && has_named_members<cell_space>);
 
 } // namespace xnas

@@ -20,6 +20,7 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
+#include <xnas/space/decisions.hpp>
 #include <xnas/space/detail/text.hpp>
 
 namespace xnas {
@@ -512,8 +513,126 @@ class chain_space {
         return p.run();
     }
 
+    // ---- decision view (xnas/space/decisions.hpp) ------------------------------------------
+
+    /// The categorical decisions: per stage, its depth (max - min + 1 choices), then per layer
+    /// slot up to the stage's max depth: the op, a value for every choice of every op of the stage
+    /// (only the chosen op's are used), and in a stage with skips, for slots after the first, the
+    /// skip (0: none, i + 1: from the stage's i-th layer). A constraint set by with_constraint is
+    /// not applied: check contains(a) (reinforce and tpe do).
+    std::vector<std::size_t> decisions() const {
+        std::vector<std::size_t> out;
+        each_decision([&](std::size_t choices, bool) { out.push_back(choices); });
+        return out;
+    }
+
+    /// Depths and the choices marked `ordered` (numeric ladders) are ordered decisions; ops, text
+    /// choices and skips are not.
+    std::vector<bool> ordered_decisions() const {
+        std::vector<bool> out;
+        each_decision([&](std::size_t, bool is_ordered) { out.push_back(is_ordered); });
+        return out;
+    }
+
+    architecture from_decisions(const std::vector<int>& d) const {
+        architecture a;
+        std::size_t at = 0;
+        auto next = [&]() -> std::size_t {
+            if (at >= d.size())
+                throw std::invalid_argument("xnas::from_decisions(chain_space): " +
+                                            std::to_string(d.size()) + " decisions, expected more");
+            const int v = d[at++];
+            return v < 0 ? 0 : static_cast<std::size_t>(v);
+        };
+        for (std::size_t si = 0; si < stages_.size(); ++si) {
+            const auto& st = stages_[si];
+            const std::size_t depth = st.min_layers + next();
+            const std::size_t begin = a.layers.size();
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                layer l;
+                l.stage = si;
+                l.op = next();
+                for (std::size_t n = 0; n < st.ops.size(); ++n)
+                    for (std::size_t k = 0; k < st.ops[n].choices.size(); ++k) {
+                        const std::size_t v = next();
+                        if (n == l.op)
+                            l.values.push_back(v);
+                    }
+                if (st.skip && p > 0) {
+                    const std::size_t v = next();
+                    if (v > 0)
+                        l.skip = begin + v - 1;
+                }
+                if (p < depth)
+                    a.layers.push_back(std::move(l));
+            }
+        }
+        return a;
+    }
+
+    std::vector<int> to_decisions(const architecture& a) const {
+        std::vector<int> out;
+        std::size_t j = 0;
+        for (std::size_t si = 0; si < stages_.size(); ++si) {
+            const auto& st = stages_[si];
+            const std::size_t begin = j;
+            while (j < a.layers.size() && a.layers[j].stage == si)
+                ++j;
+            const std::size_t depth = j - begin;
+            out.push_back(static_cast<int>(depth - st.min_layers));
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                const layer* l = p < depth ? &a.layers[begin + p] : nullptr;
+                out.push_back(l ? static_cast<int>(l->op) : -1);
+                for (std::size_t n = 0; n < st.ops.size(); ++n)
+                    for (std::size_t k = 0; k < st.ops[n].choices.size(); ++k)
+                        out.push_back(l && n == l->op ? static_cast<int>(l->values[k]) : -1);
+                if (st.skip && p > 0)
+                    out.push_back(!l ? -1 : l->skip ? static_cast<int>(*l->skip - begin + 1) : 0);
+            }
+        }
+        return out;
+    }
+
+    /// Per stage its depth ("<stage> layers" -> "2"), and per layer its op when the stage has
+    /// several ("<stage> <k>.op"), its choices ("<stage> <k>.<choice>", k counted from 1 within
+    /// the stage) and in a stage with skips whether it has one ("<stage> <k>.skip" -> "0" or "1").
+    decision_map named_decisions(const architecture& a) const {
+        decision_map d;
+        std::vector<std::size_t> count(stages_.size(), 0);
+        for (const auto& l : a.layers) {
+            const auto& st = stages_[l.stage];
+            const std::string prefix = st.name + " " + std::to_string(++count[l.stage]);
+            if (st.ops.size() > 1)
+                d[prefix + ".op"] = op_name(l);
+            for (const auto& c : op_of(l).choices)
+                d[prefix + "." + c.name] = value(l, c.name);
+            if (st.skip)
+                d[prefix + ".skip"] = l.skip ? "1" : "0";
+        }
+        for (std::size_t k = 0; k < count.size(); ++k)
+            d[stages_[k].name + " layers"] = std::to_string(count[k]);
+        return d;
+    }
+
   private:
     static constexpr std::string_view delimiters_ = "()=,|+ \t\r\n";
+
+    // Calls visit(choices, ordered) for each decision, in the order decisions() documents;
+    // decisions() and ordered_decisions() both read it, so their slots cannot drift apart.
+    template <class Visit>
+    void each_decision(Visit visit) const {
+        for (const auto& st : stages_) {
+            visit(st.max_layers - st.min_layers + 1, true);
+            for (std::size_t p = 0; p < st.max_layers; ++p) {
+                visit(st.ops.size(), false);
+                for (const auto& o : st.ops)
+                    for (const auto& c : o.choices)
+                        visit(c.values.size(), c.ordered);
+                if (st.skip && p > 0)
+                    visit(p + 1, false);
+            }
+        }
+    }
 
     static bool valid_token(const std::string& s) {
         return !s.empty() && s.find_first_of(delimiters_) == std::string::npos;
@@ -1028,5 +1147,6 @@ static_assert(neighbourhood_space<chain_space>);
 static_assert(encodable_space<chain_space>);
 static_assert(crossover_space<chain_space>);
 static_assert(finite_space<chain_space>);
+static_assert(decision_space<chain_space> && has_named_members<chain_space>);
 
 } // namespace xnas

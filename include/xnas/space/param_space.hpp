@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <map>
@@ -22,6 +23,7 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
+#include <xnas/space/decisions.hpp>
 
 namespace xnas {
 
@@ -371,7 +373,150 @@ class param_space {
         return count_from(0, partial);
     }
 
+    // ---- decision view (xnas/space/decisions.hpp) ------------------------------------------
+
+    /// Bins of a real range, and the most integer values kept exact, in the decision view.
+    static constexpr std::size_t decision_bins = 64, max_exact_int_decisions = 64;
+
+    /// One categorical decision per parameter in declaration order: a categorical's choices; an
+    /// integer's values when there are at most 64 of them, else 64 bins of the range; a real or
+    /// log-real range cut into 64 bins (of the log range for log-real) whose centre is the value.
+    /// An inactive conditional parameter reads -1. The round trip is exact for categorical and
+    /// small integer parameters, and up to the bin for the others. Constraints are not applied:
+    /// check contains(a) (reinforce and tpe do).
+    std::vector<std::size_t> decisions() const {
+        std::vector<std::size_t> out;
+        for (const auto& p : params_)
+            out.push_back(decision_choices(p));
+        return out;
+    }
+
+    /// Every parameter but a categorical one is an ordered decision.
+    std::vector<bool> ordered_decisions() const {
+        std::vector<bool> out;
+        for (const auto& p : params_)
+            out.push_back(p.kind != param_kind::categorical);
+        return out;
+    }
+
+    architecture from_decisions(const std::vector<int>& d) const {
+        const auto& ps = params_;
+        if (d.size() != ps.size())
+            throw std::invalid_argument(
+                "xnas::from_decisions(param_space): " + std::to_string(d.size()) +
+                " decisions, expected " + std::to_string(ps.size()));
+        architecture a;
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            const param_def& p = ps[i];
+            if (p.condition) {
+                const auto it = a.find(p.condition->parent);
+                if (it == a.end() ||
+                    std::find(p.condition->values.begin(), p.condition->values.end(), it->second) ==
+                        p.condition->values.end())
+                    continue;
+            }
+            const std::size_t k = d[i] < 0 ? 0 : static_cast<std::size_t>(d[i]);
+            const std::size_t n = decision_choices(p);
+            switch (p.kind) {
+            case param_kind::categorical:
+                a[p.name] = p.choices[std::min(k, n - 1)];
+                break;
+            case param_kind::integer: {
+                const std::int64_t values = (p.ihi - p.ilo) / p.step + 1;
+                std::int64_t j = static_cast<std::int64_t>(k);
+                if (n != static_cast<std::size_t>(values)) // binned: centre of bin k
+                    j = static_cast<std::int64_t>((static_cast<double>(k) + 0.5) *
+                                                  static_cast<double>(values) /
+                                                  static_cast<double>(n));
+                a[p.name] = p.ilo + std::clamp<std::int64_t>(j, 0, values - 1) * p.step;
+                break;
+            }
+            default: {
+                const double u = (static_cast<double>(k) + 0.5) / static_cast<double>(n);
+                double v = p.kind == param_kind::log_real
+                               ? std::exp(std::log(p.lo) + u * (std::log(p.hi) - std::log(p.lo)))
+                               : p.lo + u * (p.hi - p.lo);
+                a[p.name] = std::clamp(v, p.lo, p.hi);
+            }
+            }
+        }
+        return a;
+    }
+
+    std::vector<int> to_decisions(const architecture& a) const {
+        std::vector<int> out;
+        for (const auto& p : params_) {
+            const auto it = a.find(p.name);
+            if (it == a.end()) {
+                out.push_back(-1);
+                continue;
+            }
+            const std::size_t n = decision_choices(p);
+            std::size_t k = 0;
+            switch (p.kind) {
+            case param_kind::categorical:
+                k = static_cast<std::size_t>(std::find(p.choices.begin(), p.choices.end(),
+                                                       std::get<std::string>(it->second)) -
+                                             p.choices.begin());
+                break;
+            case param_kind::integer: {
+                const std::int64_t values = (p.ihi - p.ilo) / p.step + 1;
+                const std::int64_t j = (std::get<std::int64_t>(it->second) - p.ilo) / p.step;
+                k = n == static_cast<std::size_t>(values)
+                        ? static_cast<std::size_t>(j)
+                        : static_cast<std::size_t>(static_cast<double>(j) * static_cast<double>(n) /
+                                                   static_cast<double>(values));
+                break;
+            }
+            default: {
+                const double v = std::get<double>(it->second);
+                double u = 0;
+                if (p.hi > p.lo)
+                    u = p.kind == param_kind::log_real
+                            ? (std::log(v) - std::log(p.lo)) / (std::log(p.hi) - std::log(p.lo))
+                            : (v - p.lo) / (p.hi - p.lo);
+                k = static_cast<std::size_t>(std::max(0.0, u * static_cast<double>(n)));
+            }
+            }
+            out.push_back(static_cast<int>(std::min(k, n - 1)));
+        }
+        return out;
+    }
+
+    /// One named decision per active parameter, its value as text. A real value is binned into
+    /// half-decades ("3e-3..1e-2"): left continuous, every trial would be a group of its own and
+    /// the parameter would seem to explain all the variance in a decision importance table.
+    decision_map named_decisions(const architecture& a) const {
+        decision_map d;
+        for (const auto& [name, value] : a) {
+            if (const auto* x = std::get_if<double>(&value); x && *x != 0.0 && std::isfinite(*x)) {
+                const double lo = std::floor(2.0 * std::log10(std::abs(*x))) / 2.0;
+                char bin[64];
+                std::snprintf(bin, sizeof bin, "%s%.0e..%.0e", *x < 0 ? "-" : "",
+                              std::pow(10.0, lo), std::pow(10.0, lo + 0.5));
+                d[name] = bin;
+            } else {
+                d[name] = xnas::to_string(value);
+            }
+        }
+        return d;
+    }
+
   private:
+    // Choices of p's decision (see decisions()).
+    static std::size_t decision_choices(const param_def& p) {
+        switch (p.kind) {
+        case param_kind::categorical:
+            return p.choices.size();
+        case param_kind::integer: {
+            const auto n = static_cast<std::size_t>((p.ihi - p.ilo) / p.step + 1);
+            return n <= max_exact_int_decisions ? n : decision_bins;
+        }
+        default:
+            return p.hi > p.lo ? decision_bins : 1;
+        }
+    }
+
     param_space& add_real(std::string name, param_kind kind, double lo, double hi,
                           std::optional<param_condition> cond) {
         param_def p;
@@ -669,5 +814,6 @@ static_assert(neighbourhood_space<param_space>);
 static_assert(encodable_space<param_space>);
 static_assert(crossover_space<param_space>);
 static_assert(finite_space<param_space>);
+static_assert(decision_space<param_space> && has_named_members<param_space>);
 
 } // namespace xnas

@@ -1,13 +1,17 @@
 #pragma once
 // product_space<A, B>: two search spaces searched jointly, e.g. a chain_space of layers with a
 // param_space of training hyperparameters. Every optional ability (neighbours, encoding,
-// crossover, text round trip, cardinality) is offered when both factors offer it.
+// crossover, text round trip, cardinality, the decision view) is offered when both factors offer
+// it.
 
+#include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
+#include <xnas/space/decisions.hpp>
 
 namespace xnas {
 
@@ -110,6 +114,48 @@ class product_space {
 
     double cardinality() const requires finite_space<A> && finite_space<B> {
         return static_cast<double>(a_.cardinality()) * static_cast<double>(b_.cardinality());
+    }
+
+    // ---- decision view (xnas/space/decisions.hpp) ------------------------------------------
+
+    /// The first factor's decisions, then the second's.
+    std::vector<std::size_t> decisions() const requires decision_space<A> && decision_space<B> {
+        auto out = xnas::decisions(a_);
+        const auto tail = xnas::decisions(b_);
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    std::vector<bool> ordered_decisions() const requires decision_space<A> && decision_space<B> {
+        auto out = xnas::ordered_decisions(a_);
+        const auto tail = xnas::ordered_decisions(b_);
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    architecture from_decisions(const std::vector<int>& d) const requires decision_space<A> &&
+        decision_space<B> {
+        const std::size_t n = xnas::decisions(a_).size();
+        if (d.size() < n)
+            throw std::invalid_argument("xnas::from_decisions(product_space): " +
+                                        std::to_string(d.size()) + " decisions, expected more");
+        return {xnas::from_decisions(
+                    a_, std::vector<int>(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(n))),
+                xnas::from_decisions(
+                    b_, std::vector<int>(d.begin() + static_cast<std::ptrdiff_t>(n), d.end()))};
+    }
+    std::vector<int>
+    to_decisions(const architecture& x) const requires decision_space<A> && decision_space<B> {
+        auto out = xnas::to_decisions(a_, x.first);
+        const auto tail = xnas::to_decisions(b_, x.second);
+        out.insert(out.end(), tail.begin(), tail.end());
+        return out;
+    }
+    /// Both factors' named decisions (names are expected not to clash; a clash keeps the first
+    /// factor's). When a factor does not name its decisions, the product's read "decision <i>".
+    decision_map named_decisions(const architecture& x) const requires has_decision_names<A> &&
+        has_decision_names<B> {
+        decision_map d = xnas::named_decisions(a_, x.first);
+        d.merge(xnas::named_decisions(b_, x.second));
+        return d;
     }
 
     static constexpr const char* separator = " ; ";

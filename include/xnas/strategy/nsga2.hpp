@@ -5,9 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -41,29 +42,42 @@ struct nsga2_options {
 /// NSGA-II in a steady, asynchronous form: each ask breeds one child from the current parents
 /// (binary tournament by rank, then crowding distance; crossover when the space has it; then
 /// mutation); each successful tell adds the child to an offspring pool, and once the pool holds
-/// N children, parents and offspring are merged, duplicates dropped, and the best N by
-/// (front, crowding distance) become the new parents, as in the paper's generation step.
-/// Before the first selection, asks are random samples. Evaluations missing an objective or
-/// failed are dropped. Told results of trials it did not ask join the offspring too; observed
-/// ones (observe) also replace initial random asks.
-template <search_space Space>
+/// N children, parents and offspring are merged, duplicates dropped, and `Survival` picks the N
+/// new parents, as in the paper's generation step. The default, xnas::pareto over
+/// options.objectives, keeps the best N by (front, crowding distance); any xnas::selector drops
+/// in (a constraint filter around pareto, a user's). It sees the merged pool, parents first, each
+/// member with its trial (id, architecture, options.fidelity) and the evaluation it was told.
+/// Survival runs in tell, which has no generator: a selector that draws gets the strategy's own
+/// (seeded with a constant, so the same tells give the same parents). Before the first
+/// selection, or when survival keeps no one, asks are random samples. Evaluations missing an
+/// objective or failed are dropped. Told results of trials it did not ask join the offspring
+/// too; observed ones (observe) also replace initial random asks.
+template <search_space Space, class Survival = pareto>
+requires selector<Survival, typename Space::architecture>
 class nsga2 {
   public:
     using architecture = typename Space::architecture;
 
     /// One member of the population: its trial id, architecture, oriented scores (larger is
     /// better, in the order of options.objectives), front index (0 = non-dominated) and
-    /// crowding distance.
+    /// crowding distance in the merged pool it survived from, and the evaluation it was told.
     struct member {
         std::uint64_t id;
         architecture arch;
         std::vector<double> scores;
         std::size_t rank = 0;
         double crowding = 0;
+        evaluation result{};
     };
 
-    explicit nsga2(nsga2_options options)
-        : options_(std::move(options)) {
+    /// Survival by xnas::pareto over options.objectives (Survival = pareto), or by a
+    /// default-constructed Survival.
+    explicit nsga2(nsga2_options options) requires std::default_initializable<Survival>
+        : nsga2(options, default_survival(options)) {}
+
+    nsga2(nsga2_options options, Survival survival)
+        : options_(std::move(options))
+        , survival_(std::move(survival)) {
         if (options_.objectives.empty())
             throw std::invalid_argument(
                 "xnas::nsga2: options.objectives is empty; expected at least one objective");
@@ -113,7 +127,7 @@ class nsga2 {
     bool add(const trial<architecture>& t, const evaluation& e, const char* who) {
         if (!e.ok())
             return false;
-        member m{t.id, t.architecture, {}, 0, 0};
+        member m{t.id, t.architecture, {}, 0, 0, e};
         m.scores.reserve(options_.objectives.size());
         for (const auto& o : options_.objectives) {
             if (o.name.empty())
@@ -154,6 +168,13 @@ class nsga2 {
         return b.crowding > a.crowding ? b : a;
     }
 
+    static Survival default_survival(const nsga2_options& o) {
+        if constexpr (std::same_as<Survival, pareto>)
+            return pareto{o.objectives};
+        else
+            return Survival{};
+    }
+
     void select() {
         std::vector<member> pool = std::move(parents_);
         for (auto& m : offspring_) {
@@ -167,6 +188,39 @@ class nsga2 {
                 pool.push_back(std::move(m));
         }
         offspring_.clear();
+        rank_and_crowd(pool);
+        std::vector<scored<architecture>> candidates;
+        candidates.reserve(pool.size());
+        for (const auto& m : pool)
+            candidates.push_back({{m.id, m.arch, options_.fidelity, {}}, m.result});
+        const std::span<const scored<architecture>> view(candidates);
+        std::vector<std::size_t> kept;
+        if constexpr (deterministic_selector<Survival, architecture>)
+            kept = survival_.select(view, options_.population_size);
+        else
+            kept = survival_.select(view, options_.population_size, survival_rng_);
+        if (kept.size() > options_.population_size)
+            throw std::logic_error("xnas::nsga2: the survival selector kept " +
+                                   std::to_string(kept.size()) + " members, expected at most " +
+                                   std::to_string(options_.population_size));
+        std::vector<member> next;
+        next.reserve(kept.size());
+        std::vector<bool> taken(pool.size(), false);
+        for (std::size_t i : kept) {
+            if (i >= pool.size() || taken[i])
+                throw std::logic_error("xnas::nsga2: the survival selector picked " +
+                                       std::to_string(i) + (i < pool.size() ? " twice" : "") +
+                                       " in a pool of " + std::to_string(pool.size()));
+            taken[i] = true;
+            next.push_back(std::move(pool[i]));
+        }
+        parents_ = std::move(next);
+    }
+
+    // Each member's front and crowding distance in the pool: what the crowded comparison of the
+    // parents' binary tournament reads (the paper measures them on the merged population, so a
+    // parent from the cut front keeps the distance that let it survive).
+    void rank_and_crowd(std::vector<member>& pool) const {
         std::vector<std::vector<double>> points;
         points.reserve(pool.size());
         for (const auto& m : pool)
@@ -175,28 +229,18 @@ class nsga2 {
         const std::vector<objective> maximize(options_.objectives.size(),
                                               objective{"", direction::maximize});
         const auto fronts = non_dominated_sort(points, maximize);
-        std::vector<member> next;
-        next.reserve(options_.population_size);
-        for (std::size_t f = 0; f < fronts.size() && next.size() < options_.population_size; ++f) {
+        for (std::size_t f = 0; f < fronts.size(); ++f) {
             const auto crowd = crowding_distance(points, fronts[f]);
-            std::vector<std::size_t> order(fronts[f].size());
-            std::iota(order.begin(), order.end(), std::size_t{0});
-            if (next.size() + order.size() > options_.population_size)
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](std::size_t a, std::size_t b) { return crowd[a] > crowd[b]; });
-            for (std::size_t i : order) {
-                if (next.size() == options_.population_size)
-                    break;
-                member& m = pool[fronts[f][i]];
-                m.rank = f;
-                m.crowding = crowd[i];
-                next.push_back(std::move(m));
+            for (std::size_t i = 0; i < fronts[f].size(); ++i) {
+                pool[fronts[f][i]].rank = f;
+                pool[fronts[f][i]].crowding = crowd[i];
             }
         }
-        parents_ = std::move(next);
     }
 
     nsga2_options options_;
+    Survival survival_;
+    rng survival_rng_{0x5EEDu}; // for survival selectors that draw; tell has no generator
     std::vector<member> parents_, offspring_;
     detail::arch_set<Space> seen_;
     std::uint64_t next_id_ = 0;

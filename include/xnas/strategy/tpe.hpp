@@ -32,7 +32,7 @@
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
-#include <xnas/strategy/decision_space.hpp>
+#include <xnas/space/decisions.hpp>
 #include <xnas/strategy/detail/archetype.hpp>
 #include <xnas/strategy/detail/common.hpp>
 
