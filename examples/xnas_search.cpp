@@ -120,9 +120,9 @@ int main(int argc, char** argv) {
     app.add_option("--seed", c.seed, "seed of the split, the strategy and every initialisation")
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,
-                   "parameter budget (0: none): the chain and rnn spaces are restricted up front "
-                   "to networks within it; a candidate still over it fails without training and "
-                   "is recorded")
+                   "parameter budget (0: none; the default keeps a first run's networks small): "
+                   "the chain and rnn spaces are restricted up front to networks within it; a "
+                   "candidate still over it fails without training and is recorded")
         ->capture_default_str();
     app.add_option("--max-mflops", c.max_mflops,
                    "budget of forward MFLOPs per image (0: none), applied as --max-params is")

@@ -50,7 +50,9 @@ struct options {
     std::size_t workers = 0; ///< 0: the number of cores
     int threads = 1;         ///< BLAS threads per candidate
     std::uint64_t seed = 0;
-    std::size_t max_params = 0; ///< parameter budget (0: none)
+    /// Parameter budget (0: none). A first run without options searches networks small enough
+    /// to train in minutes on two cores, as the README's longer recipe does.
+    std::size_t max_params = 100000;
     /// Keeps the default run to minutes: a 4x64-channel 5x5 chain is ~1 GFLOP.
     double max_mflops = 25;
     double trial_seconds = 0; ///< per-candidate time limit (0: none)
