@@ -1,6 +1,6 @@
-// Per-trial overhead (time inside ask + tell) of every xnas strategy on NAS-Bench-201's cell
-// space with a trivial objective, beside Optuna's RandomSampler and TPESampler on the same six
-// categorical decisions (from benchmarks/strategy_overhead_optuna.py's JSON line).
+// Per-trial overhead (time inside ask + tell) of every strategy of xnas's strategy registry on
+// NAS-Bench-201's cell space with a trivial objective, beside Optuna's RandomSampler and TPESampler
+// on the same six categorical decisions (from benchmarks/strategy_overhead_optuna.py's JSON line).
 //
 //   /usr/bin/python3 benchmarks/strategy_overhead_optuna.py --trials 500 > optuna.json
 //   strategy_overhead --trials 500 --optuna optuna.json
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 #include <xnas/core/json.hpp>
+#include <xnas/experiment/strategy_registry.hpp>
 #include <xnas/space/cell_space.hpp>
 #include <xnas/strategy.hpp>
 #include <xnas/strategy/lstm_controller.hpp>
@@ -102,27 +103,29 @@ int main(int argc, char** argv) {
         double us, best;
     };
     std::vector<row> rows;
-    auto add = [&](const std::string& name, auto st, const space_t& s, std::size_t n) {
+    // Every strategy of the registry (xnas-search's and xnas-tabular's), with its defaults,
+    // and two variants only this benchmark times.
+    auto registry = xnas::experiment::shipped_strategies<space_t>();
+    using any = xnas::experiment::any_strategy<space_t>;
+    registry.add("reinforce_lstm", "", [](const xnas::experiment::strategy_settings& s) {
+        return any(xnas::reinforce<space_t, xnas::lstm_policy>({.objective = s.primary},
+                                                               xnas::lstm_policy()));
+    });
+    registry.add("successive_halving", "", [](const xnas::experiment::strategy_settings& s) {
+        return any(xnas::successive_halving<space_t>({.objective = s.primary}));
+    });
+    xnas::experiment::strategy_settings settings; // field by field: see xnas_tabular.cpp
+    settings.primary = score;
+    settings.secondary = {"size", xnas::direction::minimize};
+    for (const auto& entry : registry.entries()) {
+        // BANANAS learns from the path encoding and retrains its ensemble every 10 results.
+        const bool bananas = entry.name == "bananas";
+        const std::size_t n = bananas ? std::min<std::size_t>(trials, 200) : trials;
         double best = 0;
-        const double us = per_trial_us(std::move(st), s, n, seed, best);
-        rows.push_back({name, n, us, best});
-    };
-    add("random", xnas::random_search<space_t>{}, space, trials);
-    add("evolution", xnas::regularized_evolution<space_t>({.objective = score}), space, trials);
-    add("local", xnas::local_search<space_t>({.objective = score}), space, trials);
-    add("reinforce", xnas::reinforce<space_t>({.objective = score}), space, trials);
-    add("reinforce_lstm",
-        xnas::reinforce<space_t, xnas::lstm_policy>({.objective = score}, xnas::lstm_policy()),
-        space, trials);
-    add("tpe", xnas::tpe<space_t>({.objective = score}), space, trials);
-    add("nsga2", xnas::nsga2<space_t>({.objectives = {score, {"size", xnas::direction::minimize}}}),
-        space, trials);
-    add("successive_halving", xnas::successive_halving<space_t>({.objective = score}), space,
-        trials);
-    add("hyperband", xnas::hyperband<space_t>({.objective = score}), space, trials);
-    add("asha", xnas::asha<space_t>({.objective = score}), space, trials);
-    add("bananas", xnas::bananas<space_t>({.objective = score}), path_space,
-        std::min<std::size_t>(trials, 200));
+        const double us =
+            per_trial_us(entry.make(settings), bananas ? path_space : space, n, seed, best);
+        rows.push_back({entry.name, n, us, best});
+    }
 
     std::printf("%-20s %8s %14s %12s %14s\n", "strategy", "trials", "us/trial", "best", "tpe/ours");
     xnas::json::value out;

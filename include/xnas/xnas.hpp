@@ -1,6 +1,9 @@
 #pragma once
-// Umbrella header: every public part of xnas except opt-in back-ends (xnas/parallel/mpi.hpp).
-// Each area has its own umbrella, so a translation unit can include less.
+// Umbrella header: every public part of xnas except opt-in back-ends (xnas/parallel/mpi.hpp) and
+// the application floor (xnas/experiment.hpp: the main job of xnas-search as library calls),
+// which a program that composes its own search does not need and which would add about a fifth
+// to this header's compile time. Each area has its own umbrella, so a translation unit can
+// include less.
 
 #include <xnas/core.hpp>
 #include <xnas/data.hpp>

@@ -70,6 +70,17 @@ inline std::string fmt(double v, int digits = 4) {
     return buf;
 }
 
+/// A whole number in full (a parameter count of 1234567, not 1.23457e+06), anything else as
+/// fmt(v, 6).
+inline std::string count_or_number(double v) {
+    if (std::isfinite(v) && v == std::round(v) && std::abs(v) < 1e15) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+        return buf;
+    }
+    return fmt(v, 6);
+}
+
 /// Axis range padded by 5 %, never empty.
 inline std::pair<double, double> padded_range(double lo, double hi) {
     if (!std::isfinite(lo) || !std::isfinite(hi))
@@ -147,7 +158,7 @@ struct frame {
           << "' height='" << h - top - bottom << "' fill='none' stroke='#999'/>";
         for (double xv : nice_ticks(x0, x1, log_x))
             s << "<text x='" << tx(xv) << "' y='" << h - bottom + 15 << "' text-anchor='middle'>"
-              << fmt(xv, 6) << "</text>";
+              << count_or_number(xv) << "</text>";
         for (double yv : nice_ticks(y0, y1, false))
             s << "<text x='" << left - 5 << "' y='" << ty(yv) + 4 << "' text-anchor='end'>"
               << fmt(yv, 6) << "</text>"
@@ -262,7 +273,7 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
         }
     for (auto* t : ok)
         s << dot(f.tx(t->size), f.ty(t->value), *t, top,
-                 t->label + " : " + fmt(t->value) + ", " + fmt(t->size, 6));
+                 t->label + " : " + fmt(t->value) + ", " + count_or_number(t->size));
     if (!front.empty()) {
         std::string path;
         for (auto* t : front)
@@ -272,7 +283,7 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
         for (auto* t : front)
             s << "<circle cx='" << f.tx(t->size) << "' cy='" << f.ty(t->value)
               << "' r='4' fill='#c33'><title>" << escape(t->label) << " : " << fmt(t->value) << ", "
-              << fmt(t->size, 6) << "</title></circle>";
+              << count_or_number(t->size) << "</title></circle>";
     }
     s << "</svg>";
     return s.str();

@@ -31,12 +31,15 @@ inline std::string csv_field(const std::string& s) {
     return q + '"';
 }
 
-/// Shortest text that reads back to the same double; empty for NaN (a missing value).
+/// Shortest text that reads back to the same double; empty for NaN (a missing value). A whole
+/// number below 1e15 (a parameter or FLOP count) is written in full: 25000000, not 2.5e+07.
 inline std::string csv_number(double v) {
     if (std::isnan(v))
         return {};
     char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    const bool whole = v == std::round(v) && std::abs(v) < 1e15;
+    const auto r = whole ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
     return std::string(buf, r.ptr);
 }
 

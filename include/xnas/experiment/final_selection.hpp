@@ -1,0 +1,151 @@
+#pragma once
+// The main job's final selection: the search's best few networks, trained longer on more images,
+// have the last word (docs/design.md, "Final selection"). Which trials count as one network,
+// the time a search under a clock budget leaves for the selection, and the selection itself.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+#include <xnas/core/study.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/experiment/data.hpp>
+#include <xnas/experiment/options.hpp>
+#include <xnas/run/final_selection.hpp>
+
+namespace xnas::experiment {
+
+/// The final selection's notion of one candidate: trials that differ only in training
+/// hyperparameters (the image space's second factor) train the same network, and the best of
+/// them stands for it. A TPE search's top ranks are often one network at several learning rates;
+/// the selection compares networks instead.
+struct same_network {
+    template <class A>
+    bool operator()(const A& a, const A& b) const {
+        if constexpr (requires { a.first == b.first; })
+            return a.first == b.first;
+        else
+            return a == b;
+    }
+};
+
+/// Epochs of the final selection's training: o.select_epochs, or o.epochs when 0.
+inline std::size_t selection_epochs(const options& o) {
+    return o.select_epochs ? o.select_epochs : o.epochs;
+}
+
+/// Seconds the final selection of the k best distinct trials of `s` (by `by`) is expected to
+/// take on `workers` workers: their trials' mean cost scaled up to full fidelity, times `scale`
+/// (a selection evaluation's cost over a full-fidelity trial's), times the rounds of workers
+/// the k need. 0 while no trial succeeded.
+template <class A>
+double selection_seconds_estimate(const study<A>& s, const objective& by, std::size_t k,
+                                  double scale, std::size_t workers) {
+    const auto top = best_distinct(s, by, k, same_network{});
+    if (top.empty())
+        return 0;
+    double mean = 0; // a low-fidelity trial's cost scaled up to full fidelity
+    for (std::size_t i : top)
+        mean += s.history[i].e.cost / std::max(s.history[i].t.fidelity, 1e-3);
+    mean /= static_cast<double>(top.size());
+    const double rounds =
+        std::ceil(static_cast<double>(k) / static_cast<double>(std::max<std::size_t>(workers, 1)));
+    return mean * scale * rounds;
+}
+
+/// A search callback that ends the search early enough for the final selection to fit in the
+/// time budget: after each result it estimates the selection (selection_seconds_estimate) and
+/// asks to stop once the seconds elapsed (a resumed study's included) plus that estimate reach
+/// budget_seconds.
+struct selection_reserve {
+    double budget_seconds = 0; ///< 0: no wall-clock budget, nothing to reserve
+    std::size_t k = 0;         ///< networks the selection re-evaluates (0: no selection)
+    double scale = 1;          ///< selection cost of a candidate over its full-fidelity trial's
+    std::size_t workers = 1;
+    objective by{"val_accuracy", direction::maximize};
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    double reserved = 0; ///< the last estimate, for the log
+
+    template <class A>
+    bool on_result(const scored<A>&, const study<A>& s) {
+        if (budget_seconds <= 0 || k == 0)
+            return false;
+        if (best_distinct(s, by, k, same_network{}).empty())
+            return false;
+        reserved = selection_seconds_estimate(s, by, k, scale, workers);
+        const double now =
+            s.resumed_seconds +
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return now + reserved >= budget_seconds;
+    }
+};
+
+/// The reserve a main job's search keeps for its final selection: o.select networks, each
+/// trained selection_epochs(o) / o.epochs as long on the selection's images as on the search's.
+inline selection_reserve reserve_for(const options& o, const prepared_data& d,
+                                     std::size_t workers) {
+    const double scale =
+        o.select && d.select_train
+            ? static_cast<double>(selection_epochs(o)) / static_cast<double>(o.epochs) *
+                  static_cast<double>(d.select_train->size()) / static_cast<double>(d.train->size())
+            : 1.0;
+    return {.budget_seconds = o.minutes * 60, .k = o.select, .scale = scale, .workers = workers};
+}
+
+/// The final selection: the o.select best networks of `s` (same_network) trained for
+/// selection_epochs(o) on d.select_train, with the search's augmentation (`search`'s options)
+/// and a cosine schedule unless o.final_constant_lr, ranked best first by validation accuracy.
+/// Logs each network's search and selection accuracy. Empty when o.select is 0 or every
+/// re-evaluation failed (logged as a warning: the search's best is retrained instead).
+/// `reserved_seconds`, the reserve's last estimate, is logged under a time budget.
+template <class Space, class A, class Builder>
+std::vector<reevaluated<A>>
+final_selection(const options& o, const Space& space, const study<A>& s, const Builder& builder,
+                const prepared_data& d, const train_evaluator_options& search, std::size_t workers,
+                double reserved_seconds, std::ostream& log) {
+    std::vector<reevaluated<A>> selection;
+    if (!o.select)
+        return selection;
+    const objective by{"val_accuracy", direction::maximize};
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "final selection: re-evaluating the %zu best networks for %zu epochs on %zu "
+                  "images%s...\n",
+                  o.select, selection_epochs(o), d.select_train->size(),
+                  o.minutes > 0 ? (" (estimated " + std::to_string(std::lround(reserved_seconds)) +
+                                   " s, reserved from --minutes)")
+                                      .c_str()
+                                : "");
+    log << line;
+    train_evaluator<A, Builder> evaluator(
+        builder, d.select_train, d.validation,
+        {.epochs = selection_epochs(o),
+         .max_params = o.max_params,
+         .max_flops = static_cast<std::size_t>(o.max_mflops * 1e6),
+         .seed = o.seed,
+         .augment = search.augment,
+         .cosine = !o.final_constant_lr});
+    selection = reevaluate_best(s, evaluator, by, o.select, workers, same_network{});
+    for (const auto& r : selection) {
+        std::snprintf(line, sizeof line, "  trial %llu  val_acc %.4f -> %.4f  ",
+                      static_cast<unsigned long long>(r.result.t.id),
+                      s.history[r.history_index].e.value("val_accuracy"),
+                      r.result.e.value("val_accuracy"));
+        log << line << space.to_string(r.result.t.architecture)
+            << (r.result.e.ok() ? "" : "  failed: ") << r.result.e.message << '\n';
+    }
+    if (selection.empty() || !selection.front().result.e.ok()) {
+        log << "warning: every re-evaluation failed; keeping the search's best\n";
+        selection.clear();
+    }
+    log.flush();
+    return selection;
+}
+
+} // namespace xnas::experiment

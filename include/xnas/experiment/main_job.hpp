@@ -1,0 +1,292 @@
+#pragma once
+// The main job as one call: search a space for the best network within budgets, let a final
+// selection pick among the best few, retrain the winner on the whole training set, evaluate it
+// once on the test set, and leave everything in a results folder. run_main_job(options) is what
+// the xnas-search tool runs; its steps are the calls of the other experiment/ headers and the
+// few below, for a program that wants to change one of them.
+//
+//     xnas::experiment::options o{.strategy = "evolution", .trials = 30, .out = "results/run1"};
+//     const auto result = xnas::experiment::run_main_job(o);
+//     std::printf("%s\n", result.summary.dump().c_str());
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+#include <xnas/core/json.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/study.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/evaluate/prescreen.hpp>
+#include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/evaluate/zero_cost.hpp>
+#include <xnas/experiment/data.hpp>
+#include <xnas/experiment/files.hpp>
+#include <xnas/experiment/final_selection.hpp>
+#include <xnas/experiment/options.hpp>
+#include <xnas/experiment/progress.hpp>
+#include <xnas/experiment/results.hpp>
+#include <xnas/experiment/retrain.hpp>
+#include <xnas/experiment/run_record.hpp>
+#include <xnas/experiment/spaces.hpp>
+#include <xnas/experiment/strategy_registry.hpp>
+#include <xnas/experiment/warm_start.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/serialize.hpp>
+#include <xnas/run/search.hpp>
+#include <xnas/train/trainer.hpp>
+
+namespace xnas::experiment {
+
+/// The main job's objectives: validation accuracy first (what it selects by), parameters second
+/// (the Pareto front of pareto.csv and nsga2's second objective).
+inline const objective accuracy_objective{"val_accuracy", direction::maximize};
+inline const objective params_objective{"params", direction::minimize};
+
+/// Where the search's trials are evaluated: threads of this process (search_options::workers).
+/// A backend has rank() (0: the process that searches and writes the results), ranks() (the
+/// processes of the job) and search(space, strategy, evaluator, options, callbacks...), which
+/// returns the study on rank 0 and nothing on the others; <xnas/experiment/mpi_backend.hpp> is
+/// the one for MPI ranks.
+struct local_backend {
+    int rank() const { return 0; }
+    int ranks() const { return 1; }
+    template <class Space, class St, class E, class... Callbacks>
+    std::optional<study<typename Space::architecture>>
+    search(const Space& space, St& strategy, E& evaluator, const search_options& opt,
+           Callbacks&... callbacks) const {
+        return xnas::search(space, strategy, evaluator, opt, callbacks...);
+    }
+};
+
+/// Candidates trained at once: the worker ranks under a multi-process backend (`ranks` > 1),
+/// else o.workers, else the number of cores.
+inline std::size_t worker_count(const options& o, int ranks) {
+    if (ranks > 1)
+        return static_cast<std::size_t>(ranks - 1);
+    return o.workers ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// A warning when workers x threads exceeds the cores (empty otherwise): oversubscribed cores
+/// slow every trial, and so skew --trial-seconds and the latencies measured, without an error to
+/// show why. Where MPI ranks run is mpiexec's to say, so `ranks` > 1 warns of nothing.
+inline std::string oversubscription_warning(std::size_t workers, std::size_t threads,
+                                            int ranks = 1) {
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (ranks > 1 || !cores || workers * threads <= cores)
+        return {};
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "warning: --workers %zu x --threads %zu = %zu exceeds the %u cores and "
+                  "oversubscribes them: candidates compete for cores and train slower (keep "
+                  "workers x threads <= %u)\n",
+                  workers, threads, workers * threads, cores, cores);
+    return text;
+}
+
+/// The strategy o.strategy names (shipped_strategies), sized for o.trials (50 under a time
+/// budget), multi-fidelity rungs from 1/9, the cost model predicting FLOPs (they predict a
+/// trial's time as well, log-log correlation 0.97-0.99 over five races' trials, and do not depend
+/// on the machine, so the same seed still gives the same search). Throws std::invalid_argument
+/// naming the strategies the space offers.
+template <class Space>
+any_strategy<Space> job_strategy(const options& o) {
+    const auto registry = shipped_strategies<Space>();
+    if (!registry.contains(o.strategy))
+        throw std::invalid_argument("--strategy " + o.strategy +
+                                    " is unknown or not available for the " + o.space + " space (" +
+                                    registry.describe() + ")");
+    return registry.make(o.strategy, {.budget = o.trials ? o.trials : 50,
+                                      .min_fidelity = 1.0 / 9,
+                                      .cost_exponent = o.cost_exponent,
+                                      .cost = "flops",
+                                      .cost_cooling = o.cost_cooling});
+}
+
+/// The strategies the named spaces offer, with notes ("random, evolution, ..., bohb (hyperband
+/// with TPE proposals)"): the chain space's, which offers every shipped one. For --help.
+inline std::string describe_strategies() {
+    return shipped_strategies<decltype(image_search_space())>().describe();
+}
+
+/// The search's evaluator: o.epochs of training on d.train (the fidelity cutting o.fidelity),
+/// validation on d.validation, the budgets, the trial seconds, and the trials' augmentation
+/// (o.trial_augment, image spaces) and schedule (o.trial_cosine).
+template <class A, class Builder>
+train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& builder,
+                                             const prepared_data& d, bool sequences) {
+    return train_evaluator<A, Builder>(
+        builder, d.train, d.validation,
+        {.epochs = o.epochs,
+         .fidelity = o.fidelity == "epochs" ? fidelity_axis::epochs : fidelity_axis::data,
+         .max_params = o.max_params,
+         .max_flops = static_cast<std::size_t>(o.max_mflops * 1e6),
+         .time_limit_seconds = o.trial_seconds,
+         .seed = o.seed,
+         .augment = o.trial_augment && !sequences ? std::optional(augmentation(true, 0, d.stats))
+                                                  : std::nullopt,
+         .cosine = o.trial_cosine});
+}
+
+/// Zero-cost pre-screening (Mellor et al. 2021): NASWOT of o.prescreen random architectures,
+/// untrained, on 64 training images costs milliseconds where a trial costs seconds; returns the
+/// best o.prescreen_keep, to be trained first (a warm start's seeds). Logs the time it took.
+template <class Space, class Builder>
+std::vector<typename Space::architecture> prescreened(const options& o, const Space& space,
+                                                      const Builder& builder,
+                                                      const prepared_data& d, std::ostream& log) {
+    using A = typename Space::architecture;
+    const auto start = std::chrono::steady_clock::now();
+    zero_cost_evaluator<A, Builder> proxy(builder, d.train, {.seed = o.seed});
+    rng g(o.seed ^ 0x9E3779B97F4A7C15ULL);
+    std::vector<A> out;
+    for (const auto& p : prescreen(space, proxy, o.prescreen, o.prescreen_keep, g))
+        out.push_back(p.t.architecture);
+    char line[200];
+    std::snprintf(
+        line, sizeof line,
+        "prescreen: NASWOT of %zu random architectures in %.1f s; the %zu best are trained "
+        "first\n",
+        o.prescreen,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+        out.size());
+    log << line;
+    return out;
+}
+
+/// The search's options: both objectives, the trial or time budget, the seed, the workers, and
+/// the journal in o.out (resumed with o.resume).
+inline search_options job_search_options(const options& o, std::size_t workers) {
+    return {.objectives = {accuracy_objective, params_objective},
+            .max_trials = o.trials,
+            .max_seconds = o.minutes * 60,
+            .seed = o.seed,
+            .workers = workers,
+            .journal = (std::filesystem::path(o.out) / "journal.jsonl").string(),
+            .resume = o.resume};
+}
+
+/// Saves `net` to `path` atomically (nn::save to a temporary file, then a rename).
+inline void save_model(const nn::network<float>& net, const std::filesystem::path& path) {
+    const std::filesystem::path tmp = temporary_path(path);
+    nn::save(net, tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec)
+        throw file_error("cannot write " + path.string() + ": " + ec.message());
+}
+
+/// What run_main_job returns.
+struct job_result {
+    /// job_summary: the line xnas-search prints on stdout (null on a worker rank).
+    json::value summary{};
+    bool worker = false; ///< this process only evaluated trials for rank 0 (a backend's rank > 0)
+};
+
+/// The main job over `space`, whose networks `builder` builds (`sequences`: they read images as
+/// rows, see visit_space), its trials evaluated by `backend`, its progress logged to `log`:
+///  1. check_out_dir (no overwrite; a resume keeps its trial options), the strategy, the
+///     warm-start journal, the data (prepare_data), then record_options and split.json;
+///  2. o.prescreen's picks and the warm start's seeds asked first (warm_start), then the search,
+///     journaled, with search_progress and the final selection's reserve under o.minutes;
+///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads;
+///     its test accuracy, best_model.xnas, best.json, report.html; the top decisions logged.
+/// Throws std::invalid_argument for bad options (validate), xnas::file_error and
+/// xnas::parse_error for unusable files, std::runtime_error when no trial succeeded (trials.csv
+/// says why).
+template <class Space, class Builder, class Backend = local_backend>
+job_result run_main_job(options o, const Space& space, const Builder& builder, bool sequences,
+                        std::ostream& log = std::cerr, const Backend& backend = {}) {
+    using A = typename Space::architecture;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    };
+    validate(o);
+    resolve_defaults(o);
+    // Under MPI rank 0 searches and writes o.out; every other rank only trains the candidates it
+    // is sent, so it loads the data and builds the evaluator and nothing else.
+    const bool searcher = backend.rank() == 0;
+    any_strategy<Space> strategy = job_strategy<Space>(o);
+    if (searcher)
+        check_out_dir(o);
+    const std::size_t workers = worker_count(o, backend.ranks());
+    const auto threads = static_cast<std::size_t>(std::max(o.threads, 1));
+    log << oversubscription_warning(workers, threads, backend.ranks());
+    std::vector<A> seeds;
+    if (!o.warm_start.empty() && searcher)
+        seeds = best_from_journal(space, o.space, o.warm_start, o.warm_start_count);
+    prepared_data d = prepare_data(o, sequences);
+    if (searcher) {
+        record_options(o);
+        record_split(o, d.split);
+    }
+    nn::set_blas_threads(o.threads);
+    if (o.prescreen && searcher)
+        for (auto& a : prescreened(o, space, builder, d, log))
+            if (std::find(seeds.begin(), seeds.end(), a) == seeds.end())
+                seeds.push_back(std::move(a));
+    auto evaluator = search_evaluator<A>(o, builder, d, sequences);
+    if (!seeds.empty())
+        strategy = warm_started<Space>(std::move(strategy), std::move(seeds));
+
+    const search_options opt = job_search_options(o, workers);
+    search_progress bar{
+        .total = o.trials, .budget_seconds = o.minutes * 60, .out = &log, .tty = is_terminal(log)};
+    selection_reserve reserve = reserve_for(o, d, workers);
+    const auto search_start = std::chrono::steady_clock::now();
+    auto searched = backend.search(space, strategy, evaluator, opt, bar, reserve);
+    if (!searched)
+        return {.worker = true};
+    job_record<A> rec{.search = std::move(*searched), .finished_at = std::move(bar.finished_at)};
+    // A resumed search counts the seconds its journal spent, as o.minutes does.
+    rec.search_seconds = rec.search.resumed_seconds + since(search_start);
+    write_search_tables(o.out, rec.search, space);
+    if (!rec.search.best_index(accuracy_objective))
+        throw std::runtime_error("no trial succeeded (" +
+                                 std::to_string(rec.search.history.size()) + " failed); see " +
+                                 (std::filesystem::path(o.out) / "trials.csv").string());
+
+    const auto selection_start = std::chrono::steady_clock::now();
+    rec.selection = final_selection(o, space, rec.search, builder, d, evaluator.options(), workers,
+                                    reserve.reserved, log);
+    rec.selection_seconds = since(selection_start);
+    rec.selection_epochs = selection_epochs(o);
+    rec.selection_images = d.select_train ? d.select_train->size() : 0;
+
+    const auto& best = rec.winner();
+    retrained r = retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
+                          *d.full_train, d.stats, sequences, workers * threads, log);
+    rec.test_accuracy =
+        train::evaluate(r.net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
+    save_model(r.net, std::filesystem::path(o.out) / "best_model.xnas");
+    rec.retrain_epochs = r.history.epochs.size();
+    rec.retrain_plain_epochs = r.plain_epochs;
+    rec.retrain_recipe = r.recipe;
+    log << top_decisions(write_job_results(o, space, rec, workers));
+    log.flush();
+    rec.seconds = since(t0);
+    return {.summary = job_summary(o, space.to_string(best.t.architecture), rec)};
+}
+
+/// The main job over the space o.space names (visit_space), after validate(o).
+template <class Backend = local_backend>
+job_result run_main_job(const options& o, std::ostream& log = std::cerr,
+                        const Backend& backend = {}) {
+    validate(o);
+    return visit_space(o, [&](const auto& space, const auto& builder, bool sequences) {
+        return run_main_job(o, space, builder, sequences, log, backend);
+    });
+}
+
+} // namespace xnas::experiment

@@ -1,0 +1,257 @@
+#pragma once
+// The results folder of a main job: trials.csv and pareto.csv (the search), best.json (the
+// winner, its final selection and retrain), report.html (progress, accuracy against size,
+// decision importance), and the one-line JSON summary. job_record holds what the job produced;
+// each file is a function of it, written atomically. Counts (parameters, FLOPs) are integers
+// everywhere.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+#include <xnas/core/concepts.hpp>
+#include <xnas/core/json.hpp>
+#include <xnas/core/study.hpp>
+#include <xnas/core/trial.hpp>
+#include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/experiment/files.hpp>
+#include <xnas/experiment/final_selection.hpp>
+#include <xnas/experiment/options.hpp>
+#include <xnas/experiment/progress.hpp>
+#include <xnas/report/decisions.hpp>
+#include <xnas/report/html_report.hpp>
+#include <xnas/report/importance.hpp>
+#include <xnas/run/export.hpp>
+#include <xnas/run/final_selection.hpp>
+
+namespace xnas::experiment {
+
+/// What a main job produced, from which the results folder is written.
+template <class A>
+struct job_record {
+    study<A> search{};
+    std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds into the search
+    /// The final selection, best first (reevaluate_best); empty without one.
+    std::vector<reevaluated<A>> selection{};
+    std::size_t selection_epochs = 0, selection_images = 0;
+    std::size_t retrain_epochs = 0;       ///< epochs the retrain completed
+    std::size_t retrain_plain_epochs = 0; ///< of which on images as they are
+    training_recipe retrain_recipe{};
+    double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+    double search_seconds = 0, selection_seconds = 0, seconds = 0;
+
+    /// The retrained trial: the final selection's winner, or the search's best without one.
+    /// Throws std::out_of_range when no trial succeeded.
+    const scored<A>& winner() const {
+        return selection.empty() ? search.best() : search.history[selection.front().history_index];
+    }
+    /// The winner's validation accuracy in the final selection (NaN without one).
+    double selection_val_accuracy() const {
+        return selection.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                 : selection.front().result.e.value("val_accuracy");
+    }
+};
+
+/// A count (parameters, FLOPs) as a JSON integer; null when it is not a finite number.
+inline json::value count_value(double v) {
+    if (!std::isfinite(v))
+        return json::value();
+    return json::value(static_cast<std::int64_t>(std::llround(v)));
+}
+
+/// pareto.csv: the trials no other dominates on validation accuracy and parameters.
+template <serializable_space Space>
+std::string pareto_csv(const study<typename Space::architecture>& s, const Space& space) {
+    std::ostringstream csv;
+    csv << "id,architecture,val_accuracy,params,flops,latency_ms\n";
+    for (std::size_t i : s.pareto_front()) {
+        const auto& r = s.history[i];
+        csv << r.t.id << ',' << xnas::detail::csv_field(space.to_string(r.t.architecture)) << ','
+            << xnas::detail::csv_number(r.e.value("val_accuracy")) << ','
+            << xnas::detail::csv_number(r.e.value("params")) << ','
+            << xnas::detail::csv_number(r.e.value("flops")) << ','
+            << xnas::detail::csv_number(r.e.value("latency_ms")) << '\n';
+    }
+    return csv.str();
+}
+
+/// Writes trials.csv (xnas::write_csv) and pareto.csv to `dir`.
+template <serializable_space Space>
+void write_search_tables(const std::filesystem::path& dir,
+                         const study<typename Space::architecture>& s, const Space& space) {
+    std::ostringstream trials;
+    write_csv(trials, s, space);
+    write_atomically(dir / "trials.csv", trials.str());
+    write_atomically(dir / "pareto.csv", pareto_csv(s, space));
+}
+
+/// Decision importance (report::main_effects) of val_accuracy over the successful trials at
+/// full fidelity, most important first; empty with fewer than `min_trials` of them, since main
+/// effects need several trials per decision value to mean anything.
+template <class Space>
+std::vector<report::decision_importance>
+decisions_by_importance(const Space& space, const study<typename Space::architecture>& s,
+                        std::size_t min_trials = 8) {
+    std::vector<report::decision_row> rows;
+    for (const auto& r : s.history)
+        if (r.e.ok() && r.t.fidelity >= 1.0)
+            rows.push_back({report::decisions(space, r.t.architecture), r.e.value("val_accuracy")});
+    if (rows.size() < std::max<std::size_t>(min_trials, 2))
+        return {};
+    return report::main_effects(rows);
+}
+
+/// The terminal's list of the most important decisions: at most `max_rows`, leaving out those
+/// whose chance-adjusted share prints as 0.0 %, each with its best value; a last line counts
+/// the decisions left out (report.html shows them all). Empty for an empty `importance`.
+inline std::string top_decisions(const std::vector<report::decision_importance>& importance,
+                                 std::size_t max_rows = 5) {
+    if (importance.empty())
+        return {};
+    std::string text =
+        "decision importance (chance-adjusted share of validation-accuracy variance):\n";
+    std::size_t shown = 0;
+    for (const auto& d : importance) {
+        if (shown == max_rows || 100 * d.adjusted_share < 0.05)
+            break;
+        char share[32];
+        std::snprintf(share, sizeof share, "%.1f %%", 100 * d.adjusted_share);
+        text += "  " + d.decision + ": " + share + " (best " +
+                (d.mean_by_value.empty() ? std::string("-") : d.mean_by_value.front().first) +
+                ")\n";
+        ++shown;
+    }
+    if (shown == 0)
+        text += "  no decision explains more than 0.05 %\n";
+    if (const std::size_t rest = importance.size() - shown; rest > 0)
+        text += "  (" + std::to_string(rest) + " more decision" + (rest == 1 ? "" : "s") +
+                " in report.html)\n";
+    return text;
+}
+
+/// best.json: the winner (architecture, trial, its search objectives), the retrain and its
+/// test accuracy, and the final selection's ranking when there was one.
+template <serializable_space Space>
+json::value best_json(const options& o, const Space& space,
+                      const job_record<typename Space::architecture>& rec) {
+    const auto& best = rec.winner();
+    auto record =
+        json::value::object({{"architecture", space.to_string(best.t.architecture)},
+                             {"trial", best.t.id},
+                             {"seed", o.seed},
+                             {"space", o.space},
+                             {"strategy", o.strategy},
+                             {"val_accuracy", best.e.value("val_accuracy")},
+                             {"params", count_value(best.e.value("params"))},
+                             {"flops", count_value(best.e.value("flops"))},
+                             {"latency_ms", best.e.value("latency_ms")},
+                             {"retrain_epochs", rec.retrain_epochs},
+                             {"retrain_plain_epochs", rec.retrain_plain_epochs},
+                             {"retrain_optimizer", rec.retrain_recipe.optimizer},
+                             {"retrain_weight_decay", rec.retrain_recipe.weight_decay},
+                             {"retrain_label_smoothing", rec.retrain_recipe.label_smoothing},
+                             {"model", "best_model.xnas"},
+                             {"test_accuracy", rec.test_accuracy}});
+    if (!rec.selection.empty()) {
+        auto entries = json::value::array();
+        for (const auto& r : rec.selection) {
+            const double v = r.result.e.value("val_accuracy");
+            entries.push_back(json::value::object(
+                {{"trial", r.result.t.id},
+                 {"architecture", space.to_string(r.result.t.architecture)},
+                 {"val_accuracy", rec.search.history[r.history_index].e.value("val_accuracy")},
+                 {"selection_val_accuracy", std::isnan(v) ? json::value() : json::value(v)},
+                 {"status", to_string(r.result.e.state)},
+                 {"message", r.result.e.message}}));
+        }
+        record["selection"] = std::move(entries);
+        record["selection_epochs"] = rec.selection_epochs;
+        record["selection_images"] = rec.selection_images;
+        record["selection_val_accuracy"] = rec.selection_val_accuracy();
+    }
+    return record;
+}
+
+/// The report's data: a summary of the winner, every trial (completion time from
+/// rec.finished_at, else estimated from the summed costs over `workers`) and `importance`.
+template <serializable_space Space>
+report::report_data job_report(const options& o, const Space& space,
+                               const job_record<typename Space::architecture>& rec,
+                               std::vector<report::decision_importance> importance,
+                               std::size_t workers) {
+    const auto& best = rec.winner();
+    report::report_data rep;
+    rep.title = "xnas-search: " + o.space + " space, " + o.strategy;
+    const double params = best.e.value("params");
+    rep.summary = {{"best architecture", space.to_string(best.t.architecture)},
+                   {"validation accuracy", std::to_string(best.e.value("val_accuracy"))},
+                   {"test accuracy (retrained)", std::to_string(rec.test_accuracy)},
+                   {"validation accuracy (final selection)",
+                    rec.selection.empty() ? "no final selection"
+                                          : std::to_string(rec.selection_val_accuracy())},
+                   {"parameters", std::isfinite(params) ? std::to_string(std::llround(params))
+                                                        : std::string("-")}};
+    double cumulative_cost = 0;
+    for (std::size_t i = 0; i < rec.search.history.size(); ++i) {
+        const auto& r = rec.search.history[i];
+        cumulative_cost += r.e.cost;
+        const auto at = rec.finished_at.find(r.t.id);
+        rep.trials.push_back(
+            {i + 1,
+             at != rec.finished_at.end()
+                 ? at->second
+                 : cumulative_cost / static_cast<double>(std::max<std::size_t>(workers, 1)),
+             r.e.value("val_accuracy"), r.e.value("params"), r.e.ok(),
+             space.to_string(r.t.architecture), r.t.fidelity});
+    }
+    rep.importance = std::move(importance);
+    return rep;
+}
+
+/// The one-line summary of a job (what xnas-search prints on stdout): the winner, its
+/// accuracies and size, trials and failures, seconds, the results folder, and with a final
+/// selection the winner's selection accuracy, the search's own best and the selection's seconds.
+template <class A>
+json::value job_summary(const options& o, const std::string& winner_text,
+                        const job_record<A>& rec) {
+    const auto& best = rec.winner();
+    auto summary =
+        json::value::object({{"best_arch", winner_text},
+                             {"val_accuracy", best.e.value("val_accuracy")},
+                             {"test_accuracy", rec.test_accuracy},
+                             {"params", count_value(best.e.value("params"))},
+                             {"trials", rec.search.history.size()},
+                             {"failed", failed_trials(rec.search)},
+                             {"search_seconds", std::round(rec.search_seconds * 10) / 10},
+                             {"seconds", std::round(rec.seconds * 10) / 10},
+                             {"out", o.out}});
+    if (!rec.selection.empty()) {
+        summary["selection_val_accuracy"] = rec.selection_val_accuracy();
+        // The winner need not be the search's best: the race against Optuna compares this one.
+        summary["search_best_val_accuracy"] = rec.search.best().e.value("val_accuracy");
+        summary["selection_seconds"] = std::round(rec.selection_seconds * 10) / 10;
+    }
+    return summary;
+}
+
+/// Writes best.json and report.html to o.out and returns the decision importance the report
+/// shows (for top_decisions).
+template <serializable_space Space>
+std::vector<report::decision_importance>
+write_job_results(const options& o, const Space& space,
+                  const job_record<typename Space::architecture>& rec, std::size_t workers) {
+    const std::filesystem::path dir(o.out);
+    write_atomically(dir / "best.json", best_json(o, space, rec).dump(2) + "\n");
+    auto importance = decisions_by_importance(space, rec.search);
+    write_atomically(dir / "report.html",
+                     report::render_html(job_report(o, space, rec, importance, workers)));
+    return importance;
+}
+
+} // namespace xnas::experiment

@@ -1,0 +1,240 @@
+// Progress output: the retrain's bar with the time left on a terminal and one line per epoch
+// elsewhere, fed by a real retrain; the search's per-trial lines; the final selection's time
+// reserve, which stops a search under a clock budget early enough for the selection.
+
+#include <catch2/catch.hpp>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <xnas/core/study.hpp>
+#include <xnas/experiment/final_selection.hpp>
+#include <xnas/experiment/progress.hpp>
+#include <xnas/experiment/retrain.hpp>
+#include <xnas/nn/init.hpp>
+#include <xnas/nn/layers/activation.hpp>
+#include <xnas/nn/layers/dense.hpp>
+#include <xnas/nn/network.hpp>
+
+using namespace xnas::experiment;
+using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
+        ++n;
+    return n;
+}
+
+xnas::train::batch_result batch(std::size_t epoch, std::size_t b, std::size_t batches) {
+    return {.epoch = epoch, .batch = b, .batch_count = batches, .samples = 8, .loss = 0.75};
+}
+
+xnas::train::epoch_result epoch_end(std::size_t epoch, double loss, double acc, double seconds) {
+    xnas::train::epoch_result e;
+    e.epoch = epoch;
+    e.loss = loss;
+    e.accuracy = acc;
+    e.seconds = seconds;
+    return e;
+}
+
+/// Builds a two-layer perceptron of `hidden` units for 4 features and 3 classes.
+struct mlp_builder {
+    xnas::nn::network<float> build(const std::size_t& hidden, xnas::rng&) const {
+        xnas::nn::network<float> net({4});
+        net.add(xnas::nn::dense<float>(4, hidden));
+        net.add(xnas::nn::relu<float>());
+        net.add(xnas::nn::dense<float>(hidden, 3));
+        return net;
+    }
+};
+
+xnas::data::dataset<float> blobs(std::size_t n) {
+    xnas::rng g(7);
+    xnas::data::dataset<float> ds;
+    ds.num_classes = 3;
+    ds.x = xnas::nn::array<float>::from_shape({n, 4});
+    ds.labels.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<std::int32_t>(g.below(3));
+        ds.labels[i] = c;
+        for (std::size_t d = 0; d < 4; ++d)
+            ds.x(i, d) = static_cast<float>(g.normal(d == static_cast<std::size_t>(c) ? 3 : 0, 1));
+    }
+    return ds;
+}
+
+template <class A>
+xnas::scored<A> result(std::uint64_t id, A a, double acc, double cost, double fidelity = 1) {
+    xnas::scored<A> r{{id, std::move(a), fidelity, {}}, {}};
+    r.e.objectives["val_accuracy"] = acc;
+    r.e.cost = cost;
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("durations, bars and the time left read as people expect", "[experiment][progress]") {
+    CHECK(format_duration(42.4) == "42 s");
+    CHECK(format_duration(365) == "6 min 05 s");
+    CHECK(format_duration(7380) == "2 h 03 min");
+    CHECK(format_duration(-3) == "0 s");
+    CHECK(eta_seconds(1, 4, 10) == 30);
+    CHECK(eta_seconds(0, 4, 10) == 0);
+    CHECK(eta_seconds(4, 4, 10) == 0);
+    CHECK(progress_bar(1, 4, 8) == "[##......]");
+    CHECK(progress_bar(5, 4, 4) == "[####]");
+    CHECK(progress_bar(3, 0, 4) == "[....]");
+}
+
+TEST_CASE("the retrain prints one line per epoch, with the time left, off a terminal",
+          "[experiment][progress]") {
+    std::ostringstream out;
+    retrain_progress p{.epochs = 2, .out = &out, .tty = false};
+    p.on_epoch_begin(0);
+    for (std::size_t b = 0; b < 3; ++b)
+        p.on_batch_end(batch(0, b, 3));
+    p.on_epoch_end(epoch_end(0, 0.5, 0.8, 3));
+    p.on_epoch_begin(1);
+    for (std::size_t b = 0; b < 3; ++b)
+        p.on_batch_end(batch(1, b, 3));
+    p.on_epoch_end(epoch_end(1, 0.4, 0.9, 3));
+    p.on_fit_end({});
+    CHECK(out.str() == "retrain epoch 1/2  loss 0.5000  train acc 0.8000  3 s  eta 3 s\n"
+                       "retrain epoch 2/2  loss 0.4000  train acc 0.9000  6 s  eta 0 s\n");
+}
+
+TEST_CASE("on a terminal the retrain redraws a bar with the time left", "[experiment][progress]") {
+    std::ostringstream out;
+    retrain_progress p{.epochs = 2, .out = &out, .tty = true, .redraw_seconds = 0};
+    p.on_epoch_begin(0);
+    p.on_batch_end(batch(0, 0, 4));
+    const std::string first = out.str();
+    CHECK_THAT(first, StartsWith("\rretrain [###....................."));
+    CHECK_THAT(first, Contains("epoch 1/2  batch 1/4  loss 0.7500  elapsed 0 s  eta "));
+    for (std::size_t b = 1; b < 4; ++b)
+        p.on_batch_end(batch(0, b, 4));
+    CHECK(count(out.str(), "\rretrain [") == 4);
+    CHECK_THAT(out.str(), Contains("[############............] epoch 1/2  batch 4/4"));
+    p.on_epoch_end(epoch_end(0, 0.5, 0.8, 3));
+    // The epoch's line replaces the bar and stays; the next batch draws the bar below it.
+    CHECK_THAT(out.str(), EndsWith("\r\033[Kretrain epoch 1/2  loss 0.5000  train acc 0.8000  3 s  "
+                                   "eta 3 s\n"));
+    p.on_epoch_begin(1);
+    p.on_batch_end(batch(1, 0, 4));
+    CHECK_THAT(out.str(), Contains("\n\rretrain [###############"));
+    p.on_fit_end({});
+    CHECK_THAT(out.str(), EndsWith("\r\033[K"));
+    // With a redraw interval, batches between redraws print nothing; an epoch's last one does.
+    std::ostringstream slow;
+    retrain_progress q{.epochs = 1, .out = &slow, .tty = true, .redraw_seconds = 3600};
+    q.on_epoch_begin(0);
+    for (std::size_t b = 0; b < 10; ++b)
+        q.on_batch_end(batch(0, b, 10));
+    CHECK(count(slow.str(), "\rretrain [") == 2);
+    CHECK_THAT(slow.str(), Contains("batch 10/10"));
+}
+
+TEST_CASE("a real retrain reports each epoch and follows the final recipe",
+          "[experiment][progress][retrain]") {
+    const auto train = blobs(200);
+    xnas::data::normalization stats;
+    stats.mean = {0};
+    stats.stddev = {1};
+    options o{.seed = 4};
+    o.final_epochs = 3;
+    o.final_limit = 120;
+    o.final_weight_decay = 0.01;
+    o.final_label_smoothing = 0.1;
+    std::ostringstream log;
+    const xnas::training_recipe searched{.optimizer = "adam", .lr = 0.01, .batch_size = 32};
+    const retrained r =
+        retrain(o, mlp_builder{}, std::size_t{16}, searched, train, stats, false, 2, log);
+    CHECK(r.history.epochs.size() == 3);
+    CHECK(r.history.images == 3 * 120); // final_limit
+    CHECK(r.recipe.optimizer == "adamw");
+    CHECK(r.recipe.weight_decay == 0.01);
+    CHECK(r.recipe.label_smoothing == 0.1);
+    CHECK(r.fit.threads == 2);
+    CHECK(r.fit.schedule.has_value()); // cosine unless final_constant_lr
+    CHECK(r.plain_epochs == 3);        // no augmentation: every epoch is plain
+    const std::string text = log.str();
+    CHECK_THAT(text, StartsWith("retraining the best architecture on 120 images for 3 epochs on 2 "
+                                "threads (adamw, cosine-annealed learning rate, weight decay "
+                                "0.01, label smoothing 0.1)...\n"));
+    CHECK(count(text, "\nretrain epoch ") == 3);
+    CHECK_THAT(text, Contains("retrain epoch 3/3  loss "));
+    CHECK(text.find('\r') == std::string::npos); // a string stream is no terminal
+    // Same seed, same network: the retrain is reproducible.
+    std::ostringstream again;
+    const retrained twin =
+        retrain(o, mlp_builder{}, std::size_t{16}, searched, train, stats, false, 2, again);
+    CHECK(twin.history.last().loss == r.history.last().loss);
+}
+
+TEST_CASE("the search prints one line per trial off a terminal", "[experiment][progress]") {
+    std::ostringstream out;
+    search_progress p{.total = 4, .out = &out, .tty = false};
+    xnas::study<int> s;
+    s.history.push_back(result(0, 1, 0.5, 1));
+    p.on_result(s.history.back(), s);
+    auto failed = result(1, 2, 0.0, 1);
+    failed.e = xnas::evaluation::failure(xnas::status::failed, "parameter budget");
+    s.history.push_back(failed);
+    p.on_result(s.history.back(), s);
+    const std::string text = out.str();
+    CHECK_THAT(text, StartsWith("trial 1/4  elapsed 0s  eta 0s  best val_acc 0.5000  failed 0  ok\n"
+                                "trial 2/4  elapsed 0s  eta 0s  best val_acc 0.5000  failed 1  "
+                                "failed: parameter budget\n"));
+    CHECK(p.finished_at.size() == 2);
+    CHECK(failed_trials(s) == 1);
+}
+
+TEST_CASE("the time reserve stops a search in time for the final selection",
+          "[experiment][reserve]") {
+    xnas::study<int> s;
+    s.history.push_back(result(0, 1, 0.9, 10));
+    s.history.push_back(result(1, 2, 0.8, 20));
+    s.history.push_back(result(2, 3, 0.7, 30));
+    // The two best cost 10 and 20 s: 15 s each, twice as long in the selection, one at a time.
+    CHECK(selection_seconds_estimate(s, {"val_accuracy"}, 2, 2.0, 1) == Approx(60));
+    CHECK(selection_seconds_estimate(s, {"val_accuracy"}, 2, 2.0, 2) == Approx(30));
+    // A third-fidelity trial's cost counts three times.
+    s.history.push_back(result(3, 4, 0.95, 5, 1.0 / 3));
+    CHECK(selection_seconds_estimate(s, {"val_accuracy"}, 4, 1.0, 4) ==
+          Approx((10 + 20 + 30 + 15) / 4.0));
+    s.history.pop_back();
+
+    s.resumed_seconds = 100; // as if 100 s were spent before a resume
+    selection_reserve reserve{.budget_seconds = 150, .k = 2, .scale = 2, .workers = 1};
+    CHECK(reserve.on_result(s.history.back(), s)); // 100 + 60 >= 150: stop
+    CHECK(reserve.reserved == Approx(60));
+    reserve.budget_seconds = 200;
+    CHECK(!reserve.on_result(s.history.back(), s)); // 100 + 60 < 200: go on
+    reserve.k = 0;
+    reserve.budget_seconds = 150;
+    CHECK(!reserve.on_result(s.history.back(), s)); // no selection: nothing to reserve
+    selection_reserve untimed{.budget_seconds = 0, .k = 2};
+    CHECK(!untimed.on_result(s.history.back(), s));
+    xnas::study<int> none;
+    CHECK(!selection_reserve{.budget_seconds = 1, .k = 2}.on_result(s.history.back(), none));
+}
+
+TEST_CASE("trials that differ only in training hyperparameters are one network",
+          "[experiment][reserve]") {
+    using pair = std::pair<int, double>;
+    CHECK(same_network{}(pair{1, 0.1}, pair{1, 0.2}));
+    CHECK(!same_network{}(pair{1, 0.1}, pair{2, 0.1}));
+    CHECK(same_network{}(3, 3));
+    CHECK(!same_network{}(3, 4));
+    // Two learning rates of one network take one place of the selection's two.
+    xnas::study<pair> s;
+    s.history.push_back(result(0, pair{1, 0.1}, 0.9, 10));
+    s.history.push_back(result(1, pair{1, 0.2}, 0.85, 10));
+    s.history.push_back(result(2, pair{2, 0.1}, 0.8, 40));
+    CHECK(selection_seconds_estimate(s, {"val_accuracy"}, 2, 1.0, 2) == Approx(25));
+}

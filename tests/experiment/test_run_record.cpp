@@ -1,0 +1,166 @@
+// The run record: options.json holds the trial-defining options, command.toml the options given;
+// a finished run is not overwritten, and a resume that changes a trial option is refused naming
+// it. Files are written atomically (no temporary file is left behind).
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <xnas/core/json.hpp>
+#include <xnas/experiment/files.hpp>
+#include <xnas/experiment/options.hpp>
+#include <xnas/experiment/run_record.hpp>
+
+using namespace xnas::experiment;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / ("xnas-test-record-" + name);
+    fs::remove_all(dir);
+    return dir;
+}
+
+std::string read(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// A finished run's folder: its record and a journal with one line.
+options finished_run(const fs::path& dir) {
+    options o{.strategy = "evolution", .epochs = 1, .seed = 3, .out = dir.string()};
+    o.command_toml = "strategy=\"evolution\"\nepochs=1\nseed=3\n";
+    record_options(o);
+    std::ofstream(dir / "journal.jsonl") << "{\"event\":\"start\"}\n";
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("options.json keeps the trial options, optional ones only when set",
+          "[experiment][record]") {
+    options o;
+    auto r = trial_options(o);
+    CHECK(r.at("space").get<std::string>() == "chain");
+    CHECK(r.at("strategy").get<std::string>() == "tpe");
+    CHECK(r.at("epochs").get<std::size_t>() == 2);
+    CHECK(r.at("train-subset").get<std::size_t>() == 5000);
+    CHECK(!r.find("fidelity"));
+    CHECK(!r.find("cost-exponent"));
+    CHECK(!r.find("prescreen"));
+    o.strategy = "bohb";
+    o.cost_exponent = 1;
+    o.prescreen = 30;
+    r = trial_options(o);
+    CHECK(r.at("fidelity").get<std::string>() == "data");
+    CHECK(r.at("cost-exponent").get<double>() == 1);
+    CHECK(r.at("prescreen-keep").get<std::size_t>() == 5);
+    // Options that only shape the retrain or the budget are not trial options.
+    CHECK(!r.find("final-epochs"));
+    CHECK(!r.find("trials"));
+}
+
+TEST_CASE("record_options writes options.json and command.toml atomically",
+          "[experiment][record]") {
+    const fs::path dir = fresh_dir("write");
+    const options o = finished_run(dir);
+    const auto recorded = xnas::json::value::parse(read(dir / "options.json"));
+    CHECK(recorded.dump() == trial_options(o).dump());
+    CHECK(read(dir / "command.toml") == o.command_toml);
+    for (const auto& f : fs::directory_iterator(dir))
+        CHECK(f.path().filename().string().find(".tmp") == std::string::npos);
+    // A resume keeps the run's options.json and rewrites command.toml.
+    options resumed = o;
+    resumed.resume = true;
+    resumed.command_toml = "trials=9\n";
+    record_options(resumed);
+    CHECK(read(dir / "options.json") == recorded.dump(2) + "\n");
+    CHECK(read(dir / "command.toml") == "trials=9\n");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a journaled run is not overwritten", "[experiment][record]") {
+    const fs::path dir = fresh_dir("overwrite");
+    options o = finished_run(dir);
+    o.resume = false;
+    CHECK_THROWS_AS(check_out_dir(o), xnas::file_error);
+    CHECK_THROWS_WITH(check_out_dir(o), Contains("journal.jsonl exists; pass --resume"));
+    o.resume = true;
+    CHECK_NOTHROW(check_out_dir(o));
+    // An empty folder, or one without a journal, is fine.
+    CHECK_NOTHROW(check_out_dir(options{.out = (dir / "new").string()}));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a resume that changes a trial option is refused, naming it", "[experiment][record]") {
+    const fs::path dir = fresh_dir("resume");
+    const options o = finished_run(dir);
+    options resumed = o;
+    resumed.resume = true;
+    resumed.epochs = 2;
+    CHECK_THROWS_WITH(check_out_dir(resumed),
+                      Contains("--resume: --epochs is 2 but the run in " + o.out + " used 1"));
+    resumed = o;
+    resumed.resume = true;
+    resumed.strategy = "tpe";
+    CHECK_THROWS_WITH(check_out_dir(resumed), Contains("--strategy is \"tpe\""));
+    // A key the run recorded that the resume does not set.
+    resumed = o;
+    resumed.resume = true;
+    resumed.cost_exponent = 1;
+    CHECK_THROWS_WITH(check_out_dir(resumed), Contains("--cost-exponent is 1.0 but the run"));
+    // Budgets and retrain options may change.
+    resumed = o;
+    resumed.resume = true;
+    resumed.trials = 40;
+    resumed.final_epochs = 30;
+    resumed.select = 3;
+    CHECK_NOTHROW(check_out_dir(resumed));
+    // The run used an option the resume leaves out.
+    {
+        auto record = trial_options(o);
+        record["prescreen"] = 30;
+        std::ofstream(dir / "options.json") << record.dump(2);
+    }
+    resumed = o;
+    resumed.resume = true;
+    CHECK_THROWS_WITH(check_out_dir(resumed),
+                      Contains("--resume: the run in " + o.out + " used --prescreen 30"));
+    std::ofstream(dir / "options.json") << "{\"space\":";
+    CHECK_THROWS_AS(check_out_dir(resumed), xnas::parse_error);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("validate refuses options that do nothing", "[experiment][record]") {
+    CHECK_NOTHROW(validate(options{}));
+    CHECK_THROWS_WITH(validate(options{.final_plain_epochs = 2}),
+                      Contains("--final-plain-epochs 2 has no effect without"));
+    CHECK_NOTHROW(validate(options{.final_augment = true, .final_plain_epochs = 2}));
+    CHECK_THROWS_WITH(validate(options{.cost_cooling = true}),
+                      Contains("--cost-cooling needs a --cost-exponent above 0"));
+    CHECK_THROWS_WITH(validate(options{.strategy = "evolution", .cost_exponent = 1}),
+                      Contains("--cost-exponent applies to tpe and bohb, not to --strategy "
+                               "evolution"));
+    options o;
+    resolve_defaults(o);
+    CHECK(o.trials == 20);
+    options timed{.minutes = 5};
+    resolve_defaults(timed);
+    CHECK(timed.trials == 0);
+}
+
+TEST_CASE("write_atomically replaces a file whole and names a path it cannot write",
+          "[experiment][record]") {
+    const fs::path dir = fresh_dir("atomic");
+    fs::create_directories(dir);
+    write_atomically(dir / "a.txt", "first");
+    write_atomically(dir / "a.txt", "second");
+    CHECK(read(dir / "a.txt") == "second");
+    CHECK(!fs::exists(temporary_path(dir / "a.txt")));
+    CHECK_THROWS_WITH(write_atomically(dir / "missing" / "b.txt", "x"),
+                      Contains((dir / "missing" / "b.txt").string()));
+    fs::remove_all(dir);
+}
