@@ -19,9 +19,9 @@ inline constexpr const char* default_data_dir = "/usr/share/datasets/fashion-mni
 struct options {
     std::string data = default_data_dir; ///< directory of the four IDX files, raw or gzipped
     std::string space = "chain"; ///< chain (image chain x training hyperparameters), cell, rnn
-    /// A name of the strategy registry (strategy_registry.hpp). TPE: on the generated
-    /// NB201-like problems its regret after 100 queries is 0.11 against regularized evolution's
-    /// 1.96, and it won the Fashion-MNIST race (docs/measurements.md).
+    /// A name of the strategy registry (strategy_registry.hpp). TPE: its regret on the generated
+    /// NB201-like problems is far below regularized evolution's
+    /// (docs/results.md#regret-on-generated-problems).
     std::string strategy = "tpe";
     double cost_exponent = 0; ///< tpe, bohb: weight of predicted log(FLOPs) (0: cost ignored)
     bool cost_cooling = false;
