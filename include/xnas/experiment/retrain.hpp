@@ -83,8 +83,7 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
                   std::ostream& log) {
     rng g(o.seed + 1);
     retrained r{builder.build(architecture, g), {}, retrain_recipe(o, searched), {}, 0};
-    for (std::size_t id = 1; id < r.net.size(); ++id)
-        nn::init::apply(r.net.layer(id), nn::init::scheme::pytorch_default, g);
+    nn::init::apply(r.net, nn::init::scheme::pytorch_default, g);
     r.fit = retrain_fit_options(o, r.recipe, stats, sequences, threads, g());
     const data::dataset<float>* images = &train;
     data::dataset<float> first;
