@@ -7,10 +7,7 @@
 #include <cstddef>
 #include <span>
 #include <vector>
-
-#if defined(XTENSOR_USE_XSIMD)
-#include <xsimd/xsimd.hpp>
-#endif
+#include <xnas/nn/detail/simd_kernels.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 
 namespace xnas::nn {
@@ -70,7 +67,7 @@ class adam_base {
             check_state(name(), params, vmax_);
         ++steps_;
         const double t = static_cast<double>(steps_);
-        coefficients c;
+        adam_coefficients<T> c;
         c.b1 = static_cast<T>(options_.beta1);
         c.b2 = static_cast<T>(options_.beta2);
         c.one_b1 = static_cast<T>(1 - options_.beta1);
@@ -85,10 +82,14 @@ class adam_base {
                 continue;
             T* w = params[k].value->data();
             const T* g = params[k].gradient->data();
+            // one fused SIMD pass (std::sqrt's errno handling keeps compilers from
+            // vectorising the plain loop: about 3x slower)
             if (options_.amsgrad)
-                run<true>(w, g, m_[k].data(), v_[k].data(), vmax_[k].data(), m_[k].size(), c);
+                adam_update<true, Decoupled>(w, g, m_[k].data(), v_[k].data(), vmax_[k].data(),
+                                             m_[k].size(), c);
             else
-                run<false>(w, g, m_[k].data(), v_[k].data(), nullptr, m_[k].size(), c);
+                adam_update<false, Decoupled>(w, g, m_[k].data(), v_[k].data(),
+                                              static_cast<T*>(nullptr), m_[k].size(), c);
         }
     }
 
@@ -111,61 +112,7 @@ class adam_base {
     std::size_t steps() const { return steps_; }
 
   private:
-    struct coefficients {
-        T b1, b2, one_b1, one_b2, step_size, inv_bc2_sqrt, eps, wd, shrink;
-    };
-
-    /// The update of one element (V = T) or one SIMD batch (V = xsimd::batch<T>).
-    template <bool Amsgrad, class V>
-    static void update(V& w, V g, V& m, V& v, V& vmax, const coefficients& c) {
-        using std::max; // xsimd's max and sqrt are found by argument-dependent lookup
-        using std::sqrt;
-        V gi = g;
-        if constexpr (Decoupled)
-            w = w * c.shrink;
-        else
-            gi = g + c.wd * w;
-        m = c.b1 * m + c.one_b1 * gi;
-        v = c.b2 * v + c.one_b2 * gi * gi;
-        if constexpr (Amsgrad) {
-            vmax = max(vmax, v);
-            w = w - c.step_size * m / (sqrt(vmax) * c.inv_bc2_sqrt + c.eps);
-        } else {
-            w = w - c.step_size * m / (sqrt(v) * c.inv_bc2_sqrt + c.eps);
-        }
-    }
-
-    /// One fused pass over a parameter. Explicit SIMD (xsimd) because std::sqrt's errno
-    /// handling keeps compilers from vectorising the plain loop (about 3x slower).
-    template <bool Amsgrad>
-    static void run(T* w, const T* g, T* m, T* v, T* vmax, std::size_t n, const coefficients& c) {
-        std::size_t i = 0;
-#if defined(XTENSOR_USE_XSIMD)
-        using batch = xsimd::batch<T>;
-        constexpr std::size_t width = batch::size;
-        for (; i + width <= n; i += width) {
-            batch wb = batch::load_unaligned(w + i), mb = batch::load_unaligned(m + i),
-                  vb = batch::load_unaligned(v + i);
-            batch vmb = Amsgrad ? batch::load_unaligned(vmax + i) : batch(T(0));
-            update<Amsgrad>(wb, batch::load_unaligned(g + i), mb, vb, vmb, c);
-            wb.store_unaligned(w + i);
-            mb.store_unaligned(m + i);
-            vb.store_unaligned(v + i);
-            if constexpr (Amsgrad)
-                vmb.store_unaligned(vmax + i);
-        }
-#endif
-        for (; i < n; ++i) {
-            T vm = Amsgrad ? vmax[i] : T(0);
-            update<Amsgrad>(w[i], g[i], m[i], v[i], vm, c);
-            if constexpr (Amsgrad)
-                vmax[i] = vm;
-        }
-    }
-
-    static const char* name() {
-        return Decoupled ? "xnas::nn::adamw" : "xnas::nn::adam";
-    }
+    static const char* name() { return Decoupled ? "xnas::nn::adamw" : "xnas::nn::adam"; }
 
     Options options_;
     std::vector<std::vector<T>> m_, v_, vmax_;
