@@ -291,29 +291,46 @@ void adam_element(V& w, V g, V& m, V& v, V& vmax, const adam_coefficients<T>& c)
 }
 
 /// Adam's update of n elements in one fused pass (vmax is read and written only with Amsgrad).
+/// The last n mod S elements go through a register-sized copy, so every element takes the same
+/// arithmetic wherever it lies (a parameter split over threads updates as a whole one does).
 template <class B, bool Amsgrad, bool Decoupled>
 void adam_update(typename B::value_type* w, const typename B::value_type* g,
                  typename B::value_type* m, typename B::value_type* v, typename B::value_type* vmax,
                  std::size_t n, const adam_coefficients<typename B::value_type>& c) {
     using T = typename B::value_type;
     constexpr std::size_t S = B::size;
+    const auto one = [&c](T* wi, const T* gi, T* mi, T* vi, T* vmi) {
+        B wb = B::load_unaligned(wi), mb = B::load_unaligned(mi), vb = B::load_unaligned(vi);
+        B vmb = Amsgrad ? B::load_unaligned(vmi) : B(T(0));
+        adam_element<Amsgrad, Decoupled>(wb, B::load_unaligned(gi), mb, vb, vmb, c);
+        wb.store_unaligned(wi);
+        mb.store_unaligned(mi);
+        vb.store_unaligned(vi);
+        if constexpr (Amsgrad)
+            vmb.store_unaligned(vmi);
+    };
     std::size_t i = 0;
-    for (; i + S <= n; i += S) {
-        B wb = B::load_unaligned(w + i), mb = B::load_unaligned(m + i),
-          vb = B::load_unaligned(v + i);
-        B vmb = Amsgrad ? B::load_unaligned(vmax + i) : B(T(0));
-        adam_element<Amsgrad, Decoupled>(wb, B::load_unaligned(g + i), mb, vb, vmb, c);
-        wb.store_unaligned(w + i);
-        mb.store_unaligned(m + i);
-        vb.store_unaligned(v + i);
+    for (; i + S <= n; i += S)
+        one(w + i, g + i, m + i, v + i, Amsgrad ? vmax + i : nullptr);
+    if (i == n)
+        return;
+    T tw[S] = {}, tg[S] = {}, tm[S] = {}, tv[S] = {}, tvm[S] = {};
+    const std::size_t r = n - i;
+    for (std::size_t q = 0; q < r; ++q) {
+        tw[q] = w[i + q];
+        tg[q] = g[i + q];
+        tm[q] = m[i + q];
+        tv[q] = v[i + q];
         if constexpr (Amsgrad)
-            vmb.store_unaligned(vmax + i);
+            tvm[q] = vmax[i + q];
     }
-    for (; i < n; ++i) {
-        T vm = Amsgrad ? vmax[i] : T(0);
-        adam_element<Amsgrad, Decoupled>(w[i], g[i], m[i], v[i], vm, c);
+    one(tw, tg, tm, tv, tvm);
+    for (std::size_t q = 0; q < r; ++q) {
+        w[i + q] = tw[q];
+        m[i + q] = tm[q];
+        v[i + q] = tv[q];
         if constexpr (Amsgrad)
-            vmax[i] = vm;
+            vmax[i + q] = tvm[q];
     }
 }
 
