@@ -191,26 +191,12 @@ TEST_CASE("conv2d backward without dx still computes parameter gradients", "[nn]
     }
 }
 
-// Float runs kernels double does not (detail::small_gemm where a register holds 16 floats), so
-// every float path is held against the double result: the benchmark's first two layers, and
-// the race's padded layers that widen (dx by columns) and narrow (dx by correlation).
-TEST_CASE("conv2d float agrees with double on the benchmark's and the race's layers",
-          "[nn][conv2d]") {
-    rng g(9);
-    const std::vector<std::pair<nn::conv2d_options, std::size_t>> layers = {
-        {{.in_channels = 1, .out_channels = 2}, 13},
-        {{.in_channels = 16, .out_channels = 32}, 13},
-        {{.in_channels = 8, .out_channels = 32, .padding_h = 1, .padding_w = 1}, 28},
-        {{.in_channels = 32,
-          .out_channels = 16,
-          .kernel_h = 5,
-          .kernel_w = 5,
-          .padding_h = 2,
-          .padding_w = 2},
-         14},
-    };
-    for (const auto& [opt, hw] : layers) {
-        const std::size_t cin = opt.in_channels;
+namespace {
+/// Forward, dx and dW of a float layer against the same layer in double (whose kernels the
+/// finite-difference tests check) on input shape `in`.
+void check_float_against_double(const nn::conv2d_options& opt, std::vector<std::size_t> in,
+                                rng& g) {
+    {
         nn::conv2d<float> cf(opt);
         nn::conv2d<double> cd(opt);
         test::fill_uniform(cf.weight(), g);
@@ -219,7 +205,7 @@ TEST_CASE("conv2d float agrees with double on the benchmark's and the race's lay
             cd.weight().data()[i] = cf.weight().data()[i];
         for (std::size_t i = 0; i < cf.bias().size(); ++i)
             cd.bias().data()[i] = cf.bias().data()[i];
-        auto xf = random_array<float>({3, cin, hw, hw}, g);
+        auto xf = random_array<float>(in, g);
         nn::array<double> xd = xt::cast<double>(xf);
         nn::array<float> yf, dxf, dyf;
         nn::array<double> yd, dxd, dyd;
@@ -237,6 +223,53 @@ TEST_CASE("conv2d float agrees with double on the benchmark's and the race's lay
         const auto& dwd = *cd.parameters()[0].gradient;
         for (std::size_t i = 0; i < dwf.size(); ++i)
             REQUIRE(dwf.data()[i] == Approx(dwd.data()[i]).epsilon(1e-4).margin(1e-3));
+        const auto& dbf = *cf.parameters().back().gradient;
+        const auto& dbd = *cd.parameters().back().gradient;
+        for (std::size_t i = 0; i < dbf.size(); ++i)
+            REQUIRE(dbf.data()[i] == Approx(dbd.data()[i]).epsilon(1e-4).margin(1e-3));
+    }
+}
+} // namespace
+
+// Float runs kernels double does not (the register-tiled and implicit GEMMs where a register
+// holds 16 floats, dispatched on the CPU), so every float path is held against the double
+// result: every configuration above, the benchmark's first two layers, and the race's padded
+// layers that widen and narrow the channels.
+TEST_CASE("conv2d float agrees with double on every path and on the race's layers",
+          "[nn][conv2d]") {
+    rng g(9);
+    for (const auto& [opt, in] : configurations()) {
+        INFO("in_channels " << opt.in_channels << " groups " << opt.groups << " kernel "
+                            << opt.kernel_h << "x" << opt.kernel_w << " padding " << opt.padding_h
+                            << "x" << opt.padding_w);
+        check_float_against_double(opt, in, g);
+    }
+    const std::vector<std::pair<nn::conv2d_options, std::size_t>> layers = {
+        {{.in_channels = 1, .out_channels = 2}, 13},
+        {{.in_channels = 16, .out_channels = 32}, 13},
+        {{.in_channels = 8, .out_channels = 32, .padding_h = 1, .padding_w = 1}, 28},
+        {{.in_channels = 32,
+          .out_channels = 16,
+          .kernel_h = 5,
+          .kernel_w = 5,
+          .padding_h = 2,
+          .padding_w = 2},
+         14},
+        {{.in_channels = 16, .out_channels = 64, .padding_h = 1, .padding_w = 1}, 7},
+        {{.in_channels = 64, .out_channels = 8, .padding_h = 1, .padding_w = 1}, 7},
+        {{.in_channels = 6,
+          .out_channels = 40,
+          .kernel_h = 5,
+          .kernel_w = 3,
+          .padding_h = 2,
+          .padding_w = 1,
+          .groups = 2},
+         9},
+    };
+    for (const auto& [opt, hw] : layers) {
+        INFO("in_channels " << opt.in_channels << " out_channels " << opt.out_channels << " size "
+                            << hw);
+        check_float_against_double(opt, {3, opt.in_channels, hw, hw}, g);
     }
 }
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <utility>
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/optim/adam.hpp>
@@ -276,5 +277,72 @@ TEMPLATE_TEST_CASE("adam on long parameters (vectorised body and tail) matches t
         }
         for (std::size_t i = 0; i < n; ++i)
             CHECK(static_cast<double>(value(i)) == Approx(ref_value[i]).epsilon(tol<TestType>()));
+    }
+}
+
+namespace {
+/// Three parameters of 1, 37 and 203 elements (and a running statistic) with gradients that
+/// change every step.
+struct several {
+    nn::array<float> a, b, c, r = {0.5f, 0.25f};
+    nn::array<float> ga, gb, gc, gr = {1.0f, 1.0f};
+    explicit several(double shift) {
+        for (auto [v, n] : {std::pair{&a, 1}, std::pair{&b, 37}, std::pair{&c, 203}})
+            v->resize({static_cast<std::size_t>(n)});
+        ga = a;
+        gb = b;
+        gc = c;
+        for (auto* v : {&a, &b, &c})
+            for (std::size_t i = 0; i < v->size(); ++i)
+                v->data()[i] = static_cast<float>(std::cos(static_cast<double>(i) + shift));
+    }
+    std::vector<nn::parameter<float>> params() {
+        return {{"a", &a, &ga}, {"1.running_mean", &r, &gr}, {"b", &b, &gb}, {"c", &c, &gc}};
+    }
+    void set_gradients(int step) {
+        for (auto* g : {&ga, &gb, &gc})
+            for (std::size_t i = 0; i < g->size(); ++i)
+                g->data()[i] = static_cast<float>(std::sin(static_cast<double>(3 * i + step)));
+    }
+};
+
+/// Steps `whole` with step() and `split` with begin_step and step_part over `parts` parts in
+/// reverse order, and requires identical values, bit for bit.
+template <class Opt>
+void check_parts_equal_step(Opt whole, Opt split, std::size_t parts) {
+    several x(0.3), y(0.3);
+    const auto px = x.params(), py = y.params();
+    for (int s = 0; s < 4; ++s) {
+        x.set_gradients(s);
+        y.set_gradients(s);
+        whole.step(px);
+        split.begin_step(py);
+        for (std::size_t k = parts; k-- > 0;)
+            split.step_part(py, k, parts);
+    }
+    for (std::size_t k = 0; k < px.size(); ++k)
+        for (std::size_t i = 0; i < px[k].value->size(); ++i)
+            REQUIRE(px[k].value->data()[i] == py[k].value->data()[i]);
+    CHECK(y.r(0) == 0.5f); // running state untouched
+    CHECK(whole.steps() == split.steps());
+}
+} // namespace
+
+TEST_CASE("a step split into parts updates every element as one step does",
+          "[nn][optim][parallel]") {
+    STATIC_REQUIRE(nn::partitioned_optimizer<nn::sgd<float>>);
+    STATIC_REQUIRE(nn::partitioned_optimizer<nn::adamw<double>>);
+    for (std::size_t parts : {1, 2, 3, 7}) {
+        CAPTURE(parts);
+        check_parts_equal_step(nn::sgd<float>({.lr = 0.1}), nn::sgd<float>({.lr = 0.1}), parts);
+        const nn::sgd_options momentum{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01};
+        check_parts_equal_step(nn::sgd<float>(momentum), nn::sgd<float>(momentum), parts);
+        const nn::sgd_options nesterov{.lr = 0.1, .momentum = 0.9, .nesterov = true};
+        check_parts_equal_step(nn::sgd<float>(nesterov), nn::sgd<float>(nesterov), parts);
+        const nn::adam_options adam{.lr = 0.01, .weight_decay = 0.1};
+        check_parts_equal_step(nn::adam<float>(adam), nn::adam<float>(adam), parts);
+        const nn::adam_options ams{.lr = 0.01, .amsgrad = true};
+        check_parts_equal_step(nn::adam<float>(ams), nn::adam<float>(ams), parts);
+        check_parts_equal_step(nn::adamw<float>(), nn::adamw<float>(), parts);
     }
 }

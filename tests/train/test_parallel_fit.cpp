@@ -261,6 +261,75 @@ TEST_CASE("sharded gradients equal the full batch's", "[train][parallel]") {
     }
 }
 
+TEST_CASE("the data-parallel update equals the summed gradients and one optimizer step",
+          "[train][parallel]") {
+    // Each thread sums, updates and copies to the replicas its share of every parameter; two
+    // batches in a row, so the second one's shards must run on the updated weights (replicas
+    // get them from the update, not from a copy at the batch's start).
+    nn::softmax_cross_entropy<double> ce;
+    rng g(21);
+    const auto [x, labels] = random_images(g, 11, {2, 5, 5}, 3, 0.5);
+    const auto [x2, labels2] = random_images(g, 11, {2, 5, 5}, 3, 0.5);
+    auto make = [] {
+        nn::network<double> net({2, 5, 5});
+        net.add(nn::conv2d<double>(
+            {.in_channels = 2, .out_channels = 3, .padding_h = 1, .padding_w = 1}));
+        net.add(nn::batch_norm<double>({.features = 3}));
+        net.add(nn::relu<double>());
+        net.add(nn::flatten<double>());
+        net.add(nn::dense<double>(3 * 5 * 5, 3));
+        init(net, 4);
+        return net;
+    };
+    for (std::size_t threads : {2, 3}) {
+        CAPTURE(threads);
+        auto net = make(), ref = make();
+        const auto params = net.parameters(), ref_params = ref.parameters();
+        nn::adam<double> opt({.lr = 0.05, .weight_decay = 0.01}), ref_opt = opt;
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, threads,
+                                                                                   1);
+        for (int b = 0; b < 2; ++b) {
+            const auto& bx = b == 0 ? x : x2;
+            const auto& bl = b == 0 ? labels : labels2;
+            const auto t =
+                dp.step_and_update(bx, bl, "test", 0, static_cast<std::size_t>(b), opt, params);
+            nn::array<double> dy;
+            const double loss = ce(ref.forward(bx, nn::mode::train), bl, &dy);
+            ref.backward(dy);
+            ref_opt.step(ref_params);
+            CHECK(t.loss == Approx(loss).epsilon(1e-12));
+            CHECK(max_relative_difference(net, ref, true) < 1e-10);
+            CHECK(max_relative_difference(net, ref, false) < 1e-10);
+        }
+        CHECK(opt.steps() == 2);
+    }
+    SECTION("a failing shard updates nothing") {
+        nn::network<double> net({4});
+        net.add(nn::dense<double>(4, 5));
+        net.add(failing_at_size{3});
+        net.add(nn::dense<double>(5, 3));
+        init(net, 2);
+        const nn::network<double> before = net;
+        const auto ds = blobs<double>(10, 3, 4, g); // shards of 4, 3, 3
+        nn::sgd<double> opt({.lr = 0.1});
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 3, 1);
+        CHECK_THROWS_WITH(dp.step_and_update(ds.x, ds.labels, "test", 0, 0, opt, net.parameters()),
+                          Contains("failing_at_size: a shard of 3"));
+        nn::network<double> unchanged = before;
+        CHECK(max_relative_difference(net, unchanged, false) == 0);
+    }
+    SECTION("gradient clipping keeps the serial step and still trains") {
+        const auto ds = blobs(200, 3, 4, g);
+        nn::softmax_cross_entropy<float> cef;
+        auto a = mlp(4, 16, 3, 7);
+        nn::sgd<float> opt({.lr = 0.05, .momentum = 0.9});
+        auto h = train::fit(
+            a, cef, opt, ds,
+            {.epochs = 4, .batch_size = 32, .seed = 3, .clip_grad_norm = 1, .threads = 2});
+        CHECK(h.epochs.back().loss < h.epochs.front().loss);
+    }
+}
+
 TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[train][parallel]") {
     rng g(3);
     const auto ds = blobs(203, 3, 4, g); // last batch of 11

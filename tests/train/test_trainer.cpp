@@ -30,7 +30,7 @@ using xnas::test::same_weights;
 data::dataset<float> blobs(std::size_t n, std::size_t classes, std::size_t dims, rng& g) {
     data::dataset<float> ds;
     ds.num_classes = classes;
-    ds.x = nn::array<float>::from_shape({n, dims});
+    ds.x.resize({n, dims});
     ds.labels.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         const auto c = static_cast<std::int32_t>(g.below(classes));

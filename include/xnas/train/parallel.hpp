@@ -2,12 +2,16 @@
 // Data parallelism inside train::fit (fit_options::threads > 1): a persistent team of worker
 // threads and the per-batch sharded step. Each batch is split into contiguous shards, one per
 // thread; every shard runs forward, loss and backward on its own replica of the network (the
-// master network itself for shard 0), the replicas' gradients are summed into the master's, and
-// fit runs one optimizer step on the master. Replicas copy the master's parameters at the start
-// of their next shard.
+// master network itself for shard 0). With an nn::partitioned_optimizer the threads then meet
+// at a barrier and each one sums the replicas' gradients into the master's, updates the master's
+// parameters and copies them to the replicas for its share of every parameter's elements, so no
+// step of a batch runs on one thread alone. Other optimizers: the gradients are summed on the
+// calling thread, fit runs the optimizer step there, and replicas copy the master's parameters at
+// the start of their next shard.
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -215,6 +219,7 @@ class data_parallel {
         replica_params_.reserve(replicas_.size());
         for (auto& r : replicas_)
             replica_params_.push_back(r.parameters());
+        barrier_.emplace(static_cast<std::ptrdiff_t>(threads));
         team_.emplace(threads - 1);
     }
 
@@ -232,6 +237,24 @@ class data_parallel {
     /// rethrows any other exception of a shard unchanged.
     shard_totals step(const nn::array<T>& x, std::span<const std::int32_t> labels, const char* who,
                       std::size_t epoch, std::size_t batch) {
+        return run_step<void>(x, labels, who, epoch, batch, nullptr, {});
+    }
+
+    /// As step, then one update by `opt` of the master's parameters `params` (the master
+    /// network's parameters(), in order), split over the threads, and the updated values copied
+    /// to the replicas. Nothing is updated when a shard fails.
+    template <nn::partitioned_optimizer Opt>
+    shard_totals step_and_update(const nn::array<T>& x, std::span<const std::int32_t> labels,
+                                 const char* who, std::size_t epoch, std::size_t batch, Opt& opt,
+                                 std::span<const nn::parameter<T>> params) {
+        return run_step(x, labels, who, epoch, batch, &opt, params);
+    }
+
+  private:
+    template <class Opt>
+    shard_totals run_step(const nn::array<T>& x, std::span<const std::int32_t> labels,
+                          const char* who, std::size_t epoch, std::size_t batch, Opt* opt,
+                          std::span<const nn::parameter<T>> params) {
         const std::size_t n = labels.size();
         const std::size_t count = std::max<std::size_t>(1, std::min(threads(), n / 2));
         const std::size_t sample = n ? x.size() / n : 0;
@@ -246,14 +269,19 @@ class data_parallel {
         }
         group_.begin_step(count);
         nn::detail::shard_group* group = sync_batch_norm_ && count > 1 ? &group_ : nullptr;
-        auto job = [&](std::size_t k) noexcept {
+        constexpr bool updates = !std::is_void_v<Opt>;
+        if constexpr (updates)
+            opt->begin_step(params); // serial; throws here, before any shard runs, on bad params
+        const bool replicas_current = replicas_current_;
+        replicas_current_ = false;
+        auto shard_job = [&](std::size_t k) noexcept {
             shard& s = shards_[k];
             if (s.size == 0)
                 return;
             const nn::detail::shard_scope scope(group, k);
             try {
                 nn::network<T>& net = k == 0 ? master_ : replicas_[k - 1];
-                if (k > 0)
+                if (k > 0 && !replicas_current)
                     sync_replica(k - 1, false);
                 nn::shape xs(x.shape().begin(), x.shape().end());
                 xs[0] = s.size;
@@ -284,8 +312,24 @@ class data_parallel {
                 group_.abort();
             }
         };
+        auto job = [&](std::size_t k) noexcept {
+            shard_job(k);
+            if constexpr (!updates)
+                return;
+            // Every thread, with a shard or not, updates its share once all shards are done;
+            // the barrier also publishes the shards' results and gradients to every thread.
+            barrier_->arrive_and_wait();
+            for (std::size_t j = 0; j < count; ++j)
+                if (shards_[j].error || !std::isfinite(shards_[j].loss))
+                    return;
+            reduce_part(count, k, threads());
+            if constexpr (updates)
+                opt->step_part(params, k, threads());
+            broadcast_part(k, threads());
+        };
         // Running statistics change in the master's forward, so they are copied here, before
-        // shard 0 starts; the other parameters are copied by each worker, in parallel.
+        // shard 0 starts; the other parameters are copied by each worker, in parallel (or were
+        // copied by the last update).
         for (std::size_t k = 1; k < count; ++k)
             sync_replica(k - 1, true);
         team_->run(job);
@@ -317,11 +361,13 @@ class data_parallel {
         }
         if (released) // no other shard failed: a logic error, not a result
             std::rethrow_exception(released->error);
-        reduce(count);
+        if constexpr (updates)
+            replicas_current_ = true;
+        else
+            reduce(count);
         return t;
     }
 
-  private:
     struct shard {
         std::size_t begin = 0, size = 0;
         nn::array<T> x, dy;
@@ -338,6 +384,35 @@ class data_parallel {
             if (nn::is_running_state(master_params_[p].name) == running)
                 std::memcpy(dst[p].value->data(), master_params_[p].value->data(),
                             master_params_[p].value->size() * sizeof(T));
+    }
+
+    // Part `part` of `parts` of every learnable parameter: the replicas' gradients (shards 1 ..
+    // count-1) added to the master's, in shard order, as reduce does for all of them.
+    void reduce_part(std::size_t count, std::size_t part, std::size_t parts) {
+        for (std::size_t p = 0; p < master_params_.size(); ++p) {
+            if (nn::is_running_state(master_params_[p].name))
+                continue;
+            const auto [lo, hi] =
+                nn::detail::part_of(master_params_[p].gradient->size(), part, parts);
+            T* __restrict g = master_params_[p].gradient->data();
+            for (std::size_t r = 0; r + 1 < count; ++r) {
+                const T* __restrict h = replica_params_[r][p].gradient->data();
+                for (std::size_t i = lo; i < hi; ++i)
+                    g[i] += h[i];
+            }
+        }
+    }
+
+    // Part `part` of `parts` of every learnable parameter's values copied to every replica.
+    void broadcast_part(std::size_t part, std::size_t parts) {
+        for (std::size_t p = 0; p < master_params_.size(); ++p) {
+            if (nn::is_running_state(master_params_[p].name))
+                continue;
+            const auto [lo, hi] = nn::detail::part_of(master_params_[p].value->size(), part, parts);
+            const T* src = master_params_[p].value->data();
+            for (auto& replica : replica_params_)
+                std::memcpy(replica[p].value->data() + lo, src + lo, (hi - lo) * sizeof(T));
+        }
     }
 
     // Adds the gradients of replicas 1 .. count-1 to the master's, in shard order.
@@ -364,6 +439,8 @@ class data_parallel {
     std::vector<Loss> losses_; // one per thread: a loss may keep scratch state
     std::vector<shard> shards_;
     nn::detail::shard_group group_;
+    std::optional<std::barrier<>> barrier_;
+    bool replicas_current_ = false;   // the last step's update copied the parameters to replicas
     std::optional<thread_team> team_; // last: its threads stop before the state above goes
 };
 

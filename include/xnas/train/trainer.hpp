@@ -77,7 +77,11 @@ struct fit_options {
     /// Threads training each batch (data parallelism). With T > 1 every batch is split into
     /// up to T contiguous shards (each of >= 2 samples), run on T replicas of the network by a
     /// team of T - 1 worker threads plus the caller, their gradients summed into `net` before
-    /// one optimizer step; OpenBLAS runs single-threaded meanwhile and its thread count is
+    /// one optimizer step (split over the threads too when the optimizer is an
+    /// nn::partitioned_optimizer, as the shipped ones are, and clip_grad_norm is 0; the
+    /// network's parameters must then change only through the optimizer while fit runs, since
+    /// replicas receive the update rather than a copy of `net` at every batch); OpenBLAS runs
+    /// single-threaded meanwhile and its thread count is
     /// restored after fit. Batch norm normalises with the whole batch's statistics (see
     /// sync_batch_norm); the replicas' dropout masks come from streams seeded by (seed, epoch,
     /// shard). Same seed and same threads give the same weights; results differ from
@@ -262,8 +266,17 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
             br.samples = labels.size();
             br.lr = opt.learning_rate();
             double v;
+            bool stepped = false; // the optimizer step ran inside the data-parallel step
             if (parallel) {
-                const detail::shard_totals t = parallel->step(x, ls, who, e, b);
+                detail::shard_totals t;
+                if constexpr (nn::partitioned_optimizer<Opt>) {
+                    if (o.clip_grad_norm == 0) {
+                        t = parallel->step_and_update(x, ls, who, e, b, opt, param_span);
+                        stepped = true;
+                    }
+                }
+                if (!stepped)
+                    t = parallel->step(x, ls, who, e, b);
                 v = t.loss;
                 br.accuracy = t.accuracy;
             } else {
@@ -283,9 +296,11 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
                 net.backward(dy);
             }
             br.loss = v;
-            if (o.clip_grad_norm > 0)
-                detail::clip_gradients(param_span, o.clip_grad_norm);
-            opt.step(param_span);
+            if (!stepped) {
+                if (o.clip_grad_norm > 0)
+                    detail::clip_gradients(param_span, o.clip_grad_norm);
+                opt.step(param_span);
+            }
             epoch_loss.add(v, labels.size());
             epoch_acc.add(br.accuracy, labels.size());
             r.images += labels.size();

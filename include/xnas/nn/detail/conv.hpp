@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <xsimd/xsimd.hpp>
+#include <xnas/nn/detail/simd_kernels.hpp>
 
 namespace xnas::nn::detail {
 
@@ -110,113 +110,8 @@ void pad_plane(const T* x, std::size_t h, std::size_t w, std::size_t ph, std::si
 // every tap is one long contiguous stream (no short rows with scalar tails). Columns j >= ow of
 // a flat output are junk and dropped by the caller; len = (oh - 1) * wp + ow covers the rest.
 
-/// yw[p] = bias + sum_t k[t] * xp[p + off_t] for p < len: direct stride-1 correlation of one
-/// (already padded) plane with pitch wp and one kh x kw kernel.
-template <class T>
-void direct_conv_flat(const T* xp, std::size_t wp, std::size_t len, const T* k, std::size_t kh,
-                      std::size_t kw, T bias, T* yw) {
-    using B = xsimd::batch<T>;
-    constexpr std::size_t S = B::size;
-    std::size_t p = 0;
-    if (kh == 3 && kw == 3) {
-        const B k0(k[0]), k1(k[1]), k2(k[2]), k3(k[3]), k4(k[4]), k5(k[5]), k6(k[6]), k7(k[7]),
-            k8(k[8]), b(bias);
-        const T* r0 = xp;
-        const T* r1 = xp + wp;
-        const T* r2 = xp + 2 * wp;
-        for (; p + S <= len; p += S) {
-            B a = xsimd::fma(k0, B::load_unaligned(r0 + p), b);
-            B c = k3 * B::load_unaligned(r1 + p);
-            B e = k6 * B::load_unaligned(r2 + p);
-            a = xsimd::fma(k1, B::load_unaligned(r0 + p + 1), a);
-            c = xsimd::fma(k4, B::load_unaligned(r1 + p + 1), c);
-            e = xsimd::fma(k7, B::load_unaligned(r2 + p + 1), e);
-            a = xsimd::fma(k2, B::load_unaligned(r0 + p + 2), a);
-            c = xsimd::fma(k5, B::load_unaligned(r1 + p + 2), c);
-            e = xsimd::fma(k8, B::load_unaligned(r2 + p + 2), e);
-            (a + c + e).store_unaligned(yw + p);
-        }
-    } else {
-        for (; p + S <= len; p += S) {
-            B a(bias);
-            for (std::size_t ki = 0; ki < kh; ++ki)
-                for (std::size_t kj = 0; kj < kw; ++kj)
-                    a = xsimd::fma(B(k[ki * kw + kj]), B::load_unaligned(xp + ki * wp + kj + p), a);
-            a.store_unaligned(yw + p);
-        }
-    }
-    for (; p < len; ++p) {
-        T a = bias;
-        for (std::size_t ki = 0; ki < kh; ++ki)
-            for (std::size_t kj = 0; kj < kw; ++kj)
-                a += k[ki * kw + kj] * xp[ki * wp + kj + p];
-        yw[p] = a;
-    }
-}
-
-/// dk[t] += sum_{p < len} dyw[p] * xp[p + off_t]: the weight gradient of direct_conv_flat.
-/// dyw is a flat gradient whose junk columns the caller has zeroed.
-template <class T>
-void direct_conv_dw_flat(const T* xp, std::size_t wp, const T* dyw, std::size_t len, std::size_t kh,
-                         std::size_t kw, T* dk) {
-    using B = xsimd::batch<T>;
-    constexpr std::size_t S = B::size;
-    const std::size_t vec_end = len - len % S;
-    if (kh == 3 && kw == 3) {
-        B a[9] = {B(T(0)), B(T(0)), B(T(0)), B(T(0)), B(T(0)), B(T(0)), B(T(0)), B(T(0)), B(T(0))};
-        const T* r0 = xp;
-        const T* r1 = xp + wp;
-        const T* r2 = xp + 2 * wp;
-        for (std::size_t p = 0; p < vec_end; p += S) {
-            const B d = B::load_unaligned(dyw + p);
-            a[0] = xsimd::fma(d, B::load_unaligned(r0 + p), a[0]);
-            a[1] = xsimd::fma(d, B::load_unaligned(r0 + p + 1), a[1]);
-            a[2] = xsimd::fma(d, B::load_unaligned(r0 + p + 2), a[2]);
-            a[3] = xsimd::fma(d, B::load_unaligned(r1 + p), a[3]);
-            a[4] = xsimd::fma(d, B::load_unaligned(r1 + p + 1), a[4]);
-            a[5] = xsimd::fma(d, B::load_unaligned(r1 + p + 2), a[5]);
-            a[6] = xsimd::fma(d, B::load_unaligned(r2 + p), a[6]);
-            a[7] = xsimd::fma(d, B::load_unaligned(r2 + p + 1), a[7]);
-            a[8] = xsimd::fma(d, B::load_unaligned(r2 + p + 2), a[8]);
-        }
-        for (std::size_t t = 0; t < 9; ++t) {
-            const T* xr = xp + (t / 3) * wp + t % 3;
-            T tail = 0;
-            for (std::size_t p = vec_end; p < len; ++p)
-                tail += dyw[p] * xr[p];
-            dk[t] += xsimd::hadd(a[t]) + tail;
-        }
-        return;
-    }
-    for (std::size_t ki = 0; ki < kh; ++ki) {
-        for (std::size_t kj = 0; kj < kw; ++kj) {
-            const T* xr = xp + ki * wp + kj;
-            B a(T(0));
-            for (std::size_t p = 0; p < vec_end; p += S)
-                a = xsimd::fma(B::load_unaligned(dyw + p), B::load_unaligned(xr + p), a);
-            T tail = 0;
-            for (std::size_t p = vec_end; p < len; ++p)
-                tail += dyw[p] * xr[p];
-            dk[ki * kw + kj] += xsimd::hadd(a) + tail;
-        }
-    }
-}
-
-/// dxp[p + off_t] += k[t] * dyw[p] for p < len: the input gradient of direct_conv_flat into a
-/// padded plane of pitch wp (dyw's junk columns zeroed by the caller).
-template <class T>
-void direct_conv_dx_flat(const T* dyw, std::size_t len, const T* k, std::size_t kh, std::size_t kw,
-                         T* dxp, std::size_t wp) {
-    for (std::size_t ki = 0; ki < kh; ++ki) {
-        for (std::size_t kj = 0; kj < kw; ++kj) {
-            const T kv = k[ki * kw + kj];
-            const T* __restrict src = dyw;
-            T* __restrict d = dxp + ki * wp + kj;
-            for (std::size_t p = 0; p < len; ++p)
-                d[p] += kv * src[p];
-        }
-    }
-}
+// direct_conv_flat, direct_conv_dw_flat and direct_conv_dx_flat, the SIMD kernels on flat
+// planes, are in simd_kernels.hpp (dispatched on the CPU).
 
 /// Strided direct correlation of one padded plane (pitch wp) with one kh x kw kernel:
 /// y (oh x ow) = bias + sum_t k[t] * xp[(i sh + ki) wp + j sw + kj]. For depthwise layers at

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
@@ -98,6 +99,12 @@ class conv2d {
             forward_direct(g, xd, yd);
             return;
         }
+        if constexpr (std::is_same_v<T, float>) {
+            if (implicit_gemm()) {
+                forward_implicit(g, xd, yd);
+                return;
+            }
+        }
         if (flat()) {
             forward_flat(g, xd, yd);
             return;
@@ -157,6 +164,12 @@ class conv2d {
         if (direct()) {
             backward_direct(g, xd, dyd, dx);
             return;
+        }
+        if constexpr (std::is_same_v<T, float>) {
+            if (implicit_gemm()) {
+                backward_implicit(g, xd, dyd, dx);
+                return;
+            }
         }
         if (flat()) {
             backward_flat(g, xd, dyd, dx);
@@ -501,6 +514,142 @@ class conv2d {
         }
     }
 
+    // Implicit GEMM path (stride 1, float, 16 floats per register): the flat path's GEMMs with
+    // the rows of its column matrix read in place from the padded input (row (c, ki, kj) is plane
+    // c shifted by ki * wp + kj), by the register-tiled kernel of simd_kernels.hpp, so no column
+    // matrix is written or read and OpenBLAS (whose packing copies it once more) is not called.
+    // Columns are computed in whole registers: an image's flat output gets a pitch of len
+    // rounded up to 16, and padded planes 16 values of zero slack, which the last register of a
+    // row reads.
+    static constexpr std::size_t register_floats = 16;
+
+    bool implicit_gemm() const {
+        return flat() && o_.padding_h < o_.kernel_h && o_.padding_w < o_.kernel_w &&
+               detail::small_gemm_preferred();
+    }
+
+    static std::size_t whole_registers(std::size_t n) {
+        return (n + register_floats - 1) / register_floats * register_floats;
+    }
+
+    /// offsets_[(c * kh + ki) * kw + kj] = c * plane + ki * wp + kj for c < channels.
+    void shifted_rows(std::size_t channels, std::size_t plane, std::size_t wp) {
+        offsets_.resize(channels * o_.kernel_h * o_.kernel_w);
+        std::size_t r = 0;
+        for (std::size_t c = 0; c < channels; ++c)
+            for (std::size_t ki = 0; ki < o_.kernel_h; ++ki)
+                for (std::size_t kj = 0; kj < o_.kernel_w; ++kj)
+                    offsets_[r++] = c * plane + ki * wp + kj;
+    }
+
+    /// Copies c planes (h x w) into the interiors of zero-bordered planes (pitch wp, plane
+    /// values apart) at row ph, column pw.
+    static void pad_into(const T* x, std::size_t c, std::size_t h, std::size_t w, std::size_t ph,
+                         std::size_t pw, std::size_t wp, std::size_t plane, T* out) {
+        for (std::size_t ci = 0; ci < c; ++ci)
+            for (std::size_t i = 0; i < h; ++i) {
+                const T* __restrict s = x + (ci * h + i) * w;
+                T* __restrict d = out + ci * plane + (i + ph) * wp + pw;
+                for (std::size_t j = 0; j < w; ++j)
+                    d[j] = s[j];
+            }
+    }
+
+    /// The valid columns of c flat rows (pitch ld, output rows wp apart) into dense h x w planes.
+    static void compact_rows(const T* flat, std::size_t ld, std::size_t wp, std::size_t c,
+                             std::size_t h, std::size_t w, T* out) {
+        for (std::size_t ci = 0; ci < c; ++ci)
+            for (std::size_t i = 0; i < h; ++i) {
+                const T* __restrict s = flat + ci * ld + i * wp;
+                T* __restrict d = out + (ci * h + i) * w;
+                for (std::size_t j = 0; j < w; ++j)
+                    d[j] = s[j];
+            }
+    }
+
+    void forward_implicit(const geometry& g, const T* xd, T* yd) {
+        const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+        const std::size_t plane = hp * wp, ld = whole_registers((g.oh - 1) * wp + g.ow);
+        const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
+        const std::size_t rows = cg * o_.kernel_h * o_.kernel_w, ohw = g.oh * g.ow;
+        shifted_rows(cg, plane, wp);
+        pad_.assign(o_.in_channels * plane + register_floats, T(0)); // borders stay zero
+        tmp_.resize(o_.out_channels * ld);
+        for (std::size_t n = 0; n < g.n; ++n) {
+            pad_into(xd + n * o_.in_channels * g.h * g.w, o_.in_channels, g.h, g.w, o_.padding_h,
+                     o_.padding_w, wp, plane, pad_.data());
+            for (std::size_t k = 0; k < o_.out_channels; ++k)
+                std::fill(tmp_.data() + k * ld, tmp_.data() + (k + 1) * ld,
+                          o_.bias ? b_.data()[k] : T(0));
+            for (std::size_t gr = 0; gr < o_.groups; ++gr)
+                detail::gemm_offset_b(kg, ld, rows, w_.data() + gr * kg * rows, rows,
+                                      pad_.data() + gr * cg * plane, offsets_.data(),
+                                      tmp_.data() + gr * kg * ld, ld);
+            compact_rows(tmp_.data(), ld, wp, o_.out_channels, g.oh, g.ow,
+                         yd + n * o_.out_channels * ohw);
+        }
+    }
+
+    // dW^T (rows x output channels, padded to whole registers) accumulates, per image, the
+    // shifted input rows times dy transposed to (flat positions x channels); dx is the forward
+    // correlation of dy, padded by kernel - 1 - padding, with the rotated kernel.
+    void backward_implicit(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
+        const std::size_t kh = o_.kernel_h, kw = o_.kernel_w, kk = kh * kw;
+        const std::size_t hp = g.h + 2 * o_.padding_h, wp = g.w + 2 * o_.padding_w;
+        const std::size_t plane = hp * wp, ld = whole_registers((g.oh - 1) * wp + g.ow);
+        const std::size_t cg = o_.in_channels / o_.groups, kg = o_.out_channels / o_.groups;
+        const std::size_t rows = cg * kk, ohw = g.oh * g.ow, kgp = whole_registers(kg);
+        shifted_rows(cg, plane, wp);
+        pad_.assign(o_.in_channels * plane + register_floats, T(0));
+        dyt_.assign(ld * kgp, T(0)); // junk positions and padding channels stay zero
+        gradt_.assign(o_.groups * rows * kgp, T(0));
+        for (std::size_t n = 0; n < g.n; ++n) {
+            pad_into(xd + n * o_.in_channels * g.h * g.w, o_.in_channels, g.h, g.w, o_.padding_h,
+                     o_.padding_w, wp, plane, pad_.data());
+            for (std::size_t gr = 0; gr < o_.groups; ++gr) {
+                for (std::size_t k = 0; k < kg; ++k) {
+                    const T* src = dyd + (n * o_.out_channels + gr * kg + k) * ohw;
+                    for (std::size_t i = 0; i < g.oh; ++i)
+                        for (std::size_t j = 0; j < g.ow; ++j)
+                            dyt_[(i * wp + j) * kgp + k] = src[i * g.ow + j];
+                }
+                detail::gemm_offset_a(rows, kgp, ld, pad_.data() + gr * cg * plane, offsets_.data(),
+                                      dyt_.data(), kgp, gradt_.data() + gr * rows * kgp, kgp);
+            }
+        }
+        for (std::size_t gr = 0; gr < o_.groups; ++gr)
+            for (std::size_t k = 0; k < kg; ++k)
+                for (std::size_t r = 0; r < rows; ++r)
+                    dw_.data()[(gr * kg + k) * rows + r] = gradt_[(gr * rows + r) * kgp + k];
+        if (!dx)
+            return;
+        // dx: rotated[gr][c][k][t] = w[gr * kg + k][c][kk - 1 - t], rows of padded dy in place
+        const std::size_t qh = kh - 1 - o_.padding_h, qw = kw - 1 - o_.padding_w;
+        const std::size_t hq = g.oh + 2 * qh, wq = g.ow + 2 * qw, plane_q = hq * wq;
+        const std::size_t ldq = whole_registers((g.h - 1) * wq + g.w), rows_q = kg * kk;
+        rotated_.resize(o_.groups * cg * rows_q);
+        for (std::size_t gr = 0; gr < o_.groups; ++gr)
+            for (std::size_t c = 0; c < cg; ++c)
+                for (std::size_t k = 0; k < kg; ++k)
+                    for (std::size_t t = 0; t < kk; ++t)
+                        rotated_[((gr * cg + c) * kg + k) * kk + t] =
+                            w_.data()[((gr * kg + k) * cg + c) * kk + (kk - 1 - t)];
+        shifted_rows(kg, plane_q, wq);
+        dpad_.assign(o_.out_channels * plane_q + register_floats, T(0));
+        dcol_.resize(o_.in_channels * ldq);
+        for (std::size_t n = 0; n < g.n; ++n) {
+            pad_into(dyd + n * o_.out_channels * ohw, o_.out_channels, g.oh, g.ow, qh, qw, wq,
+                     plane_q, dpad_.data());
+            std::fill(dcol_.begin(), dcol_.end(), T(0));
+            for (std::size_t gr = 0; gr < o_.groups; ++gr)
+                detail::gemm_offset_b(cg, ldq, rows_q, rotated_.data() + gr * cg * rows_q, rows_q,
+                                      dpad_.data() + gr * kg * plane_q, offsets_.data(),
+                                      dcol_.data() + gr * cg * ldq, ldq);
+            compact_rows(dcol_.data(), ldq, wq, o_.in_channels, g.h, g.w,
+                         dx->data() + n * o_.in_channels * g.h * g.w);
+        }
+    }
+
     void backward_direct(const geometry& g, const T* xd, const T* dyd, array<T>* dx) {
         const std::size_t kg = o_.out_channels / o_.groups, kk = o_.kernel_h * o_.kernel_w;
         const std::size_t ohw = g.oh * g.ow;
@@ -548,7 +697,8 @@ class conv2d {
     bool allocated_ = false;
     array<T> w_, dw_, b_, db_;
     // Scratch reused across calls (sized on first use, so steady state allocates nothing).
-    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_, rotated_;
+    std::vector<T> col_, dcol_, tmp_, pad_, dpad_, acc_, flat_, rotated_, dyt_, gradt_;
+    std::vector<std::size_t> offsets_;
 };
 
 static_assert(layer<conv2d<float>>);

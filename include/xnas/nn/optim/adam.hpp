@@ -7,10 +7,7 @@
 #include <cstddef>
 #include <span>
 #include <vector>
-
-#if defined(XTENSOR_USE_XSIMD)
-#include <xsimd/xsimd.hpp>
-#endif
+#include <xnas/nn/detail/simd_kernels.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 
 namespace xnas::nn {
@@ -64,31 +61,47 @@ class adam_base {
     /// a gradient's size differs from its parameter's, or the list differs from the first
     /// step's (count or sizes).
     void step(std::span<const parameter<T>> params) {
+        begin_step(params);
+        step_part(params, 0, 1);
+    }
+
+    /// The serial part of a step (see nn::partitioned_optimizer): the checks of step(), the
+    /// moments' allocation on the first step, the step count and the bias corrections.
+    void begin_step(std::span<const parameter<T>> params) {
         check_state(name(), params, m_);
         check_state(name(), params, v_);
         if (options_.amsgrad)
             check_state(name(), params, vmax_);
         ++steps_;
         const double t = static_cast<double>(steps_);
-        coefficients c;
-        c.b1 = static_cast<T>(options_.beta1);
-        c.b2 = static_cast<T>(options_.beta2);
-        c.one_b1 = static_cast<T>(1 - options_.beta1);
-        c.one_b2 = static_cast<T>(1 - options_.beta2);
-        c.step_size = static_cast<T>(options_.lr / (1 - std::pow(options_.beta1, t)));
-        c.inv_bc2_sqrt = static_cast<T>(1 / std::sqrt(1 - std::pow(options_.beta2, t)));
-        c.eps = static_cast<T>(options_.eps);
-        c.wd = static_cast<T>(options_.weight_decay);
-        c.shrink = static_cast<T>(1 - options_.lr * options_.weight_decay);
+        c_.b1 = static_cast<T>(options_.beta1);
+        c_.b2 = static_cast<T>(options_.beta2);
+        c_.one_b1 = static_cast<T>(1 - options_.beta1);
+        c_.one_b2 = static_cast<T>(1 - options_.beta2);
+        c_.step_size = static_cast<T>(options_.lr / (1 - std::pow(options_.beta1, t)));
+        c_.inv_bc2_sqrt = static_cast<T>(1 / std::sqrt(1 - std::pow(options_.beta2, t)));
+        c_.eps = static_cast<T>(options_.eps);
+        c_.wd = static_cast<T>(options_.weight_decay);
+        c_.shrink = static_cast<T>(1 - options_.lr * options_.weight_decay);
+    }
+
+    /// Updates part `part` of `parts` of every parameter's elements, after begin_step(params);
+    /// distinct parts may run concurrently.
+    void step_part(std::span<const parameter<T>> params, std::size_t part, std::size_t parts) {
         for (std::size_t k = 0; k < params.size(); ++k) {
             if (is_running_state(params[k]))
                 continue;
-            T* w = params[k].value->data();
-            const T* g = params[k].gradient->data();
+            const auto [lo, hi] = part_of(m_[k].size(), part, parts);
+            T* w = params[k].value->data() + lo;
+            const T* g = params[k].gradient->data() + lo;
+            // one fused SIMD pass (std::sqrt's errno handling keeps compilers from
+            // vectorising the plain loop: about 3x slower)
             if (options_.amsgrad)
-                run<true>(w, g, m_[k].data(), v_[k].data(), vmax_[k].data(), m_[k].size(), c);
+                adam_update<true, Decoupled>(w, g, m_[k].data() + lo, v_[k].data() + lo,
+                                             vmax_[k].data() + lo, hi - lo, c_);
             else
-                run<false>(w, g, m_[k].data(), v_[k].data(), nullptr, m_[k].size(), c);
+                adam_update<false, Decoupled>(w, g, m_[k].data() + lo, v_[k].data() + lo,
+                                              static_cast<T*>(nullptr), hi - lo, c_);
         }
     }
 
@@ -111,64 +124,11 @@ class adam_base {
     std::size_t steps() const { return steps_; }
 
   private:
-    struct coefficients {
-        T b1, b2, one_b1, one_b2, step_size, inv_bc2_sqrt, eps, wd, shrink;
-    };
-
-    /// The update of one element (V = T) or one SIMD batch (V = xsimd::batch<T>).
-    template <bool Amsgrad, class V>
-    static void update(V& w, V g, V& m, V& v, V& vmax, const coefficients& c) {
-        using std::max; // xsimd's max and sqrt are found by argument-dependent lookup
-        using std::sqrt;
-        V gi = g;
-        if constexpr (Decoupled)
-            w = w * c.shrink;
-        else
-            gi = g + c.wd * w;
-        m = c.b1 * m + c.one_b1 * gi;
-        v = c.b2 * v + c.one_b2 * gi * gi;
-        if constexpr (Amsgrad) {
-            vmax = max(vmax, v);
-            w = w - c.step_size * m / (sqrt(vmax) * c.inv_bc2_sqrt + c.eps);
-        } else {
-            w = w - c.step_size * m / (sqrt(v) * c.inv_bc2_sqrt + c.eps);
-        }
-    }
-
-    /// One fused pass over a parameter. Explicit SIMD (xsimd) because std::sqrt's errno
-    /// handling keeps compilers from vectorising the plain loop (about 3x slower).
-    template <bool Amsgrad>
-    static void run(T* w, const T* g, T* m, T* v, T* vmax, std::size_t n, const coefficients& c) {
-        std::size_t i = 0;
-#if defined(XTENSOR_USE_XSIMD)
-        using batch = xsimd::batch<T>;
-        constexpr std::size_t width = batch::size;
-        for (; i + width <= n; i += width) {
-            batch wb = batch::load_unaligned(w + i), mb = batch::load_unaligned(m + i),
-                  vb = batch::load_unaligned(v + i);
-            batch vmb = Amsgrad ? batch::load_unaligned(vmax + i) : batch(T(0));
-            update<Amsgrad>(wb, batch::load_unaligned(g + i), mb, vb, vmb, c);
-            wb.store_unaligned(w + i);
-            mb.store_unaligned(m + i);
-            vb.store_unaligned(v + i);
-            if constexpr (Amsgrad)
-                vmb.store_unaligned(vmax + i);
-        }
-#endif
-        for (; i < n; ++i) {
-            T vm = Amsgrad ? vmax[i] : T(0);
-            update<Amsgrad>(w[i], g[i], m[i], v[i], vm, c);
-            if constexpr (Amsgrad)
-                vmax[i] = vm;
-        }
-    }
-
-    static const char* name() {
-        return Decoupled ? "xnas::nn::adamw" : "xnas::nn::adam";
-    }
+    static const char* name() { return Decoupled ? "xnas::nn::adamw" : "xnas::nn::adam"; }
 
     Options options_;
     std::vector<std::vector<T>> m_, v_, vmax_;
+    adam_coefficients<T> c_{};
     std::size_t steps_ = 0;
 };
 
@@ -190,7 +150,7 @@ class adamw : public detail::adam_base<T, adamw_options, true> {
     using detail::adam_base<T, adamw_options, true>::adam_base;
 };
 
-static_assert(optimizer<adam<float>>);
-static_assert(optimizer<adamw<double>>);
+static_assert(partitioned_optimizer<adam<float>>);
+static_assert(partitioned_optimizer<adamw<double>>);
 
 } // namespace xnas::nn

@@ -36,7 +36,34 @@ concept optimizer = requires {
     {o.set_learning_rate(lr)};
 };
 
+/// An optimizer whose step can be split over threads: begin_step(params) does the serial part
+/// (checks, state allocation, the step count and per-step constants), then step_part(params,
+/// part, parts) for every part in [0, parts) updates elements [size * part / parts, size *
+/// (part + 1) / parts) of every parameter. train::fit's data parallelism uses it so that each
+/// thread updates its share of the parameters.
+///
+/// Semantic requirements besides optimizer's:
+///  1. step(params) is begin_step(params) followed by step_part(params, 0, 1).
+///  2. step_part calls for distinct parts of one step may run concurrently; they touch only
+///     their own elements of values, gradients and state.
+///  3. An element's update does not depend on the partition (same parts or not, same result).
+template <class O>
+concept partitioned_optimizer = optimizer<O> &&
+    requires(O& o, std::span<const parameter<typename O::value_type>> params, std::size_t part,
+             std::size_t parts) {
+    {o.begin_step(params)};
+    {o.step_part(params, part, parts)};
+};
+
 namespace detail {
+
+/// Elements [begin, end) of a parameter of n elements that part `part` of `parts` updates.
+struct element_range {
+    std::size_t begin, end;
+};
+inline element_range part_of(std::size_t n, std::size_t part, std::size_t parts) {
+    return {n * part / parts, n * (part + 1) / parts};
+}
 
 /// True for non-learnable state exposed as a parameter (batch norm's running_mean/var).
 template <class T>

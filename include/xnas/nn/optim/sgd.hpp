@@ -53,43 +53,51 @@ class sgd {
     /// a gradient's size differs from its parameter's, or the list differs from the first
     /// step's (count or sizes).
     void step(std::span<const parameter<T>> params) {
+        begin_step(params);
+        step_part(params, 0, 1);
+    }
+
+    /// The serial part of a step (see nn::partitioned_optimizer): the checks of step(), the
+    /// momentum buffers' allocation on the first step and the step count.
+    void begin_step(std::span<const parameter<T>> params) {
         constexpr const char* who = "xnas::nn::sgd";
+        if (options_.momentum == 0)
+            detail::check_gradients(who, params);
+        else
+            detail::check_state(who, params, buffers_);
+        first_ = steps_ == 0;
+        ++steps_;
+    }
+
+    /// Updates part `part` of `parts` of every parameter's elements, after begin_step(params);
+    /// distinct parts may run concurrently.
+    void step_part(std::span<const parameter<T>> params, std::size_t part, std::size_t parts) {
         const T lr = static_cast<T>(options_.lr);
         const T wd = static_cast<T>(options_.weight_decay);
         const T mu = static_cast<T>(options_.momentum);
-        if (options_.momentum == 0) {
-            detail::check_gradients(who, params);
-            for (const auto& p : params) {
-                if (detail::is_running_state(p))
-                    continue;
-                T* __restrict w = p.value->data();
-                const T* __restrict g = p.gradient->data();
-                const std::size_t n = p.value->size();
-                for (std::size_t i = 0; i < n; ++i)
-                    w[i] -= lr * (g[i] + wd * w[i]);
-            }
-            ++steps_;
-            return;
-        }
-        detail::check_state(who, params, buffers_);
-        const bool first = steps_ == 0;
         const T keep = static_cast<T>(1 - options_.dampening);
         const bool nesterov = options_.nesterov;
         for (std::size_t k = 0; k < params.size(); ++k) {
             if (detail::is_running_state(params[k]))
                 continue;
-            T* __restrict w = params[k].value->data();
-            const T* __restrict g = params[k].gradient->data();
-            T* __restrict b = buffers_[k].data();
-            const std::size_t n = buffers_[k].size();
+            const auto [lo, hi] = detail::part_of(params[k].value->size(), part, parts);
+            T* __restrict w = params[k].value->data() + lo;
+            const T* __restrict g = params[k].gradient->data() + lo;
+            const std::size_t n = hi - lo;
+            if (options_.momentum == 0) {
+                for (std::size_t i = 0; i < n; ++i)
+                    w[i] -= lr * (g[i] + wd * w[i]);
+                continue;
+            }
+            T* __restrict b = buffers_[k].data() + lo;
             // Separate loops keep the branches out of the element loop so it vectorises.
-            if (first && nesterov) {
+            if (first_ && nesterov) {
                 for (std::size_t i = 0; i < n; ++i) {
                     const T d = g[i] + wd * w[i];
                     b[i] = d;
                     w[i] -= lr * (d + mu * d);
                 }
-            } else if (first) {
+            } else if (first_) {
                 for (std::size_t i = 0; i < n; ++i) {
                     const T d = g[i] + wd * w[i];
                     b[i] = d;
@@ -111,7 +119,6 @@ class sgd {
                 }
             }
         }
-        ++steps_;
     }
 
     /// Forgets the momentum buffers and the step count (the next step is a first step).
@@ -134,9 +141,10 @@ class sgd {
     sgd_options options_;
     std::vector<std::vector<T>> buffers_;
     std::size_t steps_ = 0;
+    bool first_ = false; // the step begin_step started is the first since construction or reset
 };
 
-static_assert(optimizer<sgd<float>>);
-static_assert(optimizer<sgd<double>>);
+static_assert(partitioned_optimizer<sgd<float>>);
+static_assert(partitioned_optimizer<sgd<double>>);
 
 } // namespace xnas::nn
