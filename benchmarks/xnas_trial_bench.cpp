@@ -14,7 +14,8 @@
 // Without ARCH arguments the architectures are read from standard input, one per line, and each
 // answer is written as soon as it is ready, so a driver can interleave this process's trials
 // with another system's. An architecture given again reuses its first trial id, so it is
-// initialised and shuffled the same way every time.
+// initialised and shuffled the same way every time. A failed trial (diverged, over budget)
+// answers with its status and message.
 //
 // The split is xnas-search's for the same seed (10% stratified validation, then the first K
 // images of the training split, normalised by their own mean and deviation); --split-out writes
@@ -163,18 +164,21 @@ int train(const Space& space, const Builder& builder, const config& c) {
         const std::uint64_t id = ids.try_emplace(text, ids.size()).first->second;
         const evaluation e =
             evaluator.evaluate(trial<A>{.id = id, .architecture = space.parse(text)});
-        if (!e.ok())
-            throw std::runtime_error(text + ": " + e.message);
-        std::cout << json::value::object({{"system", "xnas"},
-                                          {"arch", text},
-                                          {"trial", id},
-                                          {"seconds", e.cost},
-                                          {"train_seconds", e.metrics.at("train_seconds")},
-                                          {"val_accuracy", e.objectives.at("val_accuracy")},
-                                          {"params", e.objectives.at("params")},
-                                          {"flops", e.objectives.at("flops")}})
-                         .dump()
-                  << std::endl;
+        auto row = json::value::object({{"system", "xnas"},
+                                        {"arch", text},
+                                        {"trial", id},
+                                        {"status", to_string(e.state)},
+                                        {"seconds", e.cost}});
+        // A failed trial (diverged, over budget) is an answer too: a search pays for it.
+        if (e.ok()) {
+            row["train_seconds"] = e.metrics.at("train_seconds");
+            row["val_accuracy"] = e.objectives.at("val_accuracy");
+            row["params"] = e.objectives.at("params");
+            row["flops"] = e.objectives.at("flops");
+        } else {
+            row["message"] = e.message;
+        }
+        std::cout << row.dump() << std::endl;
     };
     if (!c.archs.empty())
         for (const auto& text : c.archs)
