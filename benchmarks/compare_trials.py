@@ -14,9 +14,12 @@ carry the optimizer, learning rate and batch size a trial trains with), so nobod
 --archs FILE takes xnas architecture strings of --space, one per line (e.g. from a race's
 trials.csv).
 
-Before anything is trained, each architecture's PyTorch network is counted against xnas's
-(parameters, and forward FLOPs by xnas's rules over the twin's real shapes); any mismatch stops
-the run with the list of mismatches. Each trial's answer is checked again.
+Before anything is trained, each architecture's PyTorch network is checked against xnas's: the
+same parameter count and forward FLOPs (by xnas's rules, over the twin's real shapes), xnas's
+random weights (batch norms' statistics randomised too) load into it tensor by tensor with equal
+shapes, and it then computes xnas's logits for a fixed probe input (eval mode, within 1e-3
+relative). Any mismatch stops the run with the list of mismatches. Each trial's answer is
+checked again.
 
 Both sides train as a search trial does: build, initialise (PyTorch's default scheme, which is
 xnas's trial scheme), train --epochs epochs on the first --train-subset images of xnas-search's
@@ -136,21 +139,28 @@ def run(cmd, stdin=None):
 
 
 def check_twins(space, archs, described):
-    """Stops the run unless every PyTorch twin has xnas's parameter and FLOP counts."""
+    """Stops the run unless every PyTorch twin has xnas's parameter and FLOP counts, takes xnas's
+    random weights tensor by tensor, and then computes the logits xnas computes for the probe."""
     import torch_builders as tb
     counts, mismatches = {}, []
     for arch in archs:
+        xnas = described[arch]
+        counts[arch] = (xnas["params"], xnas["flops"])
         try:
             net, _ = tb.build(space, arch)
+            theirs = (tb.parameters(net), tb.flops(net, space))
+            if theirs != counts[arch]:
+                raise tb.ArchitectureError(f"xnas: {counts[arch][0]} parameters, {counts[arch][1]} FLOPs; "
+                                           f"PyTorch: {theirs[0]} parameters, {theirs[1]} FLOPs")
+            tb.load_xnas_weights(net, xnas["weights"])
+            logits = tb.probe_logits(net, space)
+            worst = max(abs(a - b) / (1e-3 + abs(b)) for a, b in zip(logits, xnas["probe_logits"]))
+            if len(logits) != len(xnas["probe_logits"]) or worst > 1e-3:
+                raise tb.ArchitectureError(f"with xnas's weights the probe's logits differ (worst relative "
+                                           f"difference {worst:.2g}): xnas {xnas['probe_logits'][:4]}..., "
+                                           f"PyTorch {logits[:4]}...")
         except tb.ArchitectureError as e:
-            mismatches.append(f"  {arch}\n    no PyTorch network: {e}")
-            continue
-        theirs = (tb.parameters(net), tb.flops(net, space))
-        ours = (described[arch]["params"], described[arch]["flops"])
-        counts[arch] = ours
-        if theirs != ours:
-            mismatches.append(f"  {arch}\n    xnas: {ours[0]} parameters, {ours[1]} FLOPs; "
-                              f"PyTorch: {theirs[0]} parameters, {theirs[1]} FLOPs")
+            mismatches.append(f"  {arch}\n    {e}")
     if mismatches:
         sys.exit("compare_trials: the PyTorch networks differ from xnas's (no trial was timed):\n" +
                  "\n".join(mismatches))
@@ -196,13 +206,14 @@ def main():
         archs = list(dict.fromkeys(line.strip() for line in open(args.archs) if line.strip()))
         if not archs:
             sys.exit(f"compare_trials: --archs {args.archs} holds no architecture")
-    described = {json.loads(line)["arch"]: json.loads(line)
-                 for line in run(bench + ["--describe"], "\n".join(archs) + "\n").splitlines()}
-    counts = check_twins(args.space, archs, described)
-
     common = ["--epochs", str(args.epochs), "--train-subset", str(args.train_subset),
               "--threads", str(args.threads), "--data", args.data]
     with tempfile.TemporaryDirectory() as tmp:
+        described = {}
+        for line in run(bench + ["--describe", "--weights-dir", tmp], "\n".join(archs) + "\n").splitlines():
+            row = json.loads(line)
+            described[row["arch"]] = row
+        counts = check_twins(args.space, archs, described)
         split = os.path.join(tmp, "split.json")
         run(bench + common + ["--split-out", split], "")  # the split alone: no architecture given
         threads = str(args.threads)

@@ -3,6 +3,7 @@ recipe xnas's train_evaluator trains them with, for benchmarks/compare_trials.py
 
     net, recipe = build(space, arch)     # space: chain, cell or rnn; arch: xnas's string
     parameters(net), flops(net, space)   # counted as xnas counts them, to check the twin
+    load_xnas_weights(net, path); probe_logits(net, space)   # the same function as xnas's?
     train(net, recipe, epochs, x, y, seed); accuracy(net, x, y); latency_probe(net, space)
 
 chain: chain_builder over chain_space::image() x training_params() (conv k x k "same", no bias
@@ -25,6 +26,7 @@ PyTorch's default initialisation is the scheme xnas's trials use (nn::init::sche
 pytorch_default: Kaiming-uniform weights with a = sqrt 5, biases U(+-1/sqrt(fan_in)), recurrent
 layers U(+-1/sqrt(H)), batch norm 1 and 0), drawn from another generator.
 """
+import json
 import math
 import re
 import time
@@ -312,6 +314,46 @@ def flops(net, space):
     for h in handles:
         h.remove()
     return total[0]
+
+
+# ---- the same function ---------------------------------------------------------------------
+
+def load_xnas_weights(net, path):
+    """Copies the tensors of a network xnas saved (format xnas-network 1, float32) into `net`'s
+    parameters and batch-norm statistics, in order; raises ArchitectureError naming the first
+    tensor whose shape differs, or a count that differs."""
+    import numpy as np
+    with open(path, "rb") as f:
+        header = json.loads(f.readline())
+        payload = f.read()
+    if header.get("format") != "xnas-network" or header.get("value_type") != "float32":
+        raise ArchitectureError(f"{path}: not a float32 xnas-network file")
+    values = np.frombuffer(payload, dtype="<f4")
+    ours = [(name, t) for name, t in net.state_dict(keep_vars=True).items()
+            if not name.endswith("num_batches_tracked")]
+    theirs = header["tensors"]
+    if len(ours) != len(theirs):
+        raise ArchitectureError(f"{path}: xnas saved {len(theirs)} tensors, the PyTorch network has {len(ours)}")
+    at = 0
+    with torch.no_grad():
+        for (name, t), spec in zip(ours, theirs):
+            shape, n = tuple(spec["shape"]), math.prod(spec["shape"])
+            if shape != tuple(t.shape):
+                raise ArchitectureError(f"{path}: xnas tensor {spec['name']} has shape {shape}, "
+                                        f"PyTorch's {name} {tuple(t.shape)}")
+            t.copy_(torch.from_numpy(values[at:at + n].copy()).reshape(shape))
+            at += n
+
+
+def probe_logits(net, space):
+    """The logits of xnas-trial-bench --describe's probe: three samples x[n][i] = sin(0.37 i +
+    1.3 n) over the sample's values, in eval mode."""
+    per_sample = math.prod(input_shape(space))
+    i = torch.arange(per_sample, dtype=torch.float64)
+    x = torch.stack([torch.sin(0.37 * i + 1.3 * n) for n in range(3)]).float()
+    net.eval()
+    with torch.no_grad():
+        return net(x.reshape(3, *input_shape(space))).flatten().tolist()
 
 
 # ---- the trial ----------------------------------------------------------------------------

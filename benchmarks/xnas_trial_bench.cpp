@@ -6,8 +6,11 @@
 //   xnas-trial-bench --sample N --space chain|cell|rnn --seed S
 //       N distinct architectures drawn from the space as xnas-search samples it (within
 //       --max-params and --max-mflops), one per line;
-//   xnas-trial-bench --describe --space S [ARCH...]
-//       each architecture's parameters and forward FLOPs per sample, nothing trained;
+//   xnas-trial-bench --describe --space S [--weights-dir DIR] [ARCH...]
+//       each architecture's parameters and forward FLOPs per sample, nothing trained; with
+//       --weights-dir, also its network with random weights (DIR/K.xnas, K counting from 0) and
+//       the logits they give a fixed probe input, so another system can load the weights into
+//       its own network and check that it computes the same function;
 //   xnas-trial-bench --space S --data DIR --epochs E --train-subset K --seed S [--threads T]
 //                    [--split-out FILE] [ARCH...]
 //       trains each architecture as a trial.
@@ -23,6 +26,8 @@
 // trains on the same values.
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -38,6 +43,8 @@
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/training_params.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/init.hpp>
+#include <xnas/nn/serialize.hpp>
 
 using namespace xnas;
 
@@ -55,6 +62,7 @@ struct config {
     double max_mflops = 25;
     std::size_t sample = 0;
     bool describe = false;
+    std::string weights_dir;
     std::vector<std::string> archs;
 };
 
@@ -109,16 +117,53 @@ int sample(const Space& space, const config& c) {
     return 0;
 }
 
+/// Weights as a trial initialises them, and batch norms given random statistics and affine
+/// parameters: at their initial 0, 1, 1, 0 a batch norm in eval mode is nearly the identity, and a
+/// probe would not notice it moved to the other side of an activation.
+void randomise(nn::network<float>& net, rng& g) {
+    for (std::size_t id = 1; id < net.size(); ++id) {
+        auto& layer = net.layer(id);
+        nn::init::apply(layer, nn::init::scheme::pytorch_default, g);
+        if (layer.spec().type == "batch_norm")
+            for (const auto& p : layer.parameters()) {
+                const bool positive = p.name == "weight" || p.name == "running_var";
+                nn::init::uniform(*p.value, g, positive ? 0.5 : -0.5, positive ? 1.5 : 0.5);
+            }
+    }
+}
+
+/// Logits of three fixed samples, x[n][i] = sin(0.37 i + 1.3 n) over the sample's values, in
+/// eval mode.
+std::vector<double> probe(nn::network<float>& net) {
+    const nn::shape in = net.input_shape();
+    nn::array<float> x = nn::array<float>::from_shape(nn::with_batch(3, in));
+    const std::size_t per_sample = nn::volume(in);
+    for (std::size_t k = 0; k < x.size(); ++k)
+        x.data()[k] = static_cast<float>(std::sin(0.37 * static_cast<double>(k % per_sample) +
+                                                  1.3 * static_cast<double>(k / per_sample)));
+    const nn::array<float>& y = net.forward(x, nn::mode::eval);
+    return {y.begin(), y.end()};
+}
+
 template <class Space, class Builder>
 int describe(const Space& space, const Builder& builder, const config& c) {
+    if (!c.weights_dir.empty())
+        std::filesystem::create_directories(c.weights_dir);
+    std::size_t k = 0;
     for (const std::string& text : arch_lines(c)) {
-        rng unused(0);
-        const nn::network<float> net = builder.build(space.parse(text), unused);
-        std::cout << json::value::object({{"arch", text},
-                                          {"params", net.parameter_count()},
-                                          {"flops", net.flops()}})
-                         .dump()
-                  << std::endl;
+        rng g(c.seed + k);
+        nn::network<float> net = builder.build(space.parse(text), g);
+        auto row = json::value::object(
+            {{"arch", text}, {"params", net.parameter_count()}, {"flops", net.flops()}});
+        if (!c.weights_dir.empty()) {
+            randomise(net, g);
+            const auto path = std::filesystem::path(c.weights_dir) / (std::to_string(k) + ".xnas");
+            nn::save(net, path);
+            row["weights"] = path.string();
+            row["probe_logits"] = probe(net);
+        }
+        std::cout << row.dump() << std::endl;
+        ++k;
     }
     return 0;
 }
@@ -213,6 +258,9 @@ int main(int argc, char** argv) {
                    "--seed) and exit");
     app.add_flag("--describe", c.describe,
                  "print each architecture's parameters and FLOPs per sample without training");
+    app.add_option("--weights-dir", c.weights_dir,
+                   "with --describe: save each network with random weights here, and print the "
+                   "logits they give a fixed probe input");
     app.add_option("--data", c.data, "directory with the Fashion-MNIST IDX files")
         ->capture_default_str();
     app.add_option("--epochs", c.epochs, "epochs per trial")
