@@ -41,8 +41,9 @@ polynomial erf within 2e-7 of the exact one PyTorch computes; float summation or
 Prints one JSON line per trial, then per architecture the median seconds per side and the ratio
 PyTorch / xnas (above 1: xnas is faster) with both sides' validation accuracy, then a summary:
 the geometric mean of the ratios, the minimum, and the five lowest ratios (where xnas is slowest
-against PyTorch), each with its architecture. A trial that fails on either side (diverged, over
-budget) is listed under "failed" and left out of the ratios.
+against PyTorch), each with its architecture. A trial that diverges on either side is listed
+under "failed" and left out of the ratios; an architecture over the budgets stops the run before
+any trial (a search would fail it untrained).
 """
 import argparse
 import gzip
@@ -213,6 +214,12 @@ def main():
         for line in run(bench + ["--describe", "--weights-dir", tmp], "\n".join(archs) + "\n").splitlines():
             row = json.loads(line)
             described[row["arch"]] = row
+        over = [f"  {a}: {described[a]['params']} parameters, {described[a]['flops']} FLOPs" for a in archs
+                if (args.max_params and described[a]["params"] > args.max_params)
+                or (args.max_mflops and described[a]["flops"] > args.max_mflops * 1e6)]
+        if over:
+            sys.exit(f"compare_trials: over --max-params {args.max_params} or --max-mflops {args.max_mflops} "
+                     "(a search would fail them untrained; 0 lifts a budget):\n" + "\n".join(over))
         counts = check_twins(args.space, archs, described)
         split = os.path.join(tmp, "split.json")
         run(bench + common + ["--split-out", split], "")  # the split alone: no architecture given
