@@ -4,6 +4,7 @@ recipe xnas's train_evaluator trains them with, for benchmarks/compare_trials.py
     net, recipe = build(space, arch)     # space: chain, cell or rnn; arch: xnas's string
     parameters(net), flops(net, space)   # counted as xnas counts them, to check the twin
     load_xnas_weights(net, path); probe_logits(net, space)   # the same function as xnas's?
+    probe_logits_after_steps(net, recipe, space)              # trained the same way?
     train(net, recipe, epochs, x, y, seed); accuracy(net, x, y); latency_probe(net, space)
 
 chain: chain_builder over chain_space::image() x training_params() (conv k x k "same", no bias
@@ -345,18 +346,49 @@ def load_xnas_weights(net, path):
             at += n
 
 
-def probe_logits(net, space):
-    """The logits of xnas-trial-bench --describe's probe: three samples x[n][i] = sin(0.37 i +
-    1.3 n) over the sample's values, in eval mode."""
+def probe_input(space):
+    """xnas-trial-bench --describe's probe: three samples x[n][i] = sin(0.37 i + 1.3 n) over the
+    sample's values, labelled 0, 1, 2."""
     per_sample = math.prod(input_shape(space))
     i = torch.arange(per_sample, dtype=torch.float64)
     x = torch.stack([torch.sin(0.37 * i + 1.3 * n) for n in range(3)]).float()
+    return x.reshape(3, *input_shape(space)), torch.tensor([0, 1, 2])
+
+
+def probe_logits(net, space):
+    """The probe's logits in eval mode."""
     net.eval()
     with torch.no_grad():
-        return net(x.reshape(3, *input_shape(space))).flatten().tolist()
+        return net(probe_input(space)[0]).flatten().tolist()
+
+
+def probe_logits_after_steps(net, recipe, space, steps=3):
+    """The probe's logits after `steps` steps of `recipe` on the probe's samples as one batch
+    (train mode), as xnas-trial-bench --describe takes them."""
+    x, y = probe_input(space)
+    opt = optimizer(net, recipe)
+    net.train()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+    return probe_logits(net, space)
+
+
+def has_dropout(net):
+    return any(isinstance(m, nn.Dropout) and m.p > 0 for m in net.modules())
 
 
 # ---- the trial ----------------------------------------------------------------------------
+
+def optimizer(net, recipe):
+    """The trial's optimizer: SGD with momentum 0.9 (PyTorch's form, as xnas's) or Adam."""
+    if recipe["optimizer"] == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=recipe["lr"], momentum=0.9)
+    if recipe["optimizer"] == "adam":
+        return torch.optim.Adam(net.parameters(), lr=recipe["lr"])
+    raise ArchitectureError(f"unknown optimizer {recipe['optimizer']!r}")
+
 
 def train(net, recipe, epochs, x, y, seed):
     """train_evaluator's trial training: `epochs` passes over (x, y) reshuffled every epoch,
@@ -364,13 +396,8 @@ def train(net, recipe, epochs, x, y, seed):
     no augmentation, no weight decay. Raises FloatingPointError on a non-finite loss, where
     xnas records the trial as diverged."""
     gen = torch.Generator().manual_seed(seed)
-    lr, batch = recipe["lr"], recipe["batch_size"]
-    if recipe["optimizer"] == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    elif recipe["optimizer"] == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-    else:
-        raise ArchitectureError(f"unknown optimizer {recipe['optimizer']!r}")
+    batch = recipe["batch_size"]
+    opt = optimizer(net, recipe)
     for _ in range(epochs):
         net.train()
         perm = torch.randperm(x.shape[0], generator=gen)

@@ -8,9 +8,10 @@
 //       --max-params and --max-mflops), one per line;
 //   xnas-trial-bench --describe --space S [--weights-dir DIR] [ARCH...]
 //       each architecture's parameters and forward FLOPs per sample, nothing trained; with
-//       --weights-dir, also its network with random weights (DIR/K.xnas, K counting from 0) and
-//       the logits they give a fixed probe input, so another system can load the weights into
-//       its own network and check that it computes the same function;
+//       --weights-dir, also its network with random weights (DIR/K.xnas, K counting from 0), the
+//       logits they give a fixed probe input, and the logits after three training steps on it,
+//       so another system can load the weights into its own network and check that it computes
+//       and trains the same function;
 //   xnas-trial-bench --space S --data DIR --epochs E --train-subset K --seed S [--threads T]
 //                    [--split-out FILE] [ARCH...]
 //       trains each architecture as a trial.
@@ -132,17 +133,41 @@ void randomise(nn::network<float>& net, rng& g) {
     }
 }
 
-/// Logits of three fixed samples, x[n][i] = sin(0.37 i + 1.3 n) over the sample's values, in
-/// eval mode.
-std::vector<double> probe(nn::network<float>& net) {
-    const nn::shape in = net.input_shape();
-    nn::array<float> x = nn::array<float>::from_shape(nn::with_batch(3, in));
+/// Three fixed samples, x[n][i] = sin(0.37 i + 1.3 n) over the sample's values, labelled 0, 1, 2.
+data::dataset<float> probe_set(const nn::shape& in) {
+    data::dataset<float> ds;
+    ds.x = nn::array<float>::from_shape(nn::with_batch(3, in));
     const std::size_t per_sample = nn::volume(in);
-    for (std::size_t k = 0; k < x.size(); ++k)
-        x.data()[k] = static_cast<float>(std::sin(0.37 * static_cast<double>(k % per_sample) +
-                                                  1.3 * static_cast<double>(k / per_sample)));
-    const nn::array<float>& y = net.forward(x, nn::mode::eval);
+    for (std::size_t k = 0; k < ds.x.size(); ++k)
+        ds.x.data()[k] = static_cast<float>(std::sin(0.37 * static_cast<double>(k % per_sample) +
+                                                     1.3 * static_cast<double>(k / per_sample)));
+    ds.labels = {0, 1, 2};
+    ds.num_classes = 10;
+    return ds;
+}
+
+/// The probe's logits in eval mode.
+std::vector<double> probe(nn::network<float>& net) {
+    const nn::array<float>& y = net.forward(probe_set(net.input_shape()).x, nn::mode::eval);
     return {y.begin(), y.end()};
+}
+
+/// The probe's logits after three steps of the architecture's training recipe on the probe's
+/// samples as one batch (train mode, unshuffled): another system that takes the same three steps
+/// from the same weights checks its gradients, batch norm statistics and optimizer against
+/// xnas's. Null when the steps diverge.
+template <class Builder, class A>
+json::value probe_after_steps(nn::network<float>& net, const Builder& builder, const A& a) {
+    training_recipe r{};
+    if constexpr (requires { builder.recipe(a, r); })
+        r = builder.recipe(a, r);
+    try {
+        train_network(net, probe_set(net.input_shape()), r,
+                      train::fit_options{.epochs = 3, .shuffle = false});
+    } catch (const numerical_error&) {
+        return {};
+    }
+    return probe(net);
 }
 
 template <class Space, class Builder>
@@ -152,7 +177,8 @@ int describe(const Space& space, const Builder& builder, const config& c) {
     std::size_t k = 0;
     for (const std::string& text : arch_lines(c)) {
         rng g(c.seed + k);
-        nn::network<float> net = builder.build(space.parse(text), g);
+        const auto a = space.parse(text);
+        nn::network<float> net = builder.build(a, g);
         auto row = json::value::object(
             {{"arch", text}, {"params", net.parameter_count()}, {"flops", net.flops()}});
         if (!c.weights_dir.empty()) {
@@ -161,6 +187,7 @@ int describe(const Space& space, const Builder& builder, const config& c) {
             nn::save(net, path);
             row["weights"] = path.string();
             row["probe_logits"] = probe(net);
+            row["probe_logits_after_steps"] = probe_after_steps(net, builder, a);
         }
         std::cout << row.dump() << std::endl;
         ++k;
