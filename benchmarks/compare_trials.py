@@ -5,7 +5,7 @@ networks, built by torch_builders.py), interleaved trial by trial in one run so 
 the same machine load.
 
     /usr/bin/python3 benchmarks/compare_trials.py --bench build/benchmarks/xnas-trial-bench \\
-        --sample 50 --space chain --seed 5 [--epochs 2 --train-subset 10000 --repeat 2 --threads 1]
+        --sample 50 --space chain --seed 5 [--epochs 2 --train-subset 5000 --repeat 2 --threads 1]
     /usr/bin/python3 benchmarks/compare_trials.py --bench ... --archs FILE --space chain
 
 --sample N has xnas-trial-bench draw N distinct architectures from the space as xnas-search
@@ -201,8 +201,9 @@ def main():
     source.add_argument("--torch-worker", metavar="SPLIT", help=argparse.SUPPRESS)
     ap.add_argument("--space", choices=["chain", "cell", "rnn"], default="chain")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--train-subset", type=int, default=10000)
+    ap.add_argument("--epochs", type=int, default=2, help="epochs per trial (default: xnas-search's trial)")
+    ap.add_argument("--train-subset", type=int, default=5000,
+                    help="train on the first K images of the split (default: xnas-search's trial)")
     ap.add_argument("--seed", type=int, default=5, help="seed of the draw, the split and the trials")
     ap.add_argument("--repeat", type=int, default=2, help="timed trials per architecture and side")
     ap.add_argument("--threads", type=int, default=1, help="threads per trial on each side")

@@ -56,7 +56,7 @@ struct config {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string split_out;
     std::size_t epochs = 2;
-    std::size_t train_subset = 10000;
+    std::size_t train_subset = 5000; // xnas-search's default trial, as the epochs
     std::uint64_t seed = 0;
     int threads = 1;
     std::size_t max_params = 100000;
