@@ -42,8 +42,9 @@ polynomial erf within 2e-7 of the exact one PyTorch computes; float summation or
 
 Prints one JSON line per trial, then per architecture the median seconds per side and the ratio
 PyTorch / xnas (above 1: xnas is faster) with both sides' validation accuracy, then a summary:
-the geometric mean of the ratios, the minimum, and the five lowest ratios (where xnas is slowest
-against PyTorch), each with its architecture. A trial that diverges on either side is listed
+the geometric mean of the ratios, the ratio of the summed seconds (what a search's trial count
+follows), the minimum, and the five lowest ratios (where xnas is slowest against PyTorch), each
+with its architecture. A trial that diverges on either side is listed
 under "failed" and left out of the ratios; an architecture over the budgets stops the run before
 any trial (a search would fail it untrained).
 """
@@ -289,6 +290,11 @@ def main():
         ratios = [r["ratio_pytorch_over_xnas"] for r in results]
         summary.update(
             geometric_mean_ratio=round(geometric_mean(ratios), 3),
+            # What a search's trial count follows: the seconds of all its trials, not their mean ratio.
+            total_seconds={"xnas": round(sum(r["xnas_seconds"] for r in results), 1),
+                           "pytorch": round(sum(r["pytorch_seconds"] for r in results), 1),
+                           "ratio_pytorch_over_xnas": round(sum(r["pytorch_seconds"] for r in results) /
+                                                            sum(r["xnas_seconds"] for r in results), 3)},
             minimum={"ratio": ranked[0]["ratio_pytorch_over_xnas"], "arch": ranked[0]["arch"]},
             slowest=[{"ratio": r["ratio_pytorch_over_xnas"], "arch": r["arch"]} for r in ranked[:5]],
             mean_val_accuracy={"xnas": round(statistics.mean(r["xnas_val_accuracy"] for r in results), 4),
