@@ -1,95 +1,340 @@
-// xnas-trial-bench: the cost of single search trials. Evaluates each architecture of the image
-// space (xnas-search --space chain) given on the command line exactly as a search's trial does
-// (build, initialise, train, validate, time inference), one JSON line per architecture.
-// benchmarks/compare_trials.py trains the same architectures in PyTorch in the same run.
+// xnas-trial-bench: the cost of single search trials, and the architectures to time them on.
+// Evaluates architectures of xnas-search's spaces exactly as a search's trial does (build,
+// initialise, train, validate, time inference), one JSON line per architecture;
+// benchmarks/compare_trials.py trains the same networks in PyTorch in the same run.
 //
-//   xnas-trial-bench --data DIR --epochs E --train-subset K --seed S [--split-out FILE]
-//                    ARCH [ARCH...]
+//   xnas-trial-bench --sample N --space chain|cell|rnn --seed S
+//       N distinct architectures drawn from the space as xnas-search samples it (within
+//       --max-params and --max-mflops), one per line;
+//   xnas-trial-bench --describe --space S [--weights-dir DIR] [ARCH...]
+//       each architecture's parameters and forward FLOPs per sample, nothing trained; with
+//       --weights-dir, also its network with random weights (DIR/K.xnas, K counting from 0), the
+//       logits they give a fixed probe input, and the logits after three training steps on it,
+//       so another system can load the weights into its own network and check that it computes
+//       and trains the same function;
+//   xnas-trial-bench --space S --data DIR --epochs E --train-subset K --seed S [--threads T]
+//                    [--split-out FILE] [ARCH...]
+//       trains each architecture as a trial.
+// Without ARCH arguments the architectures are read from standard input, one per line, and each
+// answer is written as soon as it is ready, so a driver can interleave this process's trials
+// with another system's. An architecture given again reuses its first trial id, so it is
+// initialised and shuffled the same way every time. A failed trial (diverged, over budget)
+// answers with its status and message.
 //
 // The split is xnas-search's for the same seed (10% stratified validation, then the first K
 // images of the training split, normalised by their own mean and deviation); --split-out writes
-// it as xnas-search's split.json does, so the PyTorch side trains on the same images.
+// it as xnas-search's split.json does, with that mean and deviation added, so the PyTorch side
+// trains on the same values.
 
-#include <cstdio>
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 #include <xnas/core/json.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
+#include <xnas/evaluate/cell_builder.hpp>
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/training_params.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/init.hpp>
+#include <xnas/nn/serialize.hpp>
 
 using namespace xnas;
 
-int main(int argc, char** argv) {
-    std::string data = "/usr/share/datasets/fashion-mnist", split_out;
-    std::size_t epochs = 2, subset = 10000;
-    std::uint64_t seed = 0;
-    std::vector<std::string> archs;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (a == "--data" && has_value)
-            data = argv[++i];
-        else if (a == "--epochs" && has_value)
-            epochs = std::stoul(argv[++i]);
-        else if (a == "--train-subset" && has_value)
-            subset = std::stoul(argv[++i]);
-        else if (a == "--seed" && has_value)
-            seed = std::stoull(argv[++i]);
-        else if (a == "--split-out" && has_value)
-            split_out = argv[++i];
-        else if (a.rfind("--", 0) == 0) {
-            std::cerr << "xnas-trial-bench: unknown option " << a << "\n";
-            return 2;
-        } else
-            archs.push_back(a);
-    }
-    try {
-        auto tt = data::load_fashion_mnist<float>(data);
-        rng g(seed ^ 0x5EED5EEDULL); // as xnas-search's prepare()
-        const auto split = data::stratified_split(tt.train.labels, 0.1, g);
-        auto train = tt.train.subset(split.train);
-        auto validation = tt.train.subset(split.validation);
-        if (subset && subset < train.size())
-            train = train.first(subset);
-        const auto stats = data::compute_normalization(train, data::norm_scope::global);
-        data::normalize(train, stats);
-        data::normalize(validation, stats);
-        if (!split_out.empty())
-            std::ofstream(split_out)
-                << json::value::object({{"train", split.train}, {"val", split.validation}}).dump();
+namespace {
 
-        nn::set_blas_threads(1);
-        const auto space = image_search_space();
-        const auto builder = with_training_params<chain_builder>(chain_builder(space.first()));
-        using A = decltype(space)::architecture;
-        train_evaluator<A, decltype(builder)> evaluator(
-            builder, std::make_shared<data::dataset<float>>(std::move(train)),
-            std::make_shared<data::dataset<float>>(std::move(validation)),
-            {.epochs = epochs, .fidelity = fidelity_axis::data, .seed = seed});
-        for (std::size_t id = 0; id < archs.size(); ++id) {
-            const evaluation e =
-                evaluator.evaluate(trial<A>{.id = id, .architecture = space.parse(archs[id])});
-            if (!e.ok()) {
-                std::cerr << "xnas-trial-bench: " << archs[id] << ": " << e.message << "\n";
-                return 1;
-            }
-            std::cout << json::value::object({{"system", "xnas"},
-                                              {"arch", archs[id]},
-                                              {"seconds", e.cost},
-                                              {"train_seconds", e.metrics.at("train_seconds")},
-                                              {"val_accuracy", e.objectives.at("val_accuracy")},
-                                              {"flops", e.objectives.at("flops")}})
-                             .dump()
-                      << std::endl;
+struct config {
+    std::string space = "chain";
+    std::string data = "/usr/share/datasets/fashion-mnist";
+    std::string split_out;
+    std::size_t epochs = 2;
+    std::size_t train_subset = 5000; // xnas-search's default trial, as the epochs
+    std::uint64_t seed = 0;
+    int threads = 1;
+    std::size_t max_params = 100000;
+    double max_mflops = 25;
+    std::size_t sample = 0;
+    bool describe = false;
+    std::string weights_dir;
+    std::vector<std::string> archs;
+};
+
+/// `layers` restricted to networks within the budgets, as xnas-search restricts its chain and rnn
+/// spaces, so that a draw is a network the search could propose.
+chain_space within_budget(const chain_space& layers, const chain_builder_options& bo,
+                          const config& c) {
+    const std::size_t max_params = c.max_params;
+    const auto max_flops = static_cast<std::size_t>(c.max_mflops * 1e6);
+    if (!max_params && !max_flops)
+        return layers;
+    auto builder = std::make_shared<const chain_builder>(layers, bo);
+    return layers.with_constraint([builder, max_params, max_flops](const auto& a) {
+        rng unused(0); // building only counts; no weight is allocated or drawn
+        const nn::network<float> net = builder->build(a, unused);
+        return (!max_params || net.parameter_count() <= max_params) &&
+               (!max_flops || net.flops() <= max_flops);
+    });
+}
+
+/// The rnn space reads an image as 28 rows of 28 features.
+const chain_builder_options sequence_input{.input = {28, 28}, .classes = 10};
+
+std::vector<std::string> arch_lines(const config& c) {
+    if (!c.archs.empty())
+        return c.archs;
+    std::vector<std::string> out;
+    for (std::string line; std::getline(std::cin, line);)
+        if (line.find_first_not_of(" \t\r") != std::string::npos)
+            out.push_back(line);
+    return out;
+}
+
+template <class Space>
+int sample(const Space& space, const config& c) {
+    rng g(c.seed);
+    std::set<std::string> seen;
+    // Distinct draws: a repeated one would be timed twice under one name. The rnn space within
+    // the default budgets has a few hundred architectures, so a large N can exhaust it.
+    for (std::size_t draws = 0; seen.size() < c.sample; ++draws) {
+        if (draws == 1000 * c.sample) {
+            std::cerr << "xnas-trial-bench: --sample " << c.sample << ": only " << seen.size()
+                      << " distinct architectures of the " << c.space << " space in " << draws
+                      << " draws; ask for fewer\n";
+            return 1;
         }
-    } catch (const std::exception& ex) {
-        std::cerr << "xnas-trial-bench: " << ex.what() << "\n";
+        const std::string text = space.to_string(space.sample(g));
+        if (seen.insert(text).second)
+            std::cout << text << '\n';
+    }
+    std::cout.flush();
+    return 0;
+}
+
+/// Weights as a trial initialises them, and batch norms given random statistics and affine
+/// parameters: at their initial 0, 1, 1, 0 a batch norm in eval mode is nearly the identity, and a
+/// probe would not notice it moved to the other side of an activation.
+void randomise(nn::network<float>& net, rng& g) {
+    for (std::size_t id = 1; id < net.size(); ++id) {
+        auto& layer = net.layer(id);
+        nn::init::apply(layer, nn::init::scheme::pytorch_default, g);
+        if (layer.spec().type == "batch_norm")
+            for (const auto& p : layer.parameters()) {
+                const bool positive = p.name == "weight" || p.name == "running_var";
+                nn::init::uniform(*p.value, g, positive ? 0.5 : -0.5, positive ? 1.5 : 0.5);
+            }
+    }
+}
+
+/// Three fixed samples, x[n][i] = sin(0.37 i + 1.3 n) over the sample's values, labelled 0, 1, 2.
+data::dataset<float> probe_set(const nn::shape& in) {
+    data::dataset<float> ds;
+    ds.x = nn::array<float>::from_shape(nn::with_batch(3, in));
+    const std::size_t per_sample = nn::volume(in);
+    for (std::size_t k = 0; k < ds.x.size(); ++k)
+        ds.x.data()[k] = static_cast<float>(std::sin(0.37 * static_cast<double>(k % per_sample) +
+                                                     1.3 * static_cast<double>(k / per_sample)));
+    ds.labels = {0, 1, 2};
+    ds.num_classes = 10;
+    return ds;
+}
+
+/// The probe's logits in eval mode.
+std::vector<double> probe(nn::network<float>& net) {
+    const nn::array<float>& y = net.forward(probe_set(net.input_shape()).x, nn::mode::eval);
+    return {y.begin(), y.end()};
+}
+
+/// The probe's logits after three steps of the architecture's training recipe on the probe's
+/// samples as one batch (train mode, unshuffled): another system that takes the same three steps
+/// from the same weights checks its gradients, batch norm statistics and optimizer against
+/// xnas's. Null when the steps diverge.
+template <class Builder, class A>
+json::value probe_after_steps(nn::network<float>& net, const Builder& builder, const A& a) {
+    training_recipe r{};
+    if constexpr (requires { builder.recipe(a, r); })
+        r = builder.recipe(a, r);
+    try {
+        train_network(net, probe_set(net.input_shape()), r,
+                      train::fit_options{.epochs = 3, .shuffle = false});
+    } catch (const numerical_error&) {
+        return {};
+    }
+    return probe(net);
+}
+
+template <class Space, class Builder>
+int describe(const Space& space, const Builder& builder, const config& c) {
+    if (!c.weights_dir.empty())
+        std::filesystem::create_directories(c.weights_dir);
+    std::size_t k = 0;
+    for (const std::string& text : arch_lines(c)) {
+        rng g(c.seed + k);
+        const auto a = space.parse(text);
+        nn::network<float> net = builder.build(a, g);
+        auto row = json::value::object(
+            {{"arch", text}, {"params", net.parameter_count()}, {"flops", net.flops()}});
+        if (!c.weights_dir.empty()) {
+            randomise(net, g);
+            const auto path = std::filesystem::path(c.weights_dir) / (std::to_string(k) + ".xnas");
+            nn::save(net, path);
+            row["weights"] = path.string();
+            row["probe_logits"] = probe(net);
+            row["probe_logits_after_steps"] = probe_after_steps(net, builder, a);
+        }
+        std::cout << row.dump() << std::endl;
+        ++k;
+    }
+    return 0;
+}
+
+template <class Space, class Builder>
+int train(const Space& space, const Builder& builder, const config& c) {
+    auto tt = data::load_fashion_mnist<float>(c.data);
+    rng g(c.seed ^ 0x5EED5EEDULL); // as xnas-search's prepare()
+    const auto split = data::stratified_split(tt.train.labels, 0.1, g);
+    auto train = tt.train.subset(split.train);
+    auto validation = tt.train.subset(split.validation);
+    if (c.train_subset && c.train_subset < train.size())
+        train = train.first(c.train_subset);
+    const auto stats = data::compute_normalization(train, data::norm_scope::global);
+    for (auto* ds : {&train, &validation}) {
+        data::normalize(*ds, stats);
+        if (c.space == "rnn") // 28 rows of 28 features, as xnas-search's rnn space reads them
+            ds->x.reshape({ds->size(), 28, 28});
+    }
+    if (!c.split_out.empty()) {
+        std::ofstream out(c.split_out);
+        out << json::value::object({{"train", split.train},
+                                    {"val", split.validation},
+                                    {"mean", stats.mean[0]},
+                                    {"stddev", stats.stddev[0]}})
+                   .dump();
+        if (!out)
+            throw file_error("xnas-trial-bench: cannot write --split-out " + c.split_out);
+    }
+
+    nn::set_blas_threads(c.threads); // what xnas-search --threads gives each trial
+    using A = typename Space::architecture;
+    train_evaluator<A, Builder> evaluator(
+        builder, std::make_shared<data::dataset<float>>(std::move(train)),
+        std::make_shared<data::dataset<float>>(std::move(validation)),
+        {.epochs = c.epochs,
+         .fidelity = fidelity_axis::data,
+         .max_params = c.max_params,
+         .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
+         .seed = c.seed});
+    std::map<std::string, std::uint64_t> ids;
+    auto run = [&](const std::string& text) {
+        const std::uint64_t id = ids.try_emplace(text, ids.size()).first->second;
+        const evaluation e =
+            evaluator.evaluate(trial<A>{.id = id, .architecture = space.parse(text)});
+        auto row = json::value::object({{"system", "xnas"},
+                                        {"arch", text},
+                                        {"trial", id},
+                                        {"status", to_string(e.state)},
+                                        {"seconds", e.cost}});
+        // A failed trial (diverged, over budget) is an answer too: a search pays for it.
+        if (e.ok()) {
+            row["train_seconds"] = e.metrics.at("train_seconds");
+            row["val_accuracy"] = e.objectives.at("val_accuracy");
+            row["params"] = e.objectives.at("params");
+            row["flops"] = e.objectives.at("flops");
+        } else {
+            row["message"] = e.message;
+        }
+        std::cout << row.dump() << std::endl;
+    };
+    if (!c.archs.empty())
+        for (const auto& text : c.archs)
+            run(text);
+    else
+        for (std::string line; std::getline(std::cin, line);)
+            if (line.find_first_not_of(" \t\r") != std::string::npos)
+                run(line);
+    return 0;
+}
+
+template <class Space, class Builder>
+int dispatch(const Space& space, const Builder& builder, const config& c) {
+    if (c.sample)
+        return sample(space, c);
+    if (c.describe)
+        return describe(space, builder, c);
+    return train(space, builder, c);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    config c;
+    CLI::App app{"xnas-trial-bench: draws architectures of xnas-search's spaces, counts their "
+                 "networks, or trains them as search trials (one JSON line each)"};
+    app.add_option("--space", c.space, "chain (image space with training parameters), cell, rnn")
+        ->check(CLI::IsMember({"chain", "cell", "rnn"}))
+        ->capture_default_str();
+    app.add_option("--sample", c.sample,
+                   "print this many distinct architectures drawn from the space (seeded by "
+                   "--seed) and exit");
+    app.add_flag("--describe", c.describe,
+                 "print each architecture's parameters and FLOPs per sample without training");
+    app.add_option("--weights-dir", c.weights_dir,
+                   "with --describe: save each network with random weights here, and print the "
+                   "logits they give a fixed probe input");
+    app.add_option("--data", c.data, "directory with the Fashion-MNIST IDX files")
+        ->capture_default_str();
+    app.add_option("--epochs", c.epochs, "epochs per trial")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--train-subset", c.train_subset,
+                   "train on the first K images of the training split (0: all)")
+        ->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of the split, the initialisations and --sample")
+        ->capture_default_str();
+    app.add_option("--threads", c.threads, "BLAS threads per trial, as xnas-search --threads")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--max-params", c.max_params,
+                   "parameter budget of the drawn and trained networks (0: none)")
+        ->capture_default_str();
+    app.add_option("--max-mflops", c.max_mflops,
+                   "budget of forward MFLOPs per sample of the drawn and trained networks (0: "
+                   "none)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--split-out", c.split_out,
+                   "write the split's indices and normalisation as JSON to this file");
+    app.add_option("archs", c.archs, "architecture strings (default: one per line on stdin)");
+    CLI11_PARSE(app, argc, argv);
+    if (c.sample && (c.describe || !c.archs.empty())) {
+        std::cerr << "xnas-trial-bench: --sample draws architectures; it takes neither "
+                     "--describe nor architecture arguments\n";
+        return 2;
+    }
+    // The spaces as xnas-search builds them by default. It does not restrict the cell space,
+    // whose networks of 8-32 channels all fit the default budgets.
+    try {
+        if (c.space == "cell") {
+            const auto cells = cell_space::nb201().with_encoding(cell_space::encoding::path);
+            return dispatch(cells, cell_builder(cells), c);
+        }
+        if (c.space == "rnn") {
+            const chain_builder b(within_budget(chain_space::sequence(), sequence_input, c),
+                                  sequence_input);
+            return dispatch(b.space(), b, c);
+        }
+        const auto space = image_search_space(within_budget(chain_space::image(), {}, c));
+        return dispatch(space, with_training_params<chain_builder>(chain_builder(space.first())),
+                        c);
+    } catch (const std::exception& e) {
+        std::cerr << "xnas-trial-bench: " << e.what() << "\n";
         return 1;
     }
 }

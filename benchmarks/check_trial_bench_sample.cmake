@@ -1,0 +1,75 @@
+# Checks xnas-trial-bench --sample for one space: ten distinct lines, the same for the same seed and
+# others for another seed, each parsed back by the space (--describe) into a network within the
+# default budgets (100000 parameters, 25 MFLOPs). A malformed architecture must fail, naming the
+# parse error. Run by ctest:
+#   cmake -DBENCH=<xnas-trial-bench> -DSPACE=cell -DWORK=<scratch dir> -P check_trial_bench_sample.cmake
+cmake_minimum_required(VERSION 3.21)
+if(NOT BENCH OR NOT SPACE OR NOT WORK)
+  message(FATAL_ERROR "check_trial_bench_sample.cmake: pass -DBENCH=<exe> -DSPACE=<space> -DWORK=<dir>")
+endif()
+# Ten draws: with the budget constraint broken, about six in ten chain draws would be over it.
+set(n 10)
+file(MAKE_DIRECTORY ${WORK})
+
+function(draw seed out_var)
+  execute_process(COMMAND ${BENCH} --sample ${n} --space ${SPACE} --seed ${seed}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "--sample ${n} --space ${SPACE} --seed ${seed} failed (${rc}): ${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+
+draw(1 first)
+draw(1 again)
+draw(2 other)
+if(NOT first STREQUAL again)
+  message(FATAL_ERROR "seed 1 drew different architectures twice:\n${first}\n---\n${again}")
+endif()
+if(first STREQUAL other)
+  message(FATAL_ERROR "seeds 1 and 2 drew the same architectures:\n${first}")
+endif()
+# The chain space's strings hold ';', CMake's list separator: lines are split with it masked.
+set(mask "<semicolon>")
+string(REGEX REPLACE "\n$" "" trimmed "${first}")
+string(REPLACE ";" "${mask}" trimmed "${trimmed}")
+string(REPLACE "\n" ";" lines "${trimmed}")
+list(LENGTH lines count)
+list(REMOVE_DUPLICATES lines)
+list(LENGTH lines distinct)
+if(NOT count EQUAL n OR NOT distinct EQUAL n)
+  message(FATAL_ERROR "expected ${n} distinct lines, got ${count} (${distinct} distinct):\n${first}")
+endif()
+
+file(WRITE ${WORK}/sample.txt "${first}")
+execute_process(COMMAND ${BENCH} --describe --space ${SPACE} INPUT_FILE ${WORK}/sample.txt
+                OUTPUT_VARIABLE described ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the ${SPACE} space does not parse its own draws back (${rc}): ${err}")
+endif()
+string(REGEX REPLACE "\n$" "" described "${described}")
+string(REPLACE ";" "${mask}" described "${described}")
+string(REPLACE "\n" ";" rows "${described}")
+list(LENGTH rows count)
+if(NOT count EQUAL n)
+  message(FATAL_ERROR "--describe answered ${count} lines for ${n} architectures:\n${described}")
+endif()
+foreach(row arch IN ZIP_LISTS rows lines)
+  string(REPLACE "${mask}" ";" row "${row}")
+  string(REPLACE "${mask}" ";" arch "${arch}")
+  string(JSON text GET "${row}" arch)
+  string(JSON params GET "${row}" params)
+  string(JSON flops GET "${row}" flops)
+  if(NOT text STREQUAL arch)
+    message(FATAL_ERROR "--describe answered for \"${text}\", asked \"${arch}\"")
+  endif()
+  if(params LESS_EQUAL 0 OR params GREATER 100000 OR flops LESS_EQUAL 0 OR flops GREATER 25000000)
+    message(FATAL_ERROR "${arch}: ${params} parameters, ${flops} FLOPs: outside the budgets")
+  endif()
+endforeach()
+
+execute_process(COMMAND ${BENCH} --describe --space ${SPACE} "conv(k=4)"
+                OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(rc EQUAL 0 OR NOT err MATCHES "parse")
+  message(FATAL_ERROR "a malformed architecture was accepted (${rc}): ${err}")
+endif()
