@@ -40,9 +40,7 @@
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
-#include <xnas/evaluate/cell_builder.hpp>
-#include <xnas/evaluate/chain_builder.hpp>
-#include <xnas/evaluate/training_params.hpp>
+#include <xnas/experiment/spaces.hpp>
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/serialize.hpp>
@@ -66,26 +64,6 @@ struct config {
     std::string weights_dir;
     std::vector<std::string> archs;
 };
-
-/// `layers` restricted to networks within the budgets, as xnas-search restricts its chain and rnn
-/// spaces, so that a draw is a network the search could propose.
-chain_space within_budget(const chain_space& layers, const chain_builder_options& bo,
-                          const config& c) {
-    const std::size_t max_params = c.max_params;
-    const auto max_flops = static_cast<std::size_t>(c.max_mflops * 1e6);
-    if (!max_params && !max_flops)
-        return layers;
-    auto builder = std::make_shared<const chain_builder>(layers, bo);
-    return layers.with_constraint([builder, max_params, max_flops](const auto& a) {
-        rng unused(0); // building only counts; no weight is allocated or drawn
-        const nn::network<float> net = builder->build(a, unused);
-        return (!max_params || net.parameter_count() <= max_params) &&
-               (!max_flops || net.flops() <= max_flops);
-    });
-}
-
-/// The rnn space reads an image as 28 rows of 28 features.
-const chain_builder_options sequence_input{.input = {28, 28}, .classes = 10};
 
 std::vector<std::string> arch_lines(const config& c) {
     if (!c.archs.empty())
@@ -318,21 +296,16 @@ int main(int argc, char** argv) {
                      "--describe nor architecture arguments\n";
         return 2;
     }
-    // The spaces as xnas-search builds them by default. It does not restrict the cell space,
-    // whose networks of 8-32 channels all fit the default budgets.
+    // The spaces as xnas-search builds them, within the same budgets.
+    experiment::options o;
+    o.space = c.space;
+    o.max_params = c.max_params;
+    o.max_mflops = c.max_mflops;
+    o.seed = c.seed;
     try {
-        if (c.space == "cell") {
-            const auto cells = cell_space::nb201().with_encoding(cell_space::encoding::path);
-            return dispatch(cells, cell_builder(cells), c);
-        }
-        if (c.space == "rnn") {
-            const chain_builder b(within_budget(chain_space::sequence(), sequence_input, c),
-                                  sequence_input);
-            return dispatch(b.space(), b, c);
-        }
-        const auto space = image_search_space(within_budget(chain_space::image(), {}, c));
-        return dispatch(space, with_training_params<chain_builder>(chain_builder(space.first())),
-                        c);
+        return experiment::visit_space(o, [&](const auto& space, const auto& builder, bool) {
+            return dispatch(space, builder, c);
+        });
     } catch (const std::exception& e) {
         std::cerr << "xnas-trial-bench: " << e.what() << "\n";
         return 1;
