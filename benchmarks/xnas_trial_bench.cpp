@@ -14,7 +14,12 @@
 //       and trains the same function;
 //   xnas-trial-bench --space S --data DIR --epochs E --train-subset K --seed S [--threads T]
 //                    [--split-out FILE] [ARCH...]
-//       trains each architecture as a trial.
+//       trains each architecture as a trial;
+//   xnas-trial-bench --space S --retrain-threads T [--epochs E --train-subset K] [ARCH...]
+//       retrains each architecture as xnas-search retrains its winner (experiment::retrain,
+//       data-parallel), on 1 thread and on T, alternating which goes first, and prints each
+//       run's images per second and T threads' speedup over one; the last line summarises the
+//       speedups (geometric mean, minimum, the architecture of the minimum).
 // Without ARCH arguments the architectures are read from standard input, one per line, and each
 // answer is written as soon as it is ready, so a driver can interleave this process's trials
 // with another system's. An architecture given again reuses its first trial id, so it is
@@ -27,6 +32,7 @@
 // trains on the same values.
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -34,12 +40,14 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 #include <xnas/core/json.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
+#include <xnas/experiment/retrain.hpp>
 #include <xnas/experiment/spaces.hpp>
 #include <xnas/nn/detail/blas.hpp>
 #include <xnas/nn/init.hpp>
@@ -60,6 +68,7 @@ struct config {
     std::size_t max_params = 100000;
     double max_mflops = 25;
     std::size_t sample = 0;
+    std::size_t retrain_threads = 0;
     bool describe = false;
     std::string weights_dir;
     std::vector<std::string> archs;
@@ -173,6 +182,58 @@ int describe(const Space& space, const Builder& builder, const config& c) {
     return 0;
 }
 
+/// Images per second of the winner's retrain (experiment::retrain, as xnas-search runs it) of each
+/// architecture on 1 thread and on c.retrain_threads, alternating which goes first so that both
+/// see the same load; one JSON line per architecture and a summary line of the speedups.
+template <class Space, class Builder, class Recipe>
+int retrain_speedups(const Space& space, const Builder& builder, const data::dataset<float>& images,
+                     const data::normalization& stats, const Recipe& recipe, const config& c) {
+    experiment::options o;
+    o.seed = c.seed;
+    o.final_epochs = c.epochs;
+    const std::size_t threads[2] = {1, c.retrain_threads};
+    std::ostringstream quiet;
+    double log_sum = 0, lowest = 0;
+    std::string lowest_arch;
+    std::size_t k = 0;
+    for (const std::string& text : arch_lines(c)) {
+        const auto a = space.parse(text);
+        double rate[2] = {0, 0};
+        for (int i = 0; i < 2; ++i) {
+            const int which = (k % 2) ? 1 - i : i;
+            const auto start = std::chrono::steady_clock::now();
+            (void)experiment::retrain(o, builder, a, recipe(a), images, stats, c.space == "rnn",
+                                      threads[which], quiet);
+            const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+            rate[which] = static_cast<double>(images.size() * c.epochs) / took.count();
+        }
+        const double speedup = rate[1] / rate[0];
+        std::cout << json::value::object({{"arch", text},
+                                          {"images_per_second_1", rate[0]},
+                                          {"images_per_second_threads", rate[1]},
+                                          {"threads", c.retrain_threads},
+                                          {"speedup", speedup}})
+                         .dump()
+                  << std::endl;
+        log_sum += std::log(speedup);
+        if (k == 0 || speedup < lowest) {
+            lowest = speedup;
+            lowest_arch = text;
+        }
+        ++k;
+    }
+    if (k)
+        std::cout << json::value::object({{"summary", "retrain speedup"},
+                                          {"threads", c.retrain_threads},
+                                          {"architectures", k},
+                                          {"geometric_mean", std::exp(log_sum / double(k))},
+                                          {"minimum", lowest},
+                                          {"minimum_arch", lowest_arch}})
+                         .dump()
+                  << std::endl;
+    return 0;
+}
+
 template <class Space, class Builder>
 int train(const Space& space, const Builder& builder, const config& c) {
     auto tt = data::load_fashion_mnist<float>(c.data);
@@ -201,14 +262,18 @@ int train(const Space& space, const Builder& builder, const config& c) {
 
     nn::set_blas_threads(c.threads); // what xnas-search --threads gives each trial
     using A = typename Space::architecture;
+    const auto train_images = std::make_shared<const data::dataset<float>>(std::move(train));
     train_evaluator<A, Builder> evaluator(
-        builder, std::make_shared<data::dataset<float>>(std::move(train)),
-        std::make_shared<data::dataset<float>>(std::move(validation)),
+        builder, train_images, std::make_shared<data::dataset<float>>(std::move(validation)),
         {.epochs = c.epochs,
          .fidelity = fidelity_axis::data,
          .max_params = c.max_params,
          .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
          .seed = c.seed});
+    if (c.retrain_threads)
+        return retrain_speedups(
+            space, builder, *train_images, stats, [&](const A& a) { return evaluator.recipe(a); },
+            c);
     std::map<std::string, std::uint64_t> ids;
     auto run = [&](const std::string& text) {
         const std::uint64_t id = ids.try_emplace(text, ids.size()).first->second;
@@ -258,6 +323,9 @@ int main(int argc, char** argv) {
     app.add_option("--space", c.space, "chain (image space with training parameters), cell, rnn")
         ->check(CLI::IsMember({"chain", "cell", "rnn"}))
         ->capture_default_str();
+    app.add_option("--retrain-threads", c.retrain_threads,
+                   "retrain each architecture as xnas-search retrains its winner, on 1 thread and "
+                   "on this many, and print the speedup (0: train as search trials)");
     app.add_option("--sample", c.sample,
                    "print this many distinct architectures drawn from the space (seeded by "
                    "--seed) and exit");
