@@ -294,3 +294,23 @@ TEST_CASE("adam_update: every copy matches a scalar reference, body and tail", "
             }
         }
 }
+
+TEST_CASE("gelu kernels: every copy matches the erf form, forward and input gradient",
+          "[nn][simd]") {
+    rng g(11);
+    for (const auto level : all_levels())
+        for (std::size_t n : {1, 7, 16, 37, 100, 1000}) {
+            INFO("level " << name(level) << " n " << n);
+            // Wide enough to reach both tails, where the CDF saturates and the density vanishes.
+            const auto x = random_values(n, g, -9, 9), dy = random_values(n, g);
+            std::vector<float> y(n), dx(n);
+            XNAS_AT_LEVEL(level, ns::gelu_forward<B>(x.data(), y.data(), n))
+            XNAS_AT_LEVEL(level, ns::gelu_backward<B>(x.data(), dy.data(), dx.data(), n))
+            for (std::size_t i = 0; i < n; ++i) {
+                const double v = x[i], cdf = 0.5 * (1 + std::erf(v / std::sqrt(2.0)));
+                const double density = std::exp(-0.5 * v * v) / std::sqrt(2 * 3.14159265358979);
+                REQUIRE(y[i] == Approx(v * cdf).margin(1e-6 * (1 + std::abs(v))));
+                REQUIRE(dx[i] == Approx(dy[i] * (cdf + v * density)).margin(1e-6));
+            }
+        }
+}

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <numbers>
 #include <type_traits>
 #include <vector>
+#include <xnas/nn/detail/fast_math.hpp>
 #include <xnas/nn/detail/simd.hpp>
 #include <xsimd/xsimd.hpp>
 
@@ -135,6 +137,19 @@ void adam_update(T* w, const T* g, T* m, T* v, T* vmax, std::size_t n,
         T, (avx512::adam_update<avx512::f32, Amsgrad, Decoupled>(w, g, m, v, vmax, n, c)),
         (avx2::adam_update<avx2::f32, Amsgrad, Decoupled>(w, g, m, v, vmax, n, c)))
     portable::adam_update<xsimd::batch<T>, Amsgrad, Decoupled>(w, g, m, v, vmax, n, c);
+}
+
+/// GELU forward and input gradient over n floats (nn::gelu<float>).
+inline void gelu_forward(const float* x, float* y, std::size_t n) {
+    XNAS_SIMD_DISPATCH_FLOAT(float, avx512::gelu_forward<avx512::f32>(x, y, n),
+                             avx2::gelu_forward<avx2::f32>(x, y, n))
+    portable::gelu_forward<xsimd::batch<float>>(x, y, n);
+}
+
+inline void gelu_backward(const float* x, const float* dy, float* dx, std::size_t n) {
+    XNAS_SIMD_DISPATCH_FLOAT(float, avx512::gelu_backward<avx512::f32>(x, dy, dx, n),
+                             avx2::gelu_backward<avx2::f32>(x, dy, dx, n))
+    portable::gelu_backward<xsimd::batch<float>>(x, dy, dx, n);
 }
 
 } // namespace xnas::nn::detail

@@ -334,4 +334,29 @@ void adam_update(typename B::value_type* w, const typename B::value_type* g,
     }
 }
 
+// ---- element-wise activations ----
+// Plain loops over fast_math.hpp's branch-free approximations: the compiler vectorises them at
+// the width of the copy they are compiled in, so B only names the copy.
+
+/// y = x Phi(x) (GELU) for n floats.
+template <class B>
+void gelu_forward(const float* __restrict x, float* __restrict y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        float density;
+        y[i] = x[i] * fast_normal_cdf(x[i], density);
+    }
+}
+
+/// dx = dy (Phi(x) + x phi(x)), GELU's input gradient, for n floats.
+template <class B>
+void gelu_backward(const float* __restrict x, const float* __restrict dy, float* __restrict dx,
+                   std::size_t n) {
+    const float c = std::numbers::inv_sqrtpi_v<float> * (1.0f / std::numbers::sqrt2_v<float>);
+    for (std::size_t i = 0; i < n; ++i) {
+        float density;
+        const float cdf = fast_normal_cdf(x[i], density);
+        dx[i] = dy[i] * (cdf + x[i] * c * density);
+    }
+}
+
 } // namespace xnas::nn::detail::XNAS_SIMD_KERNELS_NAMESPACE
