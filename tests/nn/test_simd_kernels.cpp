@@ -314,3 +314,40 @@ TEST_CASE("gelu kernels: every copy matches the erf form, forward and input grad
             }
         }
 }
+
+TEST_CASE("sgd_update: every copy matches a scalar reference in every case", "[nn][simd]") {
+    rng g(13);
+    for (const auto level : all_levels())
+        for (int variant = 0; variant < 5; ++variant) {
+            // plain; momentum first step; momentum later; Nesterov first; Nesterov later
+            const d::sgd_coefficients<float> c{.lr = 0.05f,
+                                               .wd = 0.01f,
+                                               .mu = 0.9f,
+                                               .keep = 0.8f,
+                                               .momentum = variant > 0,
+                                               .first = variant == 1 || variant == 3,
+                                               .nesterov = variant >= 3};
+            for (std::size_t n : {1, 7, 16, 37, 100}) {
+                INFO("level " << name(level) << " variant " << variant << " n " << n);
+                auto w = random_values(n, g), b = random_values(n, g);
+                const auto grad = random_values(n, g);
+                std::vector<double> rw(w.begin(), w.end()), rb(b.begin(), b.end());
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double dd = grad[i] + double(c.wd) * rw[i];
+                    if (!c.momentum) {
+                        rw[i] -= double(c.lr) * dd;
+                        continue;
+                    }
+                    rb[i] = c.first ? dd : double(c.mu) * rb[i] + double(c.keep) * dd;
+                    rw[i] -= double(c.lr) * (c.nesterov ? dd + double(c.mu) * rb[i] : rb[i]);
+                }
+                XNAS_AT_LEVEL(level, ns::sgd_update<B>(w.data(), grad.data(),
+                                                       c.momentum ? b.data() : nullptr, n, c))
+                for (std::size_t i = 0; i < n; ++i) {
+                    REQUIRE(w[i] == Approx(rw[i]).epsilon(1e-5).margin(1e-7));
+                    if (c.momentum)
+                        REQUIRE(b[i] == Approx(rb[i]).epsilon(1e-5).margin(1e-7));
+                }
+            }
+        }
+}

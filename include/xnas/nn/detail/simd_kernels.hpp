@@ -27,6 +27,15 @@ struct adam_coefficients {
     T b1, b2, one_b1, one_b2, step_size, inv_bc2_sqrt, eps, wd, shrink;
 };
 
+/// The per-step constants of SGD's update (nn::sgd): with wd the weight decay, mu the momentum
+/// and keep = 1 - dampening, d = g + wd * p; without momentum p -= lr * d; with it the buffer
+/// b = d on the first step and mu * b + keep * d after, and p -= lr * (nesterov ? d + mu * b : b).
+template <class T>
+struct sgd_coefficients {
+    T lr, wd, mu, keep;
+    bool momentum, first, nesterov;
+};
+
 } // namespace xnas::nn::detail
 
 #define XNAS_SIMD_KERNELS_NAMESPACE portable
@@ -150,6 +159,14 @@ inline void gelu_backward(const float* x, const float* dy, float* dx, std::size_
     XNAS_SIMD_DISPATCH_FLOAT(float, avx512::gelu_backward<avx512::f32>(x, dy, dx, n),
                              avx2::gelu_backward<avx2::f32>(x, dy, dx, n))
     portable::gelu_backward<xsimd::batch<float>>(x, dy, dx, n);
+}
+
+/// SGD's update of n elements of one parameter (w, its gradient g, its momentum buffer b).
+template <class T>
+void sgd_update(T* w, const T* g, T* b, std::size_t n, const sgd_coefficients<T>& c) {
+    XNAS_SIMD_DISPATCH_FLOAT(T, avx512::sgd_update<avx512::f32>(w, g, b, n, c),
+                             avx2::sgd_update<avx2::f32>(w, g, b, n, c))
+    portable::sgd_update<xsimd::batch<T>>(w, g, b, n, c);
 }
 
 } // namespace xnas::nn::detail

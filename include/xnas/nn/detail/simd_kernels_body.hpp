@@ -334,6 +334,50 @@ void adam_update(typename B::value_type* w, const typename B::value_type* g,
     }
 }
 
+// ---- SGD's update ----
+
+/// nn::sgd's update of n elements (sgd_coefficients in simd_kernels.hpp): plain loops, one per
+/// case so that no branch sits in an element loop, vectorised by the compiler at this copy's
+/// width. Each element's update depends on that element alone, so a step split into parts
+/// updates every element as the whole step does.
+template <class B>
+void sgd_update(typename B::value_type* __restrict w, const typename B::value_type* __restrict g,
+                typename B::value_type* __restrict b, std::size_t n,
+                const sgd_coefficients<typename B::value_type>& c) {
+    using T = typename B::value_type;
+    const T lr = c.lr, wd = c.wd, mu = c.mu, keep = c.keep;
+    if (!c.momentum) {
+        for (std::size_t i = 0; i < n; ++i)
+            w[i] -= lr * (g[i] + wd * w[i]);
+    } else if (c.first && c.nesterov) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T d = g[i] + wd * w[i];
+            b[i] = d;
+            w[i] -= lr * (d + mu * d);
+        }
+    } else if (c.first) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T d = g[i] + wd * w[i];
+            b[i] = d;
+            w[i] -= lr * d;
+        }
+    } else if (c.nesterov) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T d = g[i] + wd * w[i];
+            const T bi = mu * b[i] + keep * d;
+            b[i] = bi;
+            w[i] -= lr * (d + mu * bi);
+        }
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T d = g[i] + wd * w[i];
+            const T bi = mu * b[i] + keep * d;
+            b[i] = bi;
+            w[i] -= lr * bi;
+        }
+    }
+}
+
 // ---- element-wise activations ----
 // Plain loops over fast_math.hpp's branch-free approximations: the compiler vectorises them at
 // the width of the copy they are compiled in, so B only names the copy.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <span>
 #include <vector>
+#include <xnas/nn/detail/simd_kernels.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 
 namespace xnas::nn {
@@ -24,9 +25,9 @@ struct sgd_options {
 ///     b = mu * b + (1 - dampening) * d (later steps)
 ///     d = nesterov ? d + mu * b : b   (when mu > 0)
 ///     p = p - lr * d
-/// One fused contiguous loop per parameter, no temporaries; the momentum buffers (one per
-/// parameter, keyed by position) are allocated at the first step. Parameters named running_*
-/// are skipped.
+/// One fused contiguous loop per parameter (dispatched on the CPU for float), no temporaries; the
+/// momentum buffers (one per parameter, keyed by position) are allocated at the first step.
+/// Parameters named running_* are skipped.
 template <class T = float>
 class sgd {
   public:
@@ -72,52 +73,20 @@ class sgd {
     /// Updates part `part` of `parts` of every parameter's elements, after begin_step(params);
     /// distinct parts may run concurrently.
     void step_part(std::span<const parameter<T>> params, std::size_t part, std::size_t parts) {
-        const T lr = static_cast<T>(options_.lr);
-        const T wd = static_cast<T>(options_.weight_decay);
-        const T mu = static_cast<T>(options_.momentum);
-        const T keep = static_cast<T>(1 - options_.dampening);
-        const bool nesterov = options_.nesterov;
+        const detail::sgd_coefficients<T> c{.lr = static_cast<T>(options_.lr),
+                                            .wd = static_cast<T>(options_.weight_decay),
+                                            .mu = static_cast<T>(options_.momentum),
+                                            .keep = static_cast<T>(1 - options_.dampening),
+                                            .momentum = options_.momentum != 0,
+                                            .first = first_,
+                                            .nesterov = options_.nesterov};
         for (std::size_t k = 0; k < params.size(); ++k) {
             if (detail::is_running_state(params[k]))
                 continue;
             const auto [lo, hi] = detail::part_of(params[k].value->size(), part, parts);
-            T* __restrict w = params[k].value->data() + lo;
-            const T* __restrict g = params[k].gradient->data() + lo;
-            const std::size_t n = hi - lo;
-            if (options_.momentum == 0) {
-                for (std::size_t i = 0; i < n; ++i)
-                    w[i] -= lr * (g[i] + wd * w[i]);
-                continue;
-            }
-            T* __restrict b = buffers_[k].data() + lo;
-            // Separate loops keep the branches out of the element loop so it vectorises.
-            if (first_ && nesterov) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    const T d = g[i] + wd * w[i];
-                    b[i] = d;
-                    w[i] -= lr * (d + mu * d);
-                }
-            } else if (first_) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    const T d = g[i] + wd * w[i];
-                    b[i] = d;
-                    w[i] -= lr * d;
-                }
-            } else if (nesterov) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    const T d = g[i] + wd * w[i];
-                    const T bi = mu * b[i] + keep * d;
-                    b[i] = bi;
-                    w[i] -= lr * (d + mu * bi);
-                }
-            } else {
-                for (std::size_t i = 0; i < n; ++i) {
-                    const T d = g[i] + wd * w[i];
-                    const T bi = mu * b[i] + keep * d;
-                    b[i] = bi;
-                    w[i] -= lr * bi;
-                }
-            }
+            T* b = c.momentum ? buffers_[k].data() + lo : nullptr;
+            detail::sgd_update(params[k].value->data() + lo, params[k].gradient->data() + lo, b,
+                               hi - lo, c);
         }
     }
 
