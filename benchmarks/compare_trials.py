@@ -30,8 +30,8 @@ reshuffled each epoch, batches in order with a smaller last one, the architectur
 (SGD with momentum 0.9, or Adam), constant learning rate and batch size (cell and rnn: SGD, 0.05,
 64), no augmentation; then validation accuracy in eval mode and the inference-latency probe (18
 single-image forward passes) xnas's trial measures. A trial is timed from building the network to
-the end of the probe; both sides use --threads threads (xnas: its BLAS threads, as xnas-search
---threads; PyTorch: torch.set_num_threads, one inter-op thread). One process per side serves all
+the end of the probe; both sides use --threads threads (xnas: each batch data-parallel on them, as xnas-search
+--threads gives a trial; PyTorch: torch.set_num_threads, one inter-op thread). One process per side serves all
 the trials; each side first trains the first architecture once, untimed, to warm up. Per
 repeat the order alternates (xnas first, then PyTorch first), so slow drifts of the load cancel.
 

@@ -260,7 +260,7 @@ int train(const Space& space, const Builder& builder, const config& c) {
             throw file_error("xnas-trial-bench: cannot write --split-out " + c.split_out);
     }
 
-    nn::set_blas_threads(c.threads); // what xnas-search --threads gives each trial
+    nn::set_blas_threads(c.threads); // validation, as xnas-search --threads gives each trial
     using A = typename Space::architecture;
     const auto train_images = std::make_shared<const data::dataset<float>>(std::move(train));
     train_evaluator<A, Builder> evaluator(
@@ -269,7 +269,8 @@ int train(const Space& space, const Builder& builder, const config& c) {
          .fidelity = fidelity_axis::data,
          .max_params = c.max_params,
          .max_flops = static_cast<std::size_t>(c.max_mflops * 1e6),
-         .seed = c.seed});
+         .seed = c.seed,
+         .threads = static_cast<std::size_t>(c.threads)});
     if (c.retrain_threads)
         return retrain_speedups(
             space, builder, *train_images, stats, [&](const A& a) { return evaluator.recipe(a); },
@@ -344,7 +345,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, the initialisations and --sample")
         ->capture_default_str();
-    app.add_option("--threads", c.threads, "BLAS threads per trial, as xnas-search --threads")
+    app.add_option("--threads", c.threads,
+                   "threads per trial (batches data-parallel), as xnas-search --threads")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,

@@ -116,7 +116,9 @@ int main(int argc, char** argv) {
     app.add_option("--workers", c.workers,
                    "candidates trained at once (default: number of cores; xnas-search-mpi under "
                    "mpiexec -n N: the N - 1 worker ranks)");
-    app.add_option("--threads", c.threads, "BLAS threads per candidate")->capture_default_str();
+    app.add_option("--threads", c.threads,
+                   "threads per candidate (each batch trained data-parallel on them)")
+        ->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, the strategy and every initialisation")
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,

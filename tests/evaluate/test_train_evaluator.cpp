@@ -132,6 +132,25 @@ TEST_CASE("train_evaluator trains, validates and reports every objective", "[eva
     CHECK(again.metrics.at("train_loss") == e.metrics.at("train_loss"));
 }
 
+TEST_CASE("train_evaluator trains each candidate data-parallel on its threads",
+          "[evaluate][train]") {
+    rng g(1);
+    trial<chain_space::architecture> t{7, tiny_space().sample(g)};
+    const evaluation one = make({.epochs = 3}).evaluate(t);
+    auto two_threads = make({.epochs = 3, .threads = 2});
+    const evaluation two = two_threads.evaluate(t);
+    INFO(two.message);
+    REQUIRE(two.ok());
+    CHECK(two.value("val_accuracy") >= 0.95);
+    // The shards' gradients are summed before one step: the same training up to rounding, but
+    // not bit for bit (another summation order), which shows the threads were used.
+    CHECK(two.metrics.at("train_loss") == Approx(one.metrics.at("train_loss")).epsilon(1e-4));
+    CHECK(two.metrics.at("train_loss") != one.metrics.at("train_loss"));
+    // Same threads, same seed: the same result.
+    CHECK(two_threads.evaluate(t).metrics.at("train_loss") == two.metrics.at("train_loss"));
+    CHECK_THROWS_WITH(make({.epochs = 1, .threads = 0}), Contains("threads must be positive"));
+}
+
 TEST_CASE("train_evaluator scales epochs or data with the trial's fidelity", "[evaluate][train]") {
     rng g(1);
     const auto a = tiny_space().sample(g);

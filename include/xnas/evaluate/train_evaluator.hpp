@@ -80,6 +80,11 @@ struct train_evaluator_options {
     /// is thread-safe, so it is not copied): keep it free of unsynchronised shared state.
     std::function<void(nn::network<float>&, const data::dataset<float>& validation, evaluation&)>
         extra_metrics{};
+    /// Threads that train one candidate (train::fit_options::threads): each batch is split into
+    /// shards trained at once, batch norm statistics shared across them, so every layer's work is
+    /// spread, not only the GEMMs OpenBLAS would thread. Same seed and threads, same weights; other
+    /// thread counts differ by rounding.
+    std::size_t threads = 1;
 };
 
 /// Makes the optimizer a candidate trains with from its recipe (train_evaluator's
@@ -277,6 +282,8 @@ class train_evaluator {
                 "xnas::train_evaluator: training and validation sets must be non-empty");
         if (options_.epochs == 0)
             throw std::invalid_argument("xnas::train_evaluator: epochs must be positive");
+        if (options_.threads == 0)
+            throw std::invalid_argument("xnas::train_evaluator: threads must be positive");
     }
 
     const B& builder() const { return builder_; }
@@ -343,8 +350,11 @@ class train_evaluator {
                     ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.time_limit_seconds))
                     : std::chrono::steady_clock::time_point::max();
-            train::fit_options fit{
-                .epochs = epochs, .seed = g(), .augment = options_.augment, .deadline = deadline};
+            train::fit_options fit{.epochs = epochs,
+                                   .seed = g(),
+                                   .augment = options_.augment,
+                                   .deadline = deadline,
+                                   .threads = options_.threads};
             if (options_.cosine)
                 fit.schedule = nn::cosine_schedule{.base_lr = r.lr, .period = epochs};
             const train::history h =

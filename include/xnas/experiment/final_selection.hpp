@@ -130,7 +130,8 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
          .max_flops = static_cast<std::size_t>(o.max_mflops * 1e6),
          .seed = o.seed,
          .augment = search.augment,
-         .cosine = !o.final_constant_lr});
+         .cosine = !o.final_constant_lr,
+         .threads = search.threads});
     selection = reevaluate_best(s, evaluator, by, o.select, workers, same_network{});
     for (const auto& r : selection) {
         std::snprintf(line, sizeof line, "  trial %llu  val_acc %.4f -> %.4f  ",

@@ -135,7 +135,8 @@ train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& bu
          .seed = o.seed,
          .augment = o.trial_augment && !sequences ? std::optional(augmentation(true, 0, d.stats))
                                                   : std::nullopt,
-         .cosine = o.trial_cosine});
+         .cosine = o.trial_cosine,
+         .threads = static_cast<std::size_t>(std::max(o.threads, 1))});
 }
 
 /// Zero-cost pre-screening (Mellor et al. 2021): NASWOT of o.prescreen random architectures,

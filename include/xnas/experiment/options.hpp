@@ -48,7 +48,7 @@ struct options {
     std::size_t select_subset = 0; ///< 0: the whole training split
     double validation_fraction = 0.1;
     std::size_t workers = 0; ///< 0: the number of cores
-    int threads = 1;         ///< BLAS threads per candidate
+    int threads = 1; ///< threads per candidate: its batches data-parallel, BLAS in validation
     std::uint64_t seed = 0;
     /// Parameter budget (0: none). A first run without options searches networks small enough
     /// to train in minutes on two cores, as the README's longer recipe does.
