@@ -7,8 +7,8 @@ using namespace xnas;
 
 // The kernel's tiling (row tiles, two- and one-register column strips, the padded last strip)
 // against a plain triple loop in double, over sizes that end on and off every boundary, with
-// row pitches wider than the matrices. Built for the building CPU as well (test_nn_native), so the
-// AVX-512 tiling that layers use is checked where the default build only checks SSE2's.
+// row pitches wider than the matrices, through the entry point layers call (the CPU's widest
+// copy; test_simd_kernels.cpp checks every copy).
 TEST_CASE("small_gemm accumulates A B into C like a triple loop", "[nn][small_gemm]") {
     rng g(17);
     constexpr std::size_t S = xsimd::batch<float>::size;
