@@ -43,8 +43,8 @@ struct regularized_evolution_options {
 
 /// Regularized (aging) evolution. The population is a queue in order of arrival of tells: a new
 /// member pushes out the oldest, not the worst, which the paper shows regularizes against lucky
-/// evaluations. Each ask after the first P asks `Selector` for a parent among the living members
-/// (oldest first, each with the trial and evaluation it was told) and mutates it. The default is
+/// evaluations. After the first P asks, `Selector` picks a parent among the living members (oldest
+/// first, each with the trial and evaluation it was told) and the ask mutates it. The default is
 /// the paper's tournament: S members drawn with replacement, the best by options.objective wins.
 /// Any xnas::selector drops in (a user's, top_k, tournament without replacement, a constraint
 /// filter); a selector that picks no parent makes that ask a random sample. Asynchronous as in the
