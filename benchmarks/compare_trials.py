@@ -49,7 +49,6 @@ under "failed" and left out of the ratios; an architecture over the budgets stop
 any trial (a search would fail it untrained).
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -59,14 +58,7 @@ import sys
 import tempfile
 import time
 
-
-def load_idx(path):
-    import numpy as np
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from compare_torch import load_idx  # the IDX reader of the recipe benchmark
 
 
 def torch_worker(args):
