@@ -127,6 +127,15 @@ class named_optimizer {
     void step(std::span<const nn::parameter<float>> params) {
         std::visit([&](auto& o) { o.step(params); }, optimizer_);
     }
+    // Partitioned like every optimizer it holds, so a data-parallel step updates the
+    // parameters on all its threads instead of on one.
+    void begin_step(std::span<const nn::parameter<float>> params) {
+        std::visit([&](auto& o) { o.begin_step(params); }, optimizer_);
+    }
+    void step_part(std::span<const nn::parameter<float>> params, std::size_t part,
+                   std::size_t parts) {
+        std::visit([&](auto& o) { o.step_part(params, part, parts); }, optimizer_);
+    }
     void reset() {
         std::visit([](auto& o) { o.reset(); }, optimizer_);
     }
@@ -155,7 +164,7 @@ class named_optimizer {
     any optimizer_;
 };
 
-static_assert(nn::optimizer<named_optimizer>);
+static_assert(nn::partitioned_optimizer<named_optimizer>);
 
 /// The default optimizer factory: the shipped optimizer recipe.optimizer names.
 struct shipped_optimizers {
