@@ -330,6 +330,66 @@ TEST_CASE("the data-parallel update equals the summed gradients and one optimize
     }
 }
 
+TEST_CASE("a wide dense layer splits its features over the shards' threads", "[train][parallel]") {
+    // 520 x 512 weights reach dense::split_min_weights: every shard's thread computes a slice of
+    // the outputs, of the weight gradient and of the input gradient for the whole batch. A small
+    // layer before it needs the input gradient; 11 samples over 3 shards are 4, 4, 3.
+    STATIC_REQUIRE(520 * 512 >= nn::dense<double>::split_min_weights);
+    nn::softmax_cross_entropy<double> ce;
+    rng g(31);
+    auto make = [] {
+        nn::network<double> net({6});
+        net.add(nn::dense<double>(6, 520));
+        net.add(nn::tanh<double>());
+        net.add(nn::dense<double>(520, 512));
+        net.add(nn::relu<double>());
+        net.add(nn::dense<double>(512, 3));
+        init(net, 9);
+        return net;
+    };
+    const auto ds = blobs<double>(11, 3, 6, g), ds2 = blobs<double>(11, 3, 6, g);
+    for (std::size_t threads : {2, 3}) {
+        CAPTURE(threads);
+        auto net = make(), ref = make();
+        const auto params = net.parameters(), ref_params = ref.parameters();
+        nn::adam<double> opt({.lr = 0.01}), ref_opt = opt;
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, threads,
+                                                                                   1);
+        for (int b = 0; b < 3; ++b) { // the replicas must compute with the updated weights
+            const auto& d = b == 1 ? ds2 : ds;
+            const auto t = dp.step_and_update(d.x, d.labels, "test", 0, static_cast<std::size_t>(b),
+                                              opt, params);
+            nn::array<double> dy;
+            const double loss = ce(ref.forward(d.x, nn::mode::train), d.labels, &dy);
+            ref.backward(dy);
+            ref_opt.step(ref_params);
+            CHECK(t.loss == Approx(loss).epsilon(1e-12));
+            CHECK(max_relative_difference(net, ref, true) < 1e-10);
+            CHECK(max_relative_difference(net, ref, false) < 1e-10);
+        }
+        // Gradients alone, summed on the calling thread (optimizers that are not partitioned).
+        const auto t = dp.step(ds2.x, ds2.labels, "test", 1, 0);
+        nn::array<double> dy;
+        CHECK(t.loss ==
+              Approx(ce(ref.forward(ds2.x, nn::mode::train), ds2.labels, &dy)).epsilon(1e-12));
+        ref.backward(dy);
+        CHECK(max_relative_difference(net, ref, true) < 1e-10);
+    }
+    SECTION("a shard that fails releases the shards waiting for it at the wide layer") {
+        nn::network<double> net({6});
+        net.add(nn::dense<double>(6, 520));
+        net.add(failing_at_size{3}); // shard 2 throws; shards 0 and 1 wait in the wide layer
+        net.add(nn::dense<double>(520, 512));
+        net.add(nn::dense<double>(512, 3));
+        init(net, 2);
+        train::detail::data_parallel<double, nn::softmax_cross_entropy<double>> dp(net, ce, 3, 1);
+        CHECK_THROWS_WITH(dp.step(ds.x, ds.labels, "test", 0, 0),
+                          Contains("failing_at_size: a shard of 3"));
+        const auto ok = blobs<double>(12, 3, 6, g); // shards of 4: the group recovers
+        CHECK(std::isfinite(dp.step(ok.x, ok.labels, "test", 0, 1).loss));
+    }
+}
+
 TEST_CASE("data-parallel fit: same seed and threads give the same weights", "[train][parallel]") {
     rng g(3);
     const auto ds = blobs(203, 3, 4, g); // last batch of 11

@@ -7,7 +7,8 @@
 // parameters and copies them to the replicas for its share of every parameter's elements, so no
 // step of a batch runs on one thread alone. Other optimizers: the gradients are summed on the
 // calling thread, fit runs the optimizer step there, and replicas copy the master's parameters at
-// the start of their next shard.
+// the start of their next shard. A wide dense layer's weights are left out of both: the shards'
+// threads compute that layer together with the master's weights (see nn::dense).
 
 #include <algorithm>
 #include <atomic>
@@ -381,16 +382,20 @@ class data_parallel {
     void sync_replica(std::size_t r, bool running) {
         auto& dst = replica_params_[r];
         for (std::size_t p = 0; p < dst.size(); ++p)
-            if (nn::is_running_state(master_params_[p].name) == running)
+            if (nn::is_running_state(master_params_[p].name) == running && !shared(p))
                 std::memcpy(dst[p].value->data(), master_params_[p].value->data(),
                             master_params_[p].value->size() * sizeof(T));
     }
+
+    // Whether the master's parameter p is one the shards compute with directly (a wide dense
+    // layer's, see nn::dense): its replicas' copies and gradients are never used.
+    bool shared(std::size_t p) const { return group_.shared(master_params_[p].value); }
 
     // Part `part` of `parts` of every learnable parameter: the replicas' gradients (shards 1 ..
     // count-1) added to the master's, in shard order, as reduce does for all of them.
     void reduce_part(std::size_t count, std::size_t part, std::size_t parts) {
         for (std::size_t p = 0; p < master_params_.size(); ++p) {
-            if (nn::is_running_state(master_params_[p].name))
+            if (nn::is_running_state(master_params_[p].name) || shared(p))
                 continue;
             const auto [lo, hi] =
                 nn::detail::part_of(master_params_[p].gradient->size(), part, parts);
@@ -406,7 +411,7 @@ class data_parallel {
     // Part `part` of `parts` of every learnable parameter's values copied to every replica.
     void broadcast_part(std::size_t part, std::size_t parts) {
         for (std::size_t p = 0; p < master_params_.size(); ++p) {
-            if (nn::is_running_state(master_params_[p].name))
+            if (nn::is_running_state(master_params_[p].name) || shared(p))
                 continue;
             const auto [lo, hi] = nn::detail::part_of(master_params_[p].value->size(), part, parts);
             const T* src = master_params_[p].value->data();
@@ -418,7 +423,7 @@ class data_parallel {
     // Adds the gradients of replicas 1 .. count-1 to the master's, in shard order.
     void reduce(std::size_t count) {
         for (std::size_t p = 0; p < master_params_.size(); ++p) {
-            if (nn::is_running_state(master_params_[p].name))
+            if (nn::is_running_state(master_params_[p].name) || shared(p))
                 continue;
             T* __restrict g = master_params_[p].gradient->data();
             const std::size_t size = master_params_[p].gradient->size();

@@ -1,10 +1,14 @@
 #pragma once
-// Synchronised batch norm under data parallelism: the group of shards that train one batch
-// together, a sum over them (all-reduce) that batch norm calls in train mode, and the thread-local
-// handle through which a layer finds its shard. Without it every shard of a split batch would
-// normalise by its own few samples (PyTorch's DataParallel without SyncBatchNorm), and threads
-// would change what a network learns, not just how fast.
+// The group of shards that train one batch together under data parallelism, and the thread-local
+// handle through which a layer finds its shard. Layers that must see the whole batch meet in it:
+// batch norm sums its statistics over the shards (all_reduce), since otherwise every shard would
+// normalise by its own few samples (PyTorch's DataParallel without SyncBatchNorm) and threads would
+// change what a network learns; a wide dense layer lets every shard's thread compute a slice of
+// its outputs for the whole batch (exchange, wait, share), since otherwise every thread would
+// stream all of its weights.
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +32,9 @@ class shard_group {
   public:
     explicit shard_group(std::size_t shards)
         : slots_{std::vector<std::vector<double>>(shards), std::vector<std::vector<double>>(shards)}
-        , parity_(shards, 0) {}
+        , pointers_{std::vector<void*>(shards), std::vector<void*>(shards)}
+        , parity_(shards, 0)
+        , pointer_parity_(shards, 0) {}
 
     /// Starts a step of `participants` shards (0 .. participants - 1) and clears an abort.
     void begin_step(std::size_t participants) {
@@ -39,10 +45,13 @@ class shard_group {
         std::lock_guard lock(mutex_);
         participants_ = participants;
         arrived_ = 0;
-        aborted_ = false;
-        for (auto& p : parity_)
-            p = 0;
+        aborted_.store(false, std::memory_order_relaxed);
+        std::fill(parity_.begin(), parity_.end(), 0);
+        std::fill(pointer_parity_.begin(), pointer_parity_.end(), 0);
     }
+
+    /// Shards in the current step.
+    std::size_t participants() const { return participants_; }
 
     /// Replaces `values` by their sum over the participating shards, added in shard order (the
     /// same bits in every shard). Blocks until all have contributed; throws shard_aborted if a
@@ -67,38 +76,88 @@ class shard_group {
         }
     }
 
+    /// Publishes `mine` and returns, once every participating shard has published, their
+    /// pointers in shard order. The span is valid until the shard's next exchange; throws
+    /// shard_aborted if a shard aborted.
+    std::span<void* const> exchange(std::size_t shard, void* mine) {
+        auto& set = pointers_[pointer_parity_[shard]]; // alternating, as all_reduce's slots
+        pointer_parity_[shard] ^= 1;
+        set[shard] = mine;
+        arrive_and_wait();
+        return {set.data(), participants_};
+    }
+
+    /// Returns once every participating shard has called it (what each wrote before is then
+    /// visible to all); throws shard_aborted if a shard aborted.
+    void wait(std::size_t) { arrive_and_wait(); }
+
+    /// Records that the master's parameter `value` is read and updated only through the master
+    /// (every shard computes with it directly), so the owner neither sums replicas' gradients
+    /// into it nor copies it to them. Kept for the group's lifetime.
+    void share(const void* value) {
+        std::lock_guard lock(mutex_);
+        if (std::find(shared_.begin(), shared_.end(), value) == shared_.end())
+            shared_.push_back(value);
+    }
+    bool shared(const void* value) const {
+        std::lock_guard lock(mutex_);
+        return std::find(shared_.begin(), shared_.end(), value) != shared_.end();
+    }
+
     /// Releases every waiting shard with shard_aborted; a shard that fails or stops early calls
     /// it so the others do not wait for it forever.
     void abort() {
         std::lock_guard lock(mutex_);
-        aborted_ = true;
+        aborted_.store(true, std::memory_order_release);
         changed_.notify_all();
     }
 
   private:
+    // A wide layer meets its shards several times per batch, microseconds apart: waiters poll
+    // briefly before they sleep, so a meeting rarely costs a system call.
+    static constexpr int spin_polls = 4000;
+
     void arrive_and_wait() {
-        std::unique_lock lock(mutex_);
-        if (aborted_)
-            throw shard_aborted("xnas: another shard of the batch failed");
-        const std::uint64_t generation = generation_;
-        if (++arrived_ == participants_) {
-            arrived_ = 0;
-            ++generation_;
-            changed_.notify_all();
-            return;
+        std::uint64_t generation = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (aborted_.load(std::memory_order_relaxed))
+                throw shard_aborted("xnas: another shard of the batch failed");
+            generation = generation_.load(std::memory_order_relaxed);
+            if (++arrived_ == participants_) {
+                arrived_ = 0;
+                generation_.store(generation + 1, std::memory_order_release);
+                changed_.notify_all();
+                return;
+            }
         }
-        changed_.wait(lock, [&] { return generation_ != generation || aborted_; });
-        if (generation_ == generation)
+        for (int i = 0; i < spin_polls; ++i) {
+            if (generation_.load(std::memory_order_acquire) != generation)
+                return;
+            if (aborted_.load(std::memory_order_acquire))
+                break;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] {
+            return generation_.load(std::memory_order_relaxed) != generation ||
+                   aborted_.load(std::memory_order_relaxed);
+        });
+        if (generation_.load(std::memory_order_relaxed) == generation)
             throw shard_aborted("xnas: another shard of the batch failed");
     }
 
     std::vector<std::vector<double>> slots_[2];
-    std::vector<int> parity_;
-    std::mutex mutex_;
+    std::vector<void*> pointers_[2];
+    std::vector<int> parity_, pointer_parity_;
+    std::vector<const void*> shared_;
+    mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::size_t participants_ = 1, arrived_ = 0;
-    std::uint64_t generation_ = 0;
-    bool aborted_ = false;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<bool> aborted_{false};
 };
 
 /// The shard the calling thread is training, or null outside a synchronised step.

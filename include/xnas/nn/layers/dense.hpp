@@ -2,17 +2,32 @@
 // nn::dense, a fully connected layer y = x W^T + b on (N, in) batches: one GEMM forward, two
 // backward. The reference implementation of the nn::layer contract.
 
+#include <cstring>
 #include <string>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/detail/blas.hpp>
+#include <xnas/nn/detail/shard_sync.hpp>
 #include <xnas/nn/layer.hpp>
 
 namespace xnas::nn {
 
+/// Under data parallelism (a shard of train::fit with threads > 1), a layer with at least
+/// split_min_weights weights computes the whole batch with its shards together: each shard's
+/// thread takes a slice of the output features (forward, weight gradient) and of the input
+/// features (input gradient) over the batch gathered from all shards, with the master's weights.
+/// Each thread then streams only its slice of the weights, where a shard computing alone would
+/// stream them all, and the weights need no gradient sum nor copy to the replicas; the result
+/// equals one thread's up to rounding.
 template <class T = float>
 class dense {
   public:
     using value_type = T;
+
+    /// Weights from which the shards of a batch share the layer's work: about where they
+    /// outgrow a core's L2 cache, so that the threads streaming them each would cost more than
+    /// the shards' meetings.
+    static constexpr std::size_t split_min_weights = std::size_t{1} << 18;
 
     /// A layer from `in` to `out` features; weights start at zero (use nn::init to initialise).
     dense(std::size_t in, std::size_t out, bool use_bias = true)
@@ -28,6 +43,10 @@ class dense {
         allocate();
         const std::size_t n = check_input(x);
         ensure_shape(y, {n, out_});
+        if (split()) {
+            forward_split(x, y, n);
+            return;
+        }
         if (bias_on_) {
             for (std::size_t r = 0; r < n; ++r)
                 std::copy(b_.data(), b_.data() + out_, y.data() + r * out_);
@@ -39,6 +58,12 @@ class dense {
     void backward(const array<T>& x, const array<T>&, const array<T>& dy, array<T>* dx) {
         allocate();
         const std::size_t n = x.shape()[0];
+        if (split()) {
+            if (dx)
+                ensure_shape(*dx, {x.shape().begin(), x.shape().end()});
+            backward_split(dy, dx, n);
+            return;
+        }
         detail::gemm(true, false, out_, in_, n, T(1), dy.data(), x.data(), T(0), dw_.data());
         if (bias_on_) {
             std::fill(db_.begin(), db_.end(), T(0));
@@ -102,6 +127,111 @@ class dense {
         allocated_ = true;
     }
 
+    bool split() const { return detail::current_shard.group && w_.size() >= split_min_weights; }
+
+    // What a shard publishes to the others at a split forward or backward.
+    struct split_slot {
+        dense* layer;
+        std::size_t rows;     // samples of the shard
+        std::size_t gathered; // rows of the layer's gathered batch before this call
+    };
+
+    // Features [first, last) of n that shard `shard` of `shards` computes.
+    struct feature_slice {
+        std::size_t first, last;
+    };
+    static feature_slice slice(std::size_t n, std::size_t shard, std::size_t shards) {
+        return {n * shard / shards, n * (shard + 1) / shards};
+    }
+
+    // The master's layer, this shard's first row in the gathered batch and the batch's rows.
+    struct split_view {
+        dense* master;
+        std::size_t offset, rows;
+    };
+
+    split_view meet(detail::shard_group& group, std::size_t shard, split_slot& mine) {
+        const auto all = group.exchange(shard, &mine);
+        split_view v{static_cast<split_slot*>(all[0])->layer, 0, 0};
+        for (std::size_t k = 0; k < all.size(); ++k) {
+            const std::size_t r = static_cast<split_slot*>(all[k])->rows;
+            v.offset += k < shard ? r : 0;
+            v.rows += r;
+        }
+        if (static_cast<split_slot*>(all[0])->gathered != v.rows) { // every shard decides alike
+            if (shard == 0) {
+                ensure_shape(gathered_x_, {v.rows, in_});
+                ensure_shape(gathered_y_, {v.rows, out_});
+                ensure_shape(gathered_dy_, {v.rows, out_});
+                ensure_shape(gathered_dx_, {v.rows, in_});
+            }
+            group.wait(shard);
+        }
+        return v;
+    }
+
+    void forward_split(const array<T>& x, array<T>& y, std::size_t n) {
+        detail::shard_group& group = *detail::current_shard.group;
+        const std::size_t shard = detail::current_shard.shard;
+        split_slot mine{this, n, gathered_rows()};
+        const split_view v = meet(group, shard, mine);
+        dense& m = *v.master;
+        std::memcpy(m.gathered_x_.data() + v.offset * in_, x.data(), n * in_ * sizeof(T));
+        if (shard == 0) {
+            group.share(&w_);
+            if (bias_on_)
+                group.share(&b_);
+        }
+        group.wait(shard);
+        const auto [lo, hi] = slice(out_, shard, group.participants());
+        if (hi > lo) {
+            T* y_all = m.gathered_y_.data();
+            if (bias_on_)
+                for (std::size_t r = 0; r < v.rows; ++r)
+                    std::copy(m.b_.data() + lo, m.b_.data() + hi, y_all + r * out_ + lo);
+            detail::gemm(false, true, v.rows, hi - lo, in_, T(1), m.gathered_x_.data(), in_,
+                         m.w_.data() + lo * in_, in_, bias_on_ ? T(1) : T(0), y_all + lo, out_);
+        }
+        group.wait(shard);
+        std::memcpy(y.data(), m.gathered_y_.data() + v.offset * out_, n * out_ * sizeof(T));
+    }
+
+    void backward_split(const array<T>& dy, array<T>* dx, std::size_t n) {
+        detail::shard_group& group = *detail::current_shard.group;
+        const std::size_t shard = detail::current_shard.shard;
+        split_slot mine{this, n, gathered_rows()};
+        const split_view v = meet(group, shard, mine);
+        dense& m = *v.master;
+        std::memcpy(m.gathered_dy_.data() + v.offset * out_, dy.data(), n * out_ * sizeof(T));
+        group.wait(shard);
+        const T* dy_all = m.gathered_dy_.data();
+        const auto [lo, hi] = slice(out_, shard, group.participants());
+        if (hi > lo) {
+            detail::gemm(true, false, hi - lo, in_, v.rows, T(1), dy_all + lo, out_,
+                         m.gathered_x_.data(), in_, T(0), m.dw_.data() + lo * in_, in_);
+            if (bias_on_) {
+                T* db = m.db_.data();
+                std::fill(db + lo, db + hi, T(0));
+                for (std::size_t r = 0; r < v.rows; ++r)
+                    for (std::size_t j = lo; j < hi; ++j)
+                        db[j] += dy_all[r * out_ + j];
+            }
+        }
+        if (dx) {
+            const auto [first, last] = slice(in_, shard, group.participants());
+            if (last > first)
+                detail::gemm(false, false, v.rows, last - first, out_, T(1), dy_all, out_,
+                             m.w_.data() + first, in_, T(0), m.gathered_dx_.data() + first, in_);
+        }
+        group.wait(shard);
+        if (dx)
+            std::memcpy(dx->data(), m.gathered_dx_.data() + v.offset * in_, n * in_ * sizeof(T));
+    }
+
+    std::size_t gathered_rows() const {
+        return gathered_x_.dimension() == 2 ? gathered_x_.shape()[0] : 0;
+    }
+
     std::size_t check_input(const array<T>& x) const {
         if (x.dimension() != 2 || x.shape()[1] != in_)
             throw shape_error("xnas::nn::dense::forward: input has " +
@@ -115,6 +245,8 @@ class dense {
     bool bias_on_;
     bool allocated_ = false;
     array<T> w_, b_, dw_, db_;
+    // The master's: the batch gathered from the shards at a split forward and backward.
+    array<T> gathered_x_, gathered_y_, gathered_dy_, gathered_dx_;
 };
 
 static_assert(layer<dense<float>>);
