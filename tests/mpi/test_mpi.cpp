@@ -7,11 +7,15 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/parallel/mpi.hpp>
@@ -239,6 +243,62 @@ TEST_CASE("mpi: a journaled run resumes to the uninterrupted study", "[mpi]") {
         std::filesystem::remove(path);
     }
     MPI_Comm_free(&two);
+}
+
+TEST_CASE("mpi: worker ranks give the same journal whatever the evaluations' timing", "[mpi]") {
+    REQUIRE(world_size() == 3);
+    // Evolution decides on what it was told; each evaluation sleeps 0-3 ms drawn from a source
+    // the search does not seed, so results reach rank 0 in another order at every run.
+    const test::digit_space space{3, 10};
+    auto jittered = xnas::function_evaluator(
+        [](const std::vector<int>& a) {
+            thread_local std::mt19937 delay(std::random_device{}());
+            std::this_thread::sleep_for(std::chrono::microseconds(delay() % 3000));
+            return test::score(a);
+        },
+        {.objective = "score"});
+    auto records = [](const std::string& path) {
+        std::vector<std::string> out;
+        std::ifstream in(path);
+        for (std::string line; std::getline(in, line);) {
+            auto r = xnas::json::value::parse(line);
+            if (r.at("event").get<std::string>() == "result")
+                r["elapsed"] = 0.0; // the clock reading is the one field timing may change
+            out.push_back(r.dump());
+        }
+        return out;
+    };
+    std::vector<std::vector<std::string>> journals;
+    for (int run = 0; run < 2; ++run) {
+        const std::string path = temp_journal("ordered_" + std::to_string(run));
+        if (world_rank() == 0)
+            std::filesystem::remove(path);
+        const xnas::search_options opt{
+            .objectives = score_max, .max_trials = 60, .seed = 4, .journal = path, .fsync = false};
+        const auto s = xnas::mpi::search(space, test::tiny_evolution{}, jittered, opt);
+        if (world_rank() == 0) {
+            journals.push_back(records(path));
+            std::filesystem::remove(path);
+        }
+    }
+    if (world_rank() != 0)
+        return;
+    CHECK(journals[0].size() == 121); // start, 60 asks, 60 results
+    CHECK(journals[1] == journals[0]);
+    // Two worker ranks ask two ahead: the study of one serial worker with a lookahead of two.
+    const std::string path = temp_journal("ordered_serial");
+    std::filesystem::remove(path);
+    auto ev = xnas::function_evaluator([](const std::vector<int>& a) { return test::score(a); },
+                                       {.objective = "score"});
+    xnas::search(space, test::tiny_evolution{}, ev,
+                 {.objectives = score_max,
+                  .max_trials = 60,
+                  .seed = 4,
+                  .lookahead = 2,
+                  .journal = path,
+                  .fsync = false});
+    CHECK(records(path) == journals[0]);
+    std::filesystem::remove(path);
 }
 
 TEST_CASE("mpi: a communicator of one rank is refused on that rank", "[mpi]") {

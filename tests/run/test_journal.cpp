@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -402,4 +403,61 @@ TEST_CASE("journal: a parallel run replays in its recorded interleaving", "[run]
         CHECK(resumed.history[i].e == par.history[i].e);
     }
     std::filesystem::remove(path);
+}
+
+TEST_CASE("journal: parallel workers give the same journal whatever the evaluations' timing",
+          "[run][journal]") {
+    // Evolution decides on what it was told, so any change in the order of tells shows in the
+    // asks. Each evaluation sleeps 0-3 ms, drawn from a source the search does not seed, so the
+    // results arrive in another order at every run.
+    auto jittered = [](bool jitter) {
+        return xnas::make_thread_safe_evaluator(
+            [jitter](const std::vector<int>& a) -> xnas::evaluation {
+                if (jitter) {
+                    thread_local std::mt19937 delay(std::random_device{}());
+                    std::this_thread::sleep_for(std::chrono::microseconds(delay() % 3000));
+                }
+                xnas::evaluation e;
+                e.objectives["score"] = test::score(a);
+                return e;
+            },
+            {});
+    };
+    // Each record without its clock reading ("elapsed").
+    auto records = [](const std::string& path) {
+        std::vector<std::string> out;
+        for (const auto& line : lines_of(slurp(path))) {
+            auto r = xnas::json::value::parse(line);
+            if (r.at("event").get<std::string>() == "result")
+                r["elapsed"] = 0.0;
+            out.push_back(r.dump());
+        }
+        return out;
+    };
+    const digit_space space;
+    auto run = [&](std::size_t workers, std::size_t lookahead, bool jitter,
+                   const std::string& name) {
+        const std::string path = temp_path(name);
+        tiny_evolution st;
+        const auto s = xnas::search(space, st, jittered(jitter),
+                                    {.objectives = score_max,
+                                     .max_trials = 40,
+                                     .seed = 8,
+                                     .workers = workers,
+                                     .lookahead = lookahead,
+                                     .journal = path,
+                                     .fsync = false});
+        REQUIRE(s.history.size() == 40);
+        auto r = records(path);
+        std::filesystem::remove(path);
+        return r;
+    };
+    const auto first = run(2, 0, true, "ordered_a");
+    REQUIRE(first.size() == 41 + 40); // start, then 40 asks and 40 results
+    CHECK(run(2, 0, true, "ordered_b") == first);
+    // The result depends on the lookahead, not on the workers.
+    CHECK(run(1, 2, false, "ordered_c") == first);
+    const auto wide = run(3, 3, true, "ordered_d");
+    CHECK(run(3, 3, true, "ordered_e") == wide);
+    CHECK(run(1, 3, false, "ordered_f") == wide);
 }

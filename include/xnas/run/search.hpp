@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 #include <xnas/core/concepts.hpp>
@@ -42,10 +43,23 @@ struct search_options {
     double max_seconds = 0;
     double max_cost = 0;    ///< summed evaluation cost (e.g. a table's training seconds)
     std::uint64_t seed = 0; ///< seeds the generator the strategy draws from
-    /// Evaluations in flight. 1: serial, in the calling thread, deterministic. W > 1: a pool of W
-    /// threads; the evaluator is copied per worker unless is_thread_safe_evaluator says it is
-    /// thread-safe. The strategy is only ever called from the calling thread.
+    /// Evaluations in flight. 1: serial, in the calling thread. W > 1: a pool of W threads; the
+    /// evaluator is copied per worker unless is_thread_safe_evaluator says it is thread-safe.
+    /// The strategy is only ever called from the calling thread.
     std::size_t workers = 1;
+    /// Tell the strategy each result as soon as it arrives (completion order). Then with
+    /// workers > 1 what is asked next depends on which evaluation happened to finish first, so
+    /// two runs of the same seed differ. Off (the default): results are told in the order their
+    /// trials were asked, and the trial in position j is asked right after the result in
+    /// position j - lookahead is told, so the same seed and options give the same trials,
+    /// journal and result whatever the evaluations' timing.
+    bool asynchronous = false;
+    /// Without `asynchronous`: trials asked ahead of the oldest result not yet told; 0 means
+    /// `workers`. The result depends on the lookahead, not on the workers: a search gives the
+    /// same result on 1 worker as on any number up to its lookahead. Workers idle while the
+    /// window is full and its oldest trial is still running, so a lookahead above the workers
+    /// keeps them busier, at the cost of strategies deciding on older results.
+    std::size_t lookahead = 0;
     std::string journal{}; ///< journal path; empty: no journal (needs a serializable_space)
     /// With a journal: replay it first (if it exists), then continue. Without resume an existing
     /// non-empty journal is an error, never silently overwritten.
@@ -457,36 +471,46 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
 
     {
         std::size_t in_flight = 0;
+        const bool ordered = !opt.asynchronous;
+        const std::size_t window = opt.lookahead ? opt.lookahead : opt.workers;
+        std::deque<std::uint64_t> untold; // ordered: ids asked and not yet told, in ask order
+        std::unordered_map<std::uint64_t, scored<A>> arrived; // ordered: results awaiting turn
         // Trials asked before a crash but never finished run first, as they would have.
         for (auto& t : run.pending) {
+            untold.push_back(t.id);
             exec.submit(std::move(t));
             ++in_flight;
         }
         run.pending.clear();
-        for (;;) {
-            while (in_flight < opt.workers && may_ask()) {
-                std::optional<double> given;
-                if constexpr (detail::takes_progress<Stt>) {
-                    given = progress();
-                    run.strategy.set_progress(*given);
-                }
-                trial<A> t = run.strategy.ask(space, run.g);
-                ++run.asked;
-                if constexpr (serializable_space<Space>)
-                    if (journal)
-                        journal->append(
-                            journal_ask_record(t, space.to_string(t.architecture), given));
-                bool cb_stop = false;
-                ((cb_stop = detail::hook_on_ask(callbacks, std::as_const(t)) || cb_stop), ...);
-                if (cb_stop)
-                    request_stop(stop_reason::callback);
-                exec.submit(std::move(t));
-                ++in_flight;
+        auto ask_one = [&] {
+            std::optional<double> given;
+            if constexpr (detail::takes_progress<Stt>) {
+                given = progress();
+                run.strategy.set_progress(*given);
             }
-            if (in_flight == 0)
-                break;
-            scored<A> s = exec.wait_one();
-            --in_flight;
+            trial<A> t = run.strategy.ask(space, run.g);
+            ++run.asked;
+            if constexpr (serializable_space<Space>)
+                if (journal)
+                    journal->append(journal_ask_record(t, space.to_string(t.architecture), given));
+            bool cb_stop = false;
+            ((cb_stop = detail::hook_on_ask(callbacks, std::as_const(t)) || cb_stop), ...);
+            if (cb_stop)
+                request_stop(stop_reason::callback);
+            if (ordered)
+                untold.push_back(t.id);
+            exec.submit(std::move(t));
+            ++in_flight;
+        };
+        auto fill = [&] {
+            if (ordered)
+                while (untold.size() < window && may_ask())
+                    ask_one();
+            else
+                while (in_flight < opt.workers && may_ask())
+                    ask_one();
+        };
+        auto tell_one = [&](scored<A> s) {
             detail::check_objectives(s.t, s.e, opt.objectives);
             if (journal)
                 journal->append(journal_result_record(s.t.id, s.e, elapsed()));
@@ -500,6 +524,31 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
              ...);
             if (cb_stop)
                 request_stop(stop_reason::callback);
+        };
+        for (;;) {
+            fill();
+            if (in_flight == 0)
+                break;
+            scored<A> s = exec.wait_one();
+            --in_flight;
+            if (!ordered) {
+                tell_one(std::move(s));
+                continue;
+            }
+            const std::uint64_t id = s.t.id;
+            arrived.insert_or_assign(id, std::move(s));
+            // Every result whose turn has come is told, and the window refilled after each one,
+            // so each ask follows the same tells however the results arrived.
+            while (!untold.empty()) {
+                const auto it = arrived.find(untold.front());
+                if (it == arrived.end())
+                    break;
+                scored<A> next = std::move(it->second);
+                arrived.erase(it);
+                untold.pop_front();
+                tell_one(std::move(next));
+                fill();
+            }
         }
     }
     (detail::hook_on_end(callbacks, std::as_const(out)), ...);
