@@ -91,6 +91,32 @@ TEST_CASE("pareto selector: fronts in order, the cut front by crowding", "[selec
     CHECK(s.pareto_front() == std::vector<std::size_t>{0, 3, 4});
 }
 
+TEST_CASE("hypervolume of known fronts", "[select][pareto]") {
+    const std::vector<xnas::objective> max2{{"a", xnas::direction::maximize},
+                                            {"b", xnas::direction::maximize}};
+    const std::vector<double> origin{0, 0};
+    // A staircase: widths 1, 1, 1 at heights 3, 2, 1.
+    std::vector<std::vector<double>> front{{1, 3}, {2, 2}, {3, 1}};
+    CHECK(xnas::hypervolume(front, max2, origin) == Approx(6.0));
+    front.push_back({1, 1});            // dominated: adds nothing
+    front.push_back({-1, 5});           // worse than the reference in a: adds nothing
+    front.push_back({std::nan(""), 9}); // failed: adds nothing
+    CHECK(xnas::hypervolume(front, max2, origin) == Approx(6.0));
+    // Against (1, 1) only (2, 2) is strictly better in both: a unit box.
+    CHECK(xnas::hypervolume(front, max2, std::vector<double>{1, 1}) == Approx(1.0));
+    // Minimised objectives: the same staircase mirrored.
+    const std::vector<xnas::objective> min2{{"a", xnas::direction::minimize},
+                                            {"b", xnas::direction::minimize}};
+    CHECK(xnas::hypervolume({{-1, -3}, {-2, -2}, {-3, -1}}, min2, origin) == Approx(6.0));
+    // Three objectives: two unit-overlapping boxes, 2 + 2 - 1.
+    const std::vector<xnas::objective> max3{{"a"}, {"b"}, {"c"}};
+    CHECK(xnas::hypervolume({{2, 1, 1}, {1, 2, 1}}, max3, std::vector<double>{0, 0, 0}) ==
+          Approx(3.0));
+    CHECK(xnas::hypervolume({}, max3, std::vector<double>{0, 0, 0}) == 0.0);
+    CHECK_THROWS_WITH(xnas::hypervolume({{1, 2}}, max3, std::vector<double>{0, 0, 0}),
+                      Catch::Matchers::Contains("a point has 2 values, expected 3"));
+}
+
 TEST_CASE("top_k by one objective", "[select][top_k]") {
     auto pop = make_pop({{3, 0}, {1, 0}, {4, 0}, {1, 0}, {5, 0}});
     xnas::top_k best_a{{"a", direction::maximize}};

@@ -1,7 +1,7 @@
 #pragma once
 // Pareto selection as in NSGA-II (Deb, Pratap, Agarwal & Meyarivan, 2002, "A fast and elitist
 // multiobjective genetic algorithm: NSGA-II", IEEE TEC 6(2)): fast non-dominated sort, crowding
-// distance, and xnas::pareto, the selector built on them.
+// distance, xnas::pareto, the selector built on them, and the hypervolume that measures a front.
 
 #include <algorithm>
 #include <cmath>
@@ -83,6 +83,75 @@ inline std::vector<double> crowding_distance(const std::vector<std::vector<doubl
                 (values[front[order[i + 1]]][obj] - values[front[order[i - 1]]][obj]) / (hi - lo);
     }
     return dist;
+}
+
+namespace detail {
+
+// Hypervolume by slicing objectives (While, Hingston, Barone & Huband, 2006): points oriented
+// for minimisation, each strictly better than `reference` everywhere; sweeps the last objective
+// and measures the (m - 1)-dimensional volume each slab adds. O(n^m): for fronts of a search.
+inline double slice_volume(std::vector<std::vector<double>> points, std::span<const double> ref,
+                           std::size_t m) {
+    if (points.empty())
+        return 0;
+    if (m == 1) {
+        double best = points[0][0];
+        for (const auto& p : points)
+            best = std::min(best, p[0]);
+        return ref[0] - best;
+    }
+    std::sort(points.begin(), points.end(),
+              [m](const auto& a, const auto& b) { return a[m - 1] < b[m - 1]; });
+    double volume = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const double next = i + 1 < points.size() ? points[i + 1][m - 1] : ref[m - 1];
+        if (next > points[i][m - 1])
+            volume += (next - points[i][m - 1]) *
+                      slice_volume(
+                          std::vector<std::vector<double>>(
+                              points.begin(), points.begin() + static_cast<std::ptrdiff_t>(i + 1)),
+                          ref, m - 1);
+    }
+    return volume;
+}
+
+} // namespace detail
+
+/// The hypervolume of `points` (one value per objective of `objs`) with respect to
+/// `reference`: the measure of the objective space they dominate and that dominates the
+/// reference point (choose it worse than every point of interest in every objective). Points not
+/// strictly better than the reference in every objective, or with a NaN, add nothing; dominated
+/// points add nothing beyond their front. Larger is better. Throws std::invalid_argument when a
+/// vector's length is not the number of objectives.
+inline double hypervolume(const std::vector<std::vector<double>>& points,
+                          std::span<const objective> objs, std::span<const double> reference) {
+    const std::size_t m = objs.size();
+    if (m == 0 || reference.size() != m)
+        throw std::invalid_argument("xnas::hypervolume: " + std::to_string(m) + " objectives and " +
+                                    "a reference point of " + std::to_string(reference.size()) +
+                                    " values; expected equal and at least one");
+    auto minimised = [&](std::size_t o, double v) {
+        return objs[o].dir == direction::minimize ? v : -v;
+    };
+    std::vector<double> ref(m);
+    for (std::size_t o = 0; o < m; ++o)
+        ref[o] = minimised(o, reference[o]);
+    std::vector<std::vector<double>> inside;
+    for (const auto& p : points) {
+        if (p.size() != m)
+            throw std::invalid_argument("xnas::hypervolume: a point has " +
+                                        std::to_string(p.size()) + " values, expected " +
+                                        std::to_string(m));
+        std::vector<double> q(m);
+        bool counts = true;
+        for (std::size_t o = 0; o < m && counts; ++o) {
+            q[o] = minimised(o, p[o]);
+            counts = q[o] < ref[o]; // false for NaN too
+        }
+        if (counts)
+            inside.push_back(std::move(q));
+    }
+    return detail::slice_volume(std::move(inside), ref, m);
 }
 
 /// NSGA-II survivor selection: fills k slots front by front; the front that does not fit is cut

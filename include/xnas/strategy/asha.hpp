@@ -29,6 +29,10 @@ struct asha_options {
     /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
     /// only objective.
     xnas::objective objective{};
+    /// Several objectives (MO-ASHA, Schmucker et al., 2021): a rung ranks its results by
+    /// non-dominated front, then by crowding distance, and promotes from the top of that order.
+    /// When set, `objective` is not read.
+    std::vector<xnas::objective> objectives{};
 };
 
 /// ASHA (Algorithm 2 of the paper). Each ask looks for a promotable trial, from the highest
@@ -86,14 +90,22 @@ class asha {
             return;
         const std::size_t r = it->second;
         pending_.erase(it);
+        auto& res = rungs_[r].results;
+        if (!options_.objectives.empty()) {
+            auto scores = detail::scores_of(e, options_.objectives, "xnas::asha::tell");
+            if (std::any_of(scores.begin(), scores.end(), [](double v) { return std::isnan(v); }))
+                return;
+            res.push_back(result{t.id, t.architecture, scores[0], false, std::move(scores)});
+            rank_by_pareto(res);
+            return;
+        }
         const double s = detail::score_of(e, options_.objective, "xnas::asha::tell");
         if (std::isnan(s))
             return;
-        auto& res = rungs_[r].results;
         // Sorted insert after equal scores, so earlier results win ties.
         const auto pos = std::upper_bound(res.begin(), res.end(), s,
                                           [](double v, const result& x) { return v > x.score; });
-        res.insert(pos, result{t.id, t.architecture, s, false});
+        res.insert(pos, result{t.id, t.architecture, s, false, {}});
     }
 
     /// Fidelity of rung k (0 = lowest).
@@ -109,7 +121,23 @@ class asha {
         architecture arch;
         double score;
         bool promoted;
+        std::vector<double> scores; // one per objective, with several objectives
     };
+
+    // Reorders a rung's results best first by front and crowding distance; the order among
+    // results already there may change as new ones arrive, which is what a front does.
+    static void rank_by_pareto(std::vector<result>& res) {
+        std::vector<std::vector<double>> rows;
+        rows.reserve(res.size());
+        for (std::size_t i = 0; i < res.size(); ++i)
+            rows.push_back(res[i].scores);
+        const std::vector<std::size_t> order = detail::pareto_order(rows);
+        std::vector<result> sorted;
+        sorted.reserve(res.size());
+        for (std::size_t i : order)
+            sorted.push_back(std::move(res[i]));
+        res = std::move(sorted);
+    }
     struct rung {
         double fidelity = 1;
         std::vector<result> results; // best first

@@ -38,11 +38,16 @@ struct bohb_options {
     /// a model that settled early cannot shut out the rest of the space (the paper's rho).
     double random_fraction = 1.0 / 3;
     /// The per-fidelity TPE models. startup_trials is the number of results a fidelity needs
-    /// before its model proposes (the paper's N_min); objective and fidelity are ignored.
+    /// before its model proposes (the paper's N_min); objective, objectives and fidelity are
+    /// ignored (the models rank by bohb's own).
     tpe_options model{};
     /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
     /// only objective.
     xnas::objective objective{};
+    /// Several objectives: each rung promotes by non-dominated front, then crowding distance
+    /// (after Schmucker et al., 2021, "Multi-objective Asynchronous Successive Halving").
+    /// When set, `objective` is not read.
+    std::vector<xnas::objective> objectives{};
 };
 
 /// BOHB over a decision space. The brackets, promotions and trial ids are hyperband's (the
@@ -61,7 +66,9 @@ class bohb {
         : options_(std::move(options))
         , scheduler_(detail::hyperband_cycle(options_.min_fidelity, options_.max_fidelity,
                                              options_.eta, "xnas::bohb"),
-                     options_.max_fidelity, options_.eta, options_.objective, "xnas::bohb") {
+                     options_.max_fidelity, options_.eta,
+                     detail::ranking_objectives(options_.objectives, options_.objective),
+                     "xnas::bohb") {
         if (!(options_.random_fraction >= 0 && options_.random_fraction <= 1))
             throw std::invalid_argument("xnas::bohb: random_fraction is " +
                                         std::to_string(options_.random_fraction) +
@@ -82,9 +89,8 @@ class bohb {
         if (it == pending_.end())
             return;
         scheduler_.tell(t, e);
-        const double score = detail::score_of(e, options_.objective, "xnas::bohb::tell");
         auto& model = model_at(t.fidelity);
-        model.record(std::move(it->second), score, model.cost_of(e));
+        model.record(std::move(it->second), scores(e, "xnas::bohb::tell"), model.cost_of(e));
         pending_.erase(it);
     }
 
@@ -97,8 +103,7 @@ class bohb {
     void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
         seen_.insert(space, t.architecture);
         auto& model = model_at(nearest_rung(t.fidelity));
-        model.record(xnas::to_decisions(space, t.architecture),
-                     detail::score_of(e, options_.objective, "xnas::bohb::observe"),
+        model.record(xnas::to_decisions(space, t.architecture), scores(e, "xnas::bohb::observe"),
                      model.cost_of(e));
     }
 
@@ -114,6 +119,11 @@ class bohb {
     const bohb_options& options() const { return options_; }
 
   private:
+    std::vector<double> scores(const evaluation& e, const char* who) const {
+        return detail::scores_of(
+            e, detail::ranking_objectives(options_.objectives, options_.objective), who);
+    }
+
     // The rung fidelity (computed as the brackets compute it, so the model keys match) nearest
     // f in log(f): a result lands in the model of the rung whose results it is most like.
     double nearest_rung(double f) const {

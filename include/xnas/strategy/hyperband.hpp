@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <utility>
+#include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
 #include <xnas/strategy/detail/archetype.hpp>
 #include <xnas/strategy/detail/brackets.hpp>
+#include <xnas/strategy/detail/common.hpp>
 
 namespace xnas {
 
@@ -22,6 +24,10 @@ struct hyperband_options {
     /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
     /// only objective.
     xnas::objective objective{};
+    /// Several objectives: each rung promotes by non-dominated front, then crowding distance
+    /// (after Schmucker et al., 2021, "Multi-objective Asynchronous Successive Halving").
+    /// When set, `objective` is not read.
+    std::vector<xnas::objective> objectives{};
 };
 
 /// Hyperband. With s_max = floor(log_eta(max/min)), bracket s = s_max, ..., 0 starts
@@ -39,7 +45,9 @@ class hyperband {
         : options_(std::move(options))
         , scheduler_(detail::hyperband_cycle(options_.min_fidelity, options_.max_fidelity,
                                              options_.eta, "xnas::hyperband"),
-                     options_.max_fidelity, options_.eta, options_.objective, "xnas::hyperband") {}
+                     options_.max_fidelity, options_.eta,
+                     detail::ranking_objectives(options_.objectives, options_.objective),
+                     "xnas::hyperband") {}
 
     trial<architecture> ask(const Space& space, rng& g) { return scheduler_.ask(space, g); }
     void tell(const trial<architecture>& t, const evaluation& e) { scheduler_.tell(t, e); }

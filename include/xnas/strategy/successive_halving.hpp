@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstddef>
 #include <utility>
+#include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
 #include <xnas/strategy/detail/archetype.hpp>
 #include <xnas/strategy/detail/brackets.hpp>
+#include <xnas/strategy/detail/common.hpp>
 
 namespace xnas {
 
@@ -27,6 +29,10 @@ struct successive_halving_options {
     /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
     /// only objective.
     xnas::objective objective{};
+    /// Several objectives: each rung promotes by non-dominated front, then crowding distance
+    /// (after Schmucker et al., 2021, "Multi-objective Asynchronous Successive Halving").
+    /// When set, `objective` is not read.
+    std::vector<xnas::objective> objectives{};
 };
 
 /// Successive halving, repeated: bracket after bracket of n architectures. Each re-evaluation
@@ -42,7 +48,8 @@ class successive_halving {
 
     explicit successive_halving(successive_halving_options options = {})
         : options_(std::move(options))
-        , scheduler_(make_cycle(options_), options_.max_fidelity, options_.eta, options_.objective,
+        , scheduler_(make_cycle(options_), options_.max_fidelity, options_.eta,
+                     detail::ranking_objectives(options_.objectives, options_.objective),
                      "xnas::successive_halving") {}
 
     trial<architecture> ask(const Space& space, rng& g) { return scheduler_.ask(space, g); }

@@ -59,6 +59,10 @@ struct tpe_options {
     /// The objective to maximize (or minimize, by its direction); empty name: the evaluation's
     /// only objective.
     xnas::objective objective{};
+    /// Several objectives (after Ozaki et al., 2020, "Multiobjective Tree-Structured Parzen
+    /// Estimator"): the good group is the top of the told trials ranked by non-dominated front,
+    /// then crowding distance. When set, `objective` is not read.
+    std::vector<xnas::objective> objectives{};
     /// Fidelity of every asked trial.
     double fidelity = 1.0;
     /// Model the decisions jointly (Optuna's multivariate=True): each group is a mixture with
@@ -146,8 +150,7 @@ class tpe {
         const auto it = pending_.find(t.id);
         if (it == pending_.end())
             return;
-        record(std::move(it->second), detail::score_of(e, options_.objective, "xnas::tpe::tell"),
-               cost_of(e));
+        record(std::move(it->second), scores(e, "xnas::tpe::tell"), cost_of(e));
         pending_.erase(it);
     }
 
@@ -157,8 +160,8 @@ class tpe {
     /// architecture is not proposed again. t.fidelity is not read, as tell does not.
     void observe(const Space& space, const trial<architecture>& t, const evaluation& e) {
         seen_.insert(space, t.architecture);
-        record(xnas::to_decisions(space, t.architecture),
-               detail::score_of(e, options_.objective, "xnas::tpe::observe"), cost_of(e));
+        record(xnas::to_decisions(space, t.architecture), scores(e, "xnas::tpe::observe"),
+               cost_of(e));
     }
 
     /// The share of the search's budget spent, 0 to 1 (NaN counts as 0); xnas::search sets it
@@ -229,9 +232,23 @@ class tpe {
 
     // A failed evaluation (NaN score) counts as the worst.
     void record(std::vector<int> decisions, double score, double cost = 0.0) {
-        if (std::isnan(score))
-            score = -std::numeric_limits<double>::infinity();
-        told_.push_back({std::move(decisions), score, cost});
+        record(std::move(decisions), std::vector<double>{score}, cost);
+    }
+    // One oriented score per ranking objective; with several, trials are ranked by pareto_order
+    // (a NaN anywhere: failed, ranked last).
+    void record(std::vector<int> decisions, std::vector<double> scores, double cost = 0.0) {
+        const bool failed =
+            std::any_of(scores.begin(), scores.end(), [](double v) { return std::isnan(v); });
+        const double score = failed ? -std::numeric_limits<double>::infinity() : scores[0];
+        if (scores.size() == 1)
+            scores.clear(); // one objective: `score` ranks
+        told_.push_back({std::move(decisions), score, cost, std::move(scores)});
+    }
+
+    std::vector<double> scores(const evaluation& e, const char* who) const {
+        if (options_.objectives.empty())
+            return {detail::score_of(e, options_.objective, who)};
+        return detail::scores_of(e, options_.objectives, who);
     }
 
     // The evaluation's cost as options_.cost names it; 0 (left out of the fit) when absent.
@@ -244,6 +261,7 @@ class tpe {
         std::vector<int> decisions; // -1: unused by this trial
         double score;               // -inf for failures
         double cost;                // 0: unknown
+        std::vector<double> scores; // with several objectives, one per objective (else empty)
     };
 
     std::vector<double> distribution(const std::vector<std::vector<double>>& group, std::size_t i,
@@ -308,9 +326,17 @@ class tpe {
         std::vector<std::size_t> order(n);
         for (std::size_t k = 0; k < n; ++k)
             order[k] = k;
-        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            return told_[a].score > told_[b].score;
-        });
+        if (!told_.empty() && !told_[0].scores.empty()) {
+            std::vector<std::vector<double>> rows;
+            rows.reserve(n);
+            for (const auto& o : told_)
+                rows.push_back(o.scores);
+            order = detail::pareto_order(rows);
+        } else {
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+                return told_[a].score > told_[b].score;
+            });
+        }
         const auto by_gamma =
             static_cast<std::size_t>(std::ceil(options_.gamma * static_cast<double>(n)));
         const std::size_t n_good = std::clamp<std::size_t>(by_gamma, 1, options_.max_good);

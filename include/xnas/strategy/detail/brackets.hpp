@@ -61,12 +61,14 @@ class bracket_scheduler {
   public:
     using architecture = typename Space::architecture;
 
+    /// `objs`: one objective ranks a rung by its score; several by non-dominated front, then
+    /// crowding distance (MO-Hyperband after Schmucker et al., 2021).
     bracket_scheduler(std::vector<bracket_shape> cycle, double max_fidelity, double eta,
-                      objective obj, const char* who)
+                      std::vector<objective> objs, const char* who)
         : cycle_(std::move(cycle))
         , max_fidelity_(max_fidelity)
         , eta_(eta)
-        , objective_(std::move(obj))
+        , objectives_(std::move(objs))
         , who_(who) {}
 
     trial<architecture> ask(const Space& space, rng& g) {
@@ -104,9 +106,9 @@ class bracket_scheduler {
         bracket& b = bit->second;
         rung& ru = b.rungs[r];
         ++ru.done;
-        const double s = score_of(e, objective_, who_);
-        if (!std::isnan(s))
-            ru.results.push_back({t.id, t.architecture, s});
+        std::vector<double> scores = scores_of(e, objectives_, who_);
+        if (std::none_of(scores.begin(), scores.end(), [](double v) { return std::isnan(v); }))
+            ru.results.push_back({t.id, t.architecture, scores[0], std::move(scores)});
         if (ru.done < ru.size)
             return;
         if (r + 1 == b.rungs.size()) {
@@ -116,8 +118,18 @@ class bracket_scheduler {
         }
         // Promote the best floor(size / eta) (at least one) to the next rung.
         auto& res = ru.results;
-        std::stable_sort(res.begin(), res.end(),
-                         [](const result& a, const result& b2) { return a.score > b2.score; });
+        if (objectives_.size() == 1) {
+            std::stable_sort(res.begin(), res.end(),
+                             [](const result& a, const result& b2) { return a.score > b2.score; });
+        } else {
+            std::vector<std::vector<double>> rows;
+            for (const auto& x : res)
+                rows.push_back(x.scores);
+            std::vector<result> sorted;
+            for (std::size_t i : pareto_order(rows))
+                sorted.push_back(std::move(res[i]));
+            res = std::move(sorted);
+        }
         const std::size_t keep =
             std::min(res.size(),
                      std::max<std::size_t>(
@@ -139,6 +151,7 @@ class bracket_scheduler {
         std::uint64_t id;
         architecture arch;
         double score;
+        std::vector<double> scores; // one per objective
     };
     struct rung {
         double fidelity = 1;
@@ -177,7 +190,7 @@ class bracket_scheduler {
 
     std::vector<bracket_shape> cycle_;
     double max_fidelity_, eta_;
-    objective objective_;
+    std::vector<objective> objectives_;
     const char* who_;
     std::map<std::uint64_t, bracket> brackets_; // active, oldest first
     std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> pending_;

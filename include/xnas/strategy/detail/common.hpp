@@ -1,7 +1,7 @@
 #pragma once
-// Internals shared by the shipped strategies: reading one objective from an evaluation as a
-// "larger is better" score, and a set of architectures that picks the fastest lookup the
-// architecture type allows.
+// Internals shared by the shipped strategies: reading one objective (or several) from an
+// evaluation as "larger is better" scores, ranking results by several objectives, and a set of
+// architectures that picks the fastest lookup the architecture type allows.
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include <vector>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/select/pareto.hpp>
 
 namespace xnas::detail {
 
@@ -48,6 +50,57 @@ inline double score_of(const evaluation& e, const objective& o, const char* who)
     if (std::isnan(v))
         return v;
     return o.dir == direction::maximize ? v : -v;
+}
+
+/// score_of for each objective of `objs`, in order.
+inline std::vector<double> scores_of(const evaluation& e, std::span<const objective> objs,
+                                     const char* who) {
+    std::vector<double> v;
+    v.reserve(objs.size());
+    for (const auto& o : objs)
+        v.push_back(score_of(e, o, who));
+    return v;
+}
+
+/// Positions of `rows` (one vector of oriented scores per result, larger is better, NaN worst)
+/// best first, as NSGA-II ranks a population: by non-dominated front, then by larger crowding
+/// distance within a front, then by position (earlier first). Rows with a NaN (failed
+/// evaluations) come last, in position order.
+inline std::vector<std::size_t> pareto_order(const std::vector<std::vector<double>>& rows) {
+    std::vector<std::size_t> valid, failed;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const bool nan =
+            std::any_of(rows[i].begin(), rows[i].end(), [](double v) { return std::isnan(v); });
+        (nan ? failed : valid).push_back(i);
+    }
+    std::vector<std::size_t> order;
+    order.reserve(rows.size());
+    if (!valid.empty()) {
+        std::vector<std::vector<double>> values;
+        values.reserve(valid.size());
+        for (std::size_t i : valid)
+            values.push_back(rows[i]);
+        const std::vector<objective> maximize(values[0].size(), objective{"", direction::maximize});
+        for (const auto& front : non_dominated_sort(values, maximize)) {
+            const std::vector<double> crowding = crowding_distance(values, front);
+            std::vector<std::size_t> by(front.size());
+            for (std::size_t k = 0; k < by.size(); ++k)
+                by[k] = k;
+            std::stable_sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) {
+                return crowding[a] > crowding[b];
+            });
+            for (std::size_t k : by)
+                order.push_back(valid[front[k]]);
+        }
+    }
+    order.insert(order.end(), failed.begin(), failed.end());
+    return order;
+}
+
+/// The objectives a strategy ranks by: `several` when it names any, else `{one}`.
+inline std::vector<objective> ranking_objectives(const std::vector<objective>& several,
+                                                 const objective& one) {
+    return several.empty() ? std::vector<objective>{one} : several;
 }
 
 /// In-place Fisher-Yates shuffle drawing from g. Unlike rng::shuffle it finds swap by ADL at
