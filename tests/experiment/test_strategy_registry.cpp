@@ -80,6 +80,25 @@ TEST_CASE("each shipped name makes its strategy", "[experiment][registry]") {
     CHECK(!r.make("random", s).target<xnas::tpe<cell_space>>());
 }
 
+TEST_CASE("several objectives reach the strategies that rank by several",
+          "[experiment][registry]") {
+    const auto r = shipped_strategies<cell_space>();
+    const std::vector<xnas::objective> three{{"acc", xnas::direction::maximize},
+                                             {"size", xnas::direction::minimize},
+                                             {"ms", xnas::direction::minimize}};
+    const strategy_settings s{.primary = three[0], .objectives = three};
+    CHECK(r.make("asha", s).target<xnas::asha<cell_space>>()->options().objectives == three);
+    CHECK(r.make("hyperband", s).target<xnas::hyperband<cell_space>>()->options().objectives ==
+          three);
+    CHECK(r.make("bohb", s).target<xnas::bohb<cell_space>>()->options().objectives == three);
+    CHECK(r.make("tpe", s).target<xnas::tpe<cell_space>>()->options().objectives == three);
+    CHECK(r.make("nsga2", s).target<xnas::nsga2<cell_space>>()->options().objectives == three);
+    // One objective named: the single-objective strategies as before.
+    const strategy_settings one{.primary = three[0], .objectives = {three[0]}};
+    CHECK(r.make("asha", one).target<xnas::asha<cell_space>>()->options().objectives.empty());
+    CHECK(r.make("nsga2", one).target<xnas::nsga2<cell_space>>()->options().objectives.size() == 2);
+}
+
 TEST_CASE("a zero budget and fidelity keep each strategy's defaults", "[experiment][registry]") {
     const auto r = shipped_strategies<cell_space>();
     const auto evolution = r.make("evolution");

@@ -120,6 +120,11 @@ struct strategy_settings {
     double cost_exponent = 0;   ///< tpe, bohb: weight of the predicted cost (tpe_options)
     std::string cost = "flops"; ///< tpe, bohb: the result entry their cost model predicts
     bool cost_cooling = false;  ///< tpe, tpe-multivariate, bohb (tpe_options)
+    /// Several objectives for the strategies that rank by several: hyperband, asha and bohb
+    /// promote (and bohb's and tpe's models rank) by non-dominated front, then crowding distance;
+    /// nsga2 takes them in place of primary and secondary. Empty: primary alone (and nsga2's
+    /// secondary). Other strategies read primary only.
+    std::vector<objective> objectives{};
 };
 
 /// Names mapped to factories of strategies over Space, in the order they were added. A copy
@@ -193,13 +198,17 @@ class strategy_registry {
 /// Every shipped strategy that supports Space, in this order: random, evolution, local
 /// (neighbourhood_space), reinforce, tpe, tpe-multivariate (decision_space), bananas
 /// (encodable_space), nsga2, hyperband, asha, bohb (decision_space). Each optimises
-/// settings.primary (nsga2 also settings.secondary).
+/// settings.primary (nsga2 also settings.secondary); tpe, nsga2, hyperband, asha and bohb
+/// settings.objectives when it names several.
 template <search_space Space>
 strategy_registry<Space> shipped_strategies() {
     using S = any_strategy<Space>;
     using settings = strategy_settings;
     auto population = [](const settings& s) {
         return std::clamp<std::size_t>(s.budget / 4, 4, 50);
+    };
+    auto several = [](const settings& s) {
+        return s.objectives.size() > 1 ? s.objectives : std::vector<objective>{};
     };
     strategy_registry<Space> r;
     r.add("random", "", [](const settings&) { return S(random_search<Space>()); });
@@ -217,14 +226,16 @@ strategy_registry<Space> shipped_strategies() {
     if constexpr (decision_space<Space>) {
         r.add("reinforce", "",
               [](const settings& s) { return S(reinforce<Space>({.objective = s.primary})); });
-        r.add("tpe", "", [](const settings& s) {
+        r.add("tpe", "", [several](const settings& s) {
             return S(tpe<Space>({.objective = s.primary,
+                                 .objectives = several(s),
                                  .cost_exponent = s.cost_exponent,
                                  .cost = s.cost,
                                  .cost_cooling = s.cost_cooling}));
         });
-        r.add("tpe-multivariate", "decisions modelled jointly", [](const settings& s) {
+        r.add("tpe-multivariate", "decisions modelled jointly", [several](const settings& s) {
             return S(tpe<Space>({.objective = s.primary,
+                                 .objectives = several(s),
                                  .multivariate = true,
                                  .cost = s.cost,
                                  .cost_cooling = s.cost_cooling}));
@@ -238,31 +249,34 @@ strategy_registry<Space> shipped_strategies() {
             return S(bananas<Space>(std::move(o)));
         });
     r.add("nsga2", "", [population](const settings& s) {
-        nsga2_options o{.objectives = {s.primary, s.secondary}};
+        nsga2_options o{.objectives = s.objectives.size() > 1
+                                          ? s.objectives
+                                          : std::vector<objective>{s.primary, s.secondary}};
         if (s.budget)
             o.population_size = population(s);
         return S(nsga2<Space>(std::move(o)));
     });
-    r.add("hyperband", "", [](const settings& s) {
-        hyperband_options o{.objective = s.primary};
+    r.add("hyperband", "", [several](const settings& s) {
+        hyperband_options o{.objective = s.primary, .objectives = several(s)};
         if (s.min_fidelity > 0)
             o.min_fidelity = s.min_fidelity;
         return S(hyperband<Space>(o));
     });
-    r.add("asha", "", [](const settings& s) {
-        asha_options o{.objective = s.primary};
+    r.add("asha", "", [several](const settings& s) {
+        asha_options o{.objective = s.primary, .objectives = several(s)};
         if (s.min_fidelity > 0)
             o.min_fidelity = s.min_fidelity;
         return S(asha<Space>(o));
     });
     if constexpr (decision_space<Space>)
-        r.add("bohb", "hyperband with TPE proposals", [](const settings& s) {
+        r.add("bohb", "hyperband with TPE proposals", [several](const settings& s) {
             // Field by field: g++ 12 warns (falsely) that a designated initializer leaves the
             // nested model options' strings uninitialised.
             bohb_options o;
             if (s.min_fidelity > 0)
                 o.min_fidelity = s.min_fidelity;
             o.objective = s.primary;
+            o.objectives = several(s);
             o.model.cost_exponent = s.cost_exponent;
             o.model.cost = s.cost;
             o.model.cost_cooling = s.cost_cooling;
