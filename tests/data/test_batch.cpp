@@ -242,3 +242,19 @@ TEST_CASE("augment pads the crop with the fill value", "[data][augment]") {
     }
     CHECK(filled > 0);
 }
+
+TEST_CASE("a batcher takes back an order it gave, and only a permutation", "[data][batch]") {
+    const auto ds = images(10);
+    data::batcher<float> a(ds, 4), b(ds, 4);
+    rng g(3);
+    a.new_epoch(g);
+    b.set_order(a.order());
+    CHECK(b.order() == a.order());
+    rng ga(5), gb(5); // the same next shuffle from the same order
+    a.new_epoch(ga);
+    b.new_epoch(gb);
+    CHECK(b.order() == a.order());
+    CHECK_THROWS_WITH(b.set_order({0, 1, 2}), Contains("permutation of the 10 sample indices"));
+    CHECK_THROWS_WITH(b.set_order({0, 1, 2, 3, 4, 5, 6, 7, 8, 8}), Contains("not one"));
+    CHECK_THROWS_WITH(b.set_order({0, 1, 2, 3, 4, 5, 6, 7, 8, 10}), Contains("not one"));
+}

@@ -161,6 +161,52 @@ TEST_CASE("train_evaluator scales epochs or data with the trial's fidelity", "[e
     CHECK(by_data.evaluate({1, a, 0.25}).metrics.at("train_images") == 64);
 }
 
+TEST_CASE("a promotion continues its parent's training, as training its epochs in one go",
+          "[evaluate][train]") {
+    rng g(1);
+    const auto a = tiny_space().sample(g);
+    for (std::size_t threads : {1, 2}) {
+        CAPTURE(threads);
+        auto ev = make({.epochs = 6, .threads = threads}); // fidelity: epochs
+        const evaluation parent = ev.evaluate({3, a, 1.0 / 3});
+        REQUIRE(parent.ok());
+        CHECK(parent.metrics.at("epochs") == 2);
+        CHECK(ev.checkpoints() == 1);
+        const evaluation promoted = ev.evaluate({4, a, 1.0, {3}});
+        INFO(promoted.message);
+        REQUIRE(promoted.ok());
+        CHECK(ev.checkpoints() == 0); // taken, and a top-fidelity trial leaves none
+        CHECK(promoted.metrics.at("continued_from") == 3);
+        CHECK(promoted.metrics.at("epochs_continued") == 2);
+        CHECK(promoted.metrics.at("epochs") == 6);
+        CHECK(promoted.metrics.at("train_images") == 4 * 256); // only the epochs it adds
+        // Trial 3 trained for all 6 epochs in one go: the same network.
+        const evaluation whole = make({.epochs = 6, .threads = threads}).evaluate({3, a, 1.0});
+        CHECK(promoted.value("val_accuracy") == whole.value("val_accuracy"));
+        CHECK(promoted.metrics.at("train_loss") == whole.metrics.at("train_loss"));
+    }
+    SECTION("without a checkpoint to continue a promotion trains from scratch") {
+        auto off = make({.epochs = 6, .continue_promotions = false});
+        CHECK(off.evaluate({3, a, 1.0 / 3}).ok());
+        CHECK(off.checkpoints() == 0);
+        const evaluation e = off.evaluate({4, a, 1.0, {3}});
+        CHECK(e.metrics.count("continued_from") == 0);
+        CHECK(e.metrics.at("train_images") == 6 * 256);
+        // Annealing depends on the total epochs, so it never continues; nor does a data axis.
+        CHECK(make({.epochs = 6, .cosine = true}).checkpoints() == 0);
+        auto by_data = make({.epochs = 2, .fidelity = fidelity_axis::data});
+        CHECK(by_data.evaluate({3, a, 0.5}).ok());
+        CHECK(by_data.checkpoints() == 0);
+        // Another architecture under the parent's id is not its continuation.
+        auto ev = make({.epochs = 6});
+        CHECK(ev.evaluate({3, a, 1.0 / 3}).ok());
+        auto other = a;
+        other.layers.push_back(other.layers[0]); // two convolutions
+        CHECK(ev.evaluate({4, other, 1.0, {3}}).metrics.count("continued_from") == 0);
+        CHECK(ev.checkpoints() == 1);
+    }
+}
+
 TEST_CASE("train_evaluator anneals over the trial's own epochs and augments when asked",
           "[evaluate][train]") {
     rng g(1);

@@ -523,3 +523,41 @@ TEST_CASE("running state is recognised behind network node prefixes", "[train][p
         running += nn::is_running_state(p.name) ? 1 : 0;
     CHECK(running == 2);
 }
+
+TEST_CASE("fit continues from its state as if it had not stopped", "[train][parallel]") {
+    // Batch norm, dropout, Adam's moments, reshuffling and a last batch of 11: everything a
+    // training carries from one epoch to the next goes through the network, the optimizer or
+    // the fit_state.
+    rng g(41);
+    const auto ds = blobs(203, 3, 4, g);
+    nn::softmax_cross_entropy<float> ce;
+    for (std::size_t threads : {1, 2}) {
+        CAPTURE(threads);
+        auto whole = mlp_bn_dropout(4, 3, 5), parts = whole;
+        nn::adam<float> whole_opt({.lr = 0.01}), parts_opt = whole_opt;
+        const train::fit_options o{.epochs = 3, .batch_size = 32, .seed = 6, .threads = threads};
+        const auto h = train::fit(whole, ce, whole_opt, ds, o);
+        train::fit_state state;
+        auto first = o;
+        first.epochs = 1;
+        first.state = &state;
+        train::fit(parts, ce, parts_opt, ds, first);
+        CHECK(state.epochs_done == 1);
+        auto rest = o;
+        rest.state = &state;
+        const auto h2 = train::fit(parts, ce, parts_opt, ds, rest);
+        CHECK(state.epochs_done == 3);
+        CHECK(h2.epochs.size() == 2);
+        CHECK(h2.epochs.front().epoch == 1);
+        CHECK(h2.last().loss == h.last().loss);
+        CHECK(same_weights(parts, whole));
+        // Without the state the second call would start over: other batches, other weights.
+        auto restart = mlp_bn_dropout(4, 3, 5);
+        nn::adam<float> restart_opt({.lr = 0.01});
+        first.state = nullptr;
+        train::fit(restart, ce, restart_opt, ds, first);
+        train::fit(restart, ce, restart_opt, ds,
+                   {.epochs = 2, .batch_size = 32, .seed = 6, .threads = threads});
+        CHECK_FALSE(same_weights(restart, whole));
+    }
+}

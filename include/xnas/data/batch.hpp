@@ -70,6 +70,25 @@ class batcher {
     /// The current epoch's sample order.
     const std::vector<std::size_t>& order() const { return order_; }
 
+    /// Replaces the sample order, e.g. by one order() returned earlier, so that a training
+    /// continued later reshuffles as if it had not stopped. Throws std::invalid_argument unless
+    /// `order` is a permutation of the data set's indices.
+    void set_order(std::vector<std::size_t> order) {
+        std::vector<char> seen(order_.size(), 0);
+        bool permutation = order.size() == order_.size();
+        for (std::size_t i = 0; i < order.size() && permutation; ++i) {
+            permutation = order[i] < seen.size() && !seen[order[i]];
+            if (permutation)
+                seen[order[i]] = 1;
+        }
+        if (!permutation)
+            throw std::invalid_argument("xnas::data::batcher::set_order: expected a permutation of "
+                                        "the " +
+                                        std::to_string(order_.size()) + " sample indices, got " +
+                                        std::to_string(order.size()) + " values that are not one");
+        order_ = std::move(order);
+    }
+
     /// Data set indices of batch b in the current epoch.
     std::span<const std::size_t> indices(std::size_t b) const {
         return std::span<const std::size_t>(order_).subspan(b * batch_size_, size_of(b));

@@ -11,12 +11,15 @@
 #include <chrono>
 #include <cmath>
 #include <concepts>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -85,6 +88,16 @@ struct train_evaluator_options {
     /// spread, not only the GEMMs OpenBLAS would thread. Same seed and threads, same weights; other
     /// thread counts differ by rounding.
     std::size_t threads = 1;
+    /// Promotions continue training: a trial that re-asks its one parent's architecture at a
+    /// higher fidelity (a multi-fidelity strategy's promotion) resumes the parent's training from
+    /// a checkpoint kept in memory (network, optimizer and fit_state) and trains only the epochs
+    /// it adds. The result is the parent's training run for the promoted trial's epochs in one
+    /// go. Applies with fidelity_axis::epochs and without cosine (whose schedule depends on the
+    /// total epochs); a promotion without a checkpoint trains from scratch. A checkpoint is
+    /// dropped when its promotion takes it, or, oldest first, when the kept ones exceed
+    /// max_checkpoint_mb.
+    bool continue_promotions = true;
+    std::size_t max_checkpoint_mb = 1024; ///< memory for promotions' checkpoints
 };
 
 /// Makes the optimizer a candidate trains with from its recipe (train_evaluator's
@@ -270,9 +283,77 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 /// measured); extra_metrics throws -> failed with its message; so does a factory that throws
 /// (an optimizer name it does not know). Thread-safe: evaluate keeps all state local, the data
 /// sets are shared read-only, the factories are called concurrently (see optimizer_factory).
+namespace detail {
+
+/// The checkpoints of trials a promotion may continue (train_evaluator_options::
+/// continue_promotions), by trial id: thread-safe, bounded in memory, oldest dropped first.
+template <class A, class Optimizer>
+class checkpoint_store {
+  public:
+    struct checkpoint {
+        A architecture;
+        nn::network<float> net;
+        Optimizer optimizer;
+        train::fit_state state;
+        std::uint64_t seed; // fit_options::seed of the training it continues
+        double bytes;
+    };
+
+    explicit checkpoint_store(double max_bytes)
+        : max_bytes_(max_bytes) {}
+
+    void put(std::uint64_t id, checkpoint c) {
+        std::lock_guard lock(mutex_);
+        if (c.bytes > max_bytes_)
+            return;
+        bytes_ += c.bytes;
+        if (auto it = kept_.find(id); it != kept_.end()) {
+            bytes_ -= it->second.bytes;
+            kept_.erase(it);
+        }
+        kept_.emplace(id, std::move(c));
+        age_.push_back(id);
+        while (bytes_ > max_bytes_ && !age_.empty()) {
+            if (auto it = kept_.find(age_.front()); it != kept_.end()) {
+                bytes_ -= it->second.bytes;
+                kept_.erase(it);
+            }
+            age_.pop_front();
+        }
+    }
+
+    /// Removes and returns trial `id`'s checkpoint if it trained `a`.
+    std::optional<checkpoint> take(std::uint64_t id, const A& a) {
+        std::lock_guard lock(mutex_);
+        auto it = kept_.find(id);
+        if (it == kept_.end() || !(it->second.architecture == a))
+            return std::nullopt;
+        checkpoint c = std::move(it->second);
+        bytes_ -= c.bytes;
+        kept_.erase(it);
+        return c;
+    }
+
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return kept_.size();
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, checkpoint> kept_;
+    std::deque<std::uint64_t> age_; // ids in the order they were put (may hold taken ones)
+    double bytes_ = 0, max_bytes_;
+};
+
+} // namespace detail
+
 template <class A, builder<A> B, optimizer_factory MakeOptimizer = shipped_optimizers,
           loss_factory MakeLoss = cross_entropy_loss>
 class train_evaluator {
+    using optimizer_type = decltype(std::declval<const MakeOptimizer&>()(training_recipe{}));
+    using store = detail::checkpoint_store<A, optimizer_type>;
+
   public:
     static constexpr bool thread_safe = true;
 
@@ -293,7 +374,14 @@ class train_evaluator {
             throw std::invalid_argument("xnas::train_evaluator: epochs must be positive");
         if (options_.threads == 0)
             throw std::invalid_argument("xnas::train_evaluator: threads must be positive");
+        if (options_.continue_promotions && options_.fidelity == fidelity_axis::epochs &&
+            !options_.cosine)
+            checkpoints_ = std::make_shared<store>(static_cast<double>(options_.max_checkpoint_mb) *
+                                                   1024.0 * 1024.0);
     }
+
+    /// Checkpoints kept for promotions to continue (0 when promotions do not continue).
+    std::size_t checkpoints() const { return checkpoints_ ? checkpoints_->size() : 0; }
 
     const B& builder() const { return builder_; }
     const train_evaluator_options& options() const { return options_; }
@@ -318,7 +406,19 @@ class train_evaluator {
         try {
             rng g(options_.seed * 0x9E3779B97F4A7C15ULL + t.id + 1);
             const training_recipe r = recipe(t.architecture);
-            nn::network<float> net = builder_.build(t.architecture, g);
+            const double f = std::clamp(t.fidelity, 1e-6, 1.0);
+            std::size_t epochs = options_.epochs;
+            if (options_.fidelity == fidelity_axis::epochs)
+                epochs = std::max<std::size_t>(
+                    1, static_cast<std::size_t>(std::lround(f * static_cast<double>(epochs))));
+            // A promotion continues its parent's checkpoint when it adds epochs to it.
+            std::optional<typename store::checkpoint> resumed;
+            if (checkpoints_ && t.parents.size() == 1)
+                resumed = checkpoints_->take(t.parents[0], t.architecture);
+            if (resumed && resumed->state.epochs_done >= epochs)
+                resumed.reset();
+            nn::network<float> net =
+                resumed ? std::move(resumed->net) : builder_.build(t.architecture, g);
             const std::size_t params = net.parameter_count();
             if (options_.max_params && params > options_.max_params)
                 return evaluation::failure(status::failed,
@@ -339,35 +439,42 @@ class train_evaluator {
                     "memory budget: about " + std::to_string(std::lround(mb)) +
                         " MiB > max_memory_mb " + std::to_string(options_.max_memory_mb),
                     elapsed());
-            nn::init::apply(net, options_.init, g);
-
-            const double f = std::clamp(t.fidelity, 1e-6, 1.0);
-            std::size_t epochs = options_.epochs;
             const data::dataset<float>* train = train_.get();
             data::dataset<float> part;
-            if (options_.fidelity == fidelity_axis::epochs) {
-                epochs = std::max<std::size_t>(
-                    1, static_cast<std::size_t>(std::lround(f * static_cast<double>(epochs))));
-            } else if (f < 1.0) {
+            if (options_.fidelity == fidelity_axis::data && f < 1.0) {
                 part = train_->first(
                     std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(
                                                  f * static_cast<double>(train_->size())))));
                 train = &part;
+            }
+            train::fit_state state;
+            std::optional<optimizer_type> optimizer;
+            std::uint64_t seed = 0;
+            if (resumed) {
+                state = std::move(resumed->state);
+                optimizer.emplace(std::move(resumed->optimizer));
+                seed = resumed->seed;
+            } else {
+                nn::init::apply(net, options_.init, g);
+                optimizer.emplace(make_optimizer_(r));
+                seed = g();
             }
             const auto deadline =
                 options_.time_limit_seconds > 0
                     ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.time_limit_seconds))
                     : std::chrono::steady_clock::time_point::max();
+            const std::size_t epochs_before = state.epochs_done;
             train::fit_options fit{.epochs = epochs,
-                                   .seed = g(),
+                                   .batch_size = r.batch_size,
+                                   .seed = seed,
                                    .augment = options_.augment,
                                    .deadline = deadline,
-                                   .threads = options_.threads};
+                                   .threads = options_.threads,
+                                   .state = &state};
             if (options_.cosine)
                 fit.schedule = nn::cosine_schedule{.base_lr = r.lr, .period = epochs};
-            const train::history h =
-                train_network(net, *train, r, make_optimizer_, make_loss_, fit);
+            const train::history h = train::fit(net, make_loss_(r), *optimizer, *train, fit);
             if (h.stop == train::stop_reason::deadline)
                 return evaluation::failure(
                     status::timed_out,
@@ -382,8 +489,12 @@ class train_evaluator {
                 e.objectives["latency_ms"] = 1000.0 * latency_seconds(net);
             e.metrics["train_loss"] = h.last().loss;
             e.metrics["train_seconds"] = h.seconds;
-            e.metrics["epochs"] = static_cast<double>(h.epochs.size());
+            e.metrics["epochs"] = static_cast<double>(state.epochs_done);
             e.metrics["train_images"] = static_cast<double>(h.images);
+            if (resumed) {
+                e.metrics["continued_from"] = static_cast<double>(t.parents[0]);
+                e.metrics["epochs_continued"] = static_cast<double>(epochs_before);
+            }
             if (options_.extra_metrics) {
                 try {
                     options_.extra_metrics(net, *val_, e);
@@ -393,6 +504,11 @@ class train_evaluator {
                     return evaluation::failure(
                         status::failed, std::string("extra_metrics: ") + ex.what(), elapsed());
                 }
+            }
+            if (checkpoints_ && t.fidelity < 1.0) { // a top-fidelity trial is never promoted
+                const double bytes = detail::training_bytes(net, r.batch_size);
+                checkpoints_->put(t.id, {t.architecture, std::move(net), std::move(*optimizer),
+                                         std::move(state), seed, bytes});
             }
             e.cost = elapsed();
             return e;
@@ -409,6 +525,7 @@ class train_evaluator {
     train_evaluator_options options_;
     MakeOptimizer make_optimizer_;
     MakeLoss make_loss_;
+    std::shared_ptr<store> checkpoints_; // shared by copies: a promotion may run on any worker
 };
 
 } // namespace xnas

@@ -47,6 +47,18 @@ concept classification_loss = requires(L& l, const nn::array<T>& y,
 };
 
 /// How fit() trains. Designated initializers: `{.epochs = 10, .batch_size = 64, .seed = 1}`.
+/// What train::fit needs to continue a training later as if it had not stopped (a
+/// multi-fidelity search continues a promoted trial's training this way): the epochs done and
+/// the generators and sample order they left. With fit_options::state set, fit starts from it,
+/// runs epochs [epochs_done, epochs) and writes back the state after its last complete epoch.
+/// The network (weights, batch norm statistics, dropout generators) and the optimizer carry the
+/// rest of a training: keep them with it.
+struct fit_state {
+    std::size_t epochs_done = 0;
+    std::optional<rng> shuffle{}, augment{}; ///< empty: drawn from fit_options::seed
+    std::vector<std::size_t> order{};        ///< empty: the data set's order
+};
+
 struct fit_options {
     std::size_t epochs = 10;
     std::size_t batch_size = 64;
@@ -88,6 +100,10 @@ struct fit_options {
     /// threads = 1 by rounding (and by dropout's masks). The loss must be copyable (one copy
     /// per thread). See train/parallel.hpp.
     std::size_t threads = 1;
+    /// Continue from, and leave, this state (see fit_state); null: start afresh. Continuing 1
+    /// epoch with 2 more gives the weights 3 epochs in one go would, with the same seed,
+    /// network, optimizer and options.
+    fit_state* state = nullptr;
     /// With threads > 1: batch norm layers share statistics across the shards of a batch
     /// (synchronised batch norm). Off, each shard normalises with its own samples only (a
     /// batch of 32 on two threads becomes two batches of 16 for batch norm), which trains a
@@ -201,6 +217,15 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
     rng shuffle_rng(o.seed);
     rng augment_rng = shuffle_rng.split();
     data::batcher<T> batches(train, o.batch_size, {.shuffle = o.shuffle, .drop_last = o.drop_last});
+    if (o.state) {
+        if (o.state->shuffle && o.state->augment) {
+            shuffle_rng = *o.state->shuffle;
+            augment_rng = *o.state->augment;
+        }
+        if (!o.state->order.empty())
+            batches.set_order(o.state->order);
+    }
+    const std::size_t first_epoch = o.state ? o.state->epochs_done : 0;
     const std::size_t count = batches.batch_count();
     if (count == 0)
         throw std::invalid_argument(
@@ -236,7 +261,7 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
     };
 
     bool stop = false;
-    for (std::size_t e = 0; e < o.epochs && !stop; ++e) {
+    for (std::size_t e = first_epoch; e < o.epochs && !stop; ++e) {
         (detail::epoch_begin(callbacks, e), ...);
         const auto epoch_start = clock::now();
         batches.new_epoch(shuffle_rng);
@@ -330,6 +355,12 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
         h.images += r.images;
         if (r.complete || r.images > 0) // a stop before the epoch's first batch leaves no trace
             h.epochs.push_back(r);
+        if (r.complete && o.state) {
+            o.state->epochs_done = e + 1;
+            o.state->shuffle = shuffle_rng;
+            o.state->augment = augment_rng;
+            o.state->order = batches.order();
+        }
         if (r.complete) {
             bool asked = false;
             ((asked = detail::epoch_end(callbacks, r) || asked), ...);
