@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/run/search.hpp>
+#include <xnas/run/simulated_executor.hpp>
 #include <xnas/space/param_space.hpp>
 
 using test::digit_space;
@@ -284,4 +285,61 @@ TEST_CASE("workers > 1 with an evaluator neither thread-safe nor copyable is ref
                                    {.objectives = score_max, .max_trials = 2, .workers = 2}),
                       Catch::Matchers::Contains("thread-safe") &&
                           Catch::Matchers::Contains("copyable"));
+}
+
+namespace {
+
+/// Trial k costs costs[k] simulated seconds; its score is its id.
+struct costed_eval {
+    std::vector<double> costs;
+    xnas::evaluation evaluate(const xnas::trial<std::vector<int>>& t) const {
+        xnas::evaluation e;
+        e.objectives["score"] = static_cast<double>(t.id);
+        e.cost = costs.at(t.id);
+        return e;
+    }
+};
+
+/// (trial id, simulated finish) of every result, in the order the strategy is told them.
+struct finish_log {
+    const xnas::simulated_executor<costed_eval, std::vector<int>>* exec = nullptr;
+    std::vector<std::pair<std::uint64_t, double>> told{};
+    void on_result(const xnas::scored<std::vector<int>>& s) {
+        told.emplace_back(s.t.id, exec->now());
+    }
+};
+
+} // namespace
+
+TEST_CASE("simulated workers: a hand-worked schedule", "[run][search][simulated]") {
+    // Two workers; trials cost 3, 1, 2, 5, 1 seconds. In completion order: t0 on worker 0 over
+    // [0, 3], t1 on worker 1 over [0, 1]; t1's result at 1 asks t2, on worker 1 over [1, 3]; t0
+    // and t2 both end at 3, t0 submitted first; t0's result asks t3 on worker 0 (both free at
+    // 3: the lower index) over [3, 8]; t2's asks t4 on worker 1 over [3, 4].
+    const digit_space space;
+    costed_eval ev{{3, 1, 2, 5, 1}};
+    {
+        xnas::simulated_executor<costed_eval, std::vector<int>> exec(ev, 2);
+        finish_log log{&exec};
+        random_strategy st;
+        xnas::search_with(
+            space, st, exec,
+            {.objectives = score_max, .max_trials = 5, .workers = 2, .asynchronous = true}, log);
+        using r = std::pair<std::uint64_t, double>;
+        CHECK(log.told == std::vector<r>{{1, 1.0}, {0, 3.0}, {2, 3.0}, {4, 4.0}, {3, 8.0}});
+    }
+    {
+        // Told in ask order: t1 waits for t0; t2 is asked at 3 (worker 1 idle from 1 to 3) over
+        // [3, 5], t3 on worker 0 over [3, 8]; t4, asked when t2 is told at 5, runs [5, 6] and
+        // waits for t3. The strategy hears each result at the clock of the result that freed it.
+        xnas::simulated_executor<costed_eval, std::vector<int>> exec(ev, 2);
+        finish_log log{&exec};
+        random_strategy st;
+        xnas::search_with(space, st, exec, {.objectives = score_max, .max_trials = 5, .workers = 2},
+                          log);
+        using r = std::pair<std::uint64_t, double>;
+        CHECK(log.told == std::vector<r>{{0, 3.0}, {1, 3.0}, {2, 5.0}, {3, 8.0}, {4, 8.0}});
+    }
+    CHECK_THROWS_WITH((xnas::simulated_executor<costed_eval, std::vector<int>>(ev, 0)),
+                      Catch::Matchers::Contains("workers = 0"));
 }
