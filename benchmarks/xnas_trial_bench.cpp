@@ -42,11 +42,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #include <xnas/core/json.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
+#include <xnas/experiment/options.hpp>
 #include <xnas/experiment/retrain.hpp>
 #include <xnas/experiment/spaces.hpp>
 #include <xnas/nn/detail/blas.hpp>
@@ -337,9 +339,7 @@ int main(int argc, char** argv) {
                    "logits they give a fixed probe input");
     app.add_option("--data", c.data, "directory with the Fashion-MNIST IDX files")
         ->capture_default_str();
-    app.add_option("--epochs", c.epochs, "epochs per trial")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    app.add_option("--epochs", c.epochs, "epochs per trial")->capture_default_str();
     app.add_option("--train-subset", c.train_subset,
                    "train on the first K images of the training split (0: all)")
         ->capture_default_str();
@@ -347,7 +347,6 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--threads", c.threads,
                    "threads per trial (batches data-parallel), as xnas-search --threads")
-        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--max-params", c.max_params,
                    "parameter budget of the drawn and trained networks (0: none)")
@@ -355,12 +354,32 @@ int main(int argc, char** argv) {
     app.add_option("--max-mflops", c.max_mflops,
                    "budget of forward MFLOPs per sample of the drawn and trained networks (0: "
                    "none)")
-        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_option("--split-out", c.split_out,
                    "write the split's indices and normalisation as JSON to this file");
     app.add_option("archs", c.archs, "architecture strings (default: one per line on stdin)");
-    CLI11_PARSE(app, argc, argv);
+    // Each number is checked on the text (CLI11 2.1 reads "-3" for an unsigned option as
+    // 2^64 - 3, and NaN passes a comparison), with xnas-search's ranges where it shares one.
+    namespace ex = experiment;
+    const std::pair<const char*, ex::value_range> ranges[] = {
+        {"--retrain-threads", ex::count_from(0)}, // 0: train as search trials
+        {"--sample", ex::count_from(1)},
+        {"--epochs", ex::option_range("--epochs")},
+        {"--train-subset", ex::option_range("--train-subset")},
+        {"--seed", ex::option_range("--seed")},
+        {"--threads", ex::option_range("--threads")},
+        {"--max-params", ex::option_range("--max-params")},
+        {"--max-mflops", ex::option_range("--max-mflops")}};
+    for (const auto& [name, r] : ranges)
+        app.get_option(name)->check(CLI::Validator(
+            [r](std::string& text) { return ex::text_error(text, r); }, ex::describe(r)));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11's own codes (105 for a value out of range) would tell scripts nothing more than
+        // the usage error's 2; --help stays 0.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
     if (c.sample && (c.describe || !c.archs.empty())) {
         std::cerr << "xnas-trial-bench: --sample draws architectures; it takes neither "
                      "--describe nor architecture arguments\n";

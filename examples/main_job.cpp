@@ -5,9 +5,11 @@
 //
 //   build/examples/main_job [TRIALS] [IMAGES] [OUT]     (IMAGES: cap on every training set)
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <xnas/experiment.hpp>
@@ -17,10 +19,23 @@ namespace ex = xnas::experiment;
 
 int main(int argc, char** argv) try {
     ex::options o{.strategy = "evolution", .epochs = 1, .select = 2, .workers = 2};
-    o.trials = argc > 1 ? std::stoul(argv[1]) : 20;
-    if (const std::size_t images = argc > 2 ? std::stoul(argv[2]) : 0)
-        o.train_subset = o.select_subset = o.final_limit = images;
-    o.out = argc > 3 ? argv[3] : "results/main-job";
+    // The arguments are checked as text (std::stoul reads "-3" as 2^64 - 3), the options by the
+    // library's validate; either failing is a usage error, before anything is written.
+    try {
+        const char* names[] = {"TRIALS", "IMAGES"};
+        const ex::value_range ranges[] = {ex::count_from(1), ex::count_from(0)};
+        for (int k = 1; k < std::min(argc, 3); ++k)
+            if (const std::string why = ex::text_error(argv[k], ranges[k - 1]); !why.empty())
+                throw std::invalid_argument(std::string(names[k - 1]) + ": " + why);
+        o.trials = argc > 1 ? std::stoul(argv[1]) : 20;
+        if (const std::size_t images = argc > 2 ? std::stoul(argv[2]) : 0)
+            o.train_subset = o.select_subset = o.final_limit = images;
+        o.out = argc > 3 ? argv[3] : "results/main-job";
+        ex::validate(o);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "main_job: %s\nusage: main_job [TRIALS] [IMAGES] [OUT]\n", e.what());
+        return 2;
+    }
     ex::check_out_dir(o); // refuses to overwrite an earlier run
 
     // The image space within the parameter and FLOP budgets, its builder, the data split.

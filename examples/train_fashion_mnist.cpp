@@ -17,12 +17,16 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
-#include <xnas/nn/detail/blas.hpp> // nn::set_blas_threads
+#include <xnas/experiment/options.hpp> // text_error: the tools' check of a typed number
+#include <xnas/nn/detail/blas.hpp>     // nn::set_blas_threads
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/layers/activation.hpp>
 #include <xnas/nn/layers/conv2d.hpp>
@@ -106,13 +110,25 @@ std::map<std::string, std::string> parse_options(int argc, char** argv,
 int main(int argc, char** argv) {
     std::map<std::string, std::string> opt;
     try {
+        // threads "" is OpenBLAS's own choice: an explicit --threads 0 means nothing.
         opt = parse_options(argc, argv,
                             {{"model", "both"},
                              {"epochs", "1"},
                              {"limit", "0"},
                              {"seed", "1"},
-                             {"threads", "0"},
+                             {"threads", ""},
                              {"data", "/usr/share/datasets/fashion-mnist"}});
+        // The text is checked before std::stoul, which reads "-1" as 2^64 - 1.
+        namespace ex = experiment;
+        for (const auto& [name, range] :
+             {std::pair{"epochs", ex::count_from(1)},
+              {"limit", ex::count_from(0)},
+              {"seed", ex::any_seed},
+              {"threads", ex::count_in(1, std::numeric_limits<int>::max())}})
+            if (const std::string& text = opt[name];
+                !(name == std::string("threads") && text.empty()))
+                if (const std::string why = ex::text_error(text, range); !why.empty())
+                    throw std::invalid_argument(std::string("--") + name + ": " + why);
     } catch (const std::exception& e) {
         std::fprintf(stderr,
                      "train_fashion_mnist: %s\nusage: train_fashion_mnist [--model mlp|cnn|both] "
@@ -124,8 +140,8 @@ int main(int argc, char** argv) {
     const auto epochs = std::stoul(opt["epochs"]);
     const auto limit = std::stoul(opt["limit"]);
     const auto seed = std::stoull(opt["seed"]);
-    if (const int threads = std::stoi(opt["threads"]); threads > 0)
-        nn::set_blas_threads(threads);
+    if (!opt["threads"].empty())
+        nn::set_blas_threads(std::stoi(opt["threads"]));
     if (model != "mlp" && model != "cnn" && model != "both") {
         std::fprintf(stderr, "train_fashion_mnist: --model must be mlp, cnn or both\n");
         return 2;

@@ -47,7 +47,6 @@ int main(int argc, char** argv) {
                    "tpe, bohb: of about equally promising candidates prefer the "
                    "cheaper, weighing predicted log(FLOPs) by this (1: improvement per FLOP; "
                    "0: cost ignored)")
-        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_flag("--cost-cooling", c.cost_cooling,
                  "lower the cost exponent linearly to 0 as the budget is spent: cheap candidates "
@@ -70,19 +69,16 @@ int main(int argc, char** argv) {
                  "retrain with random 2-pixel crops and horizontal flips (image spaces)");
     app.add_option("--final-erase", c.final_erase,
                    "retrain with random erasing: the chance P that an image gets a rectangle of "
-                   "random pixels (image spaces; Zhong et al. 2017 use 0.5)")
-        ->check(CLI::Range(0.0, 1.0));
+                   "random pixels (image spaces; Zhong et al. 2017 use 0.5)");
     app.add_option("--final-plain-epochs", c.final_plain_epochs,
                    "with --final-augment or --final-erase: the retrain's last K epochs train on "
                    "the images as they are (0: augment every epoch)");
     app.add_option("--final-weight-decay", c.final_weight_decay,
                    "retrain with weight decay WD: decoupled (AdamW) when the winner trains with "
-                   "Adam, L2 with SGD (0: the searched recipe's)")
-        ->check(CLI::NonNegativeNumber);
+                   "Adam, L2 with SGD (0: the searched recipe's)");
     app.add_option("--final-label-smoothing", c.final_label_smoothing,
                    "retrain against targets (1 - E) one-hot + E / classes (0: none; Szegedy et "
-                   "al. 2016 use 0.1)")
-        ->check(CLI::Range(0.0, 0.99));
+                   "al. 2016 use 0.1)");
     app.add_flag("--trial-augment", c.trial_augment,
                  "train candidates with random 2-pixel crops and flips too (image spaces)");
     app.add_flag("--trial-cosine", c.trial_cosine,
@@ -111,7 +107,6 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--validation-fraction", c.validation_fraction,
                    "share of the training set held out for validation (stratified, seeded)")
-        ->check(CLI::Range(0.01, 0.5))
         ->capture_default_str();
     app.add_option("--workers", c.workers,
                    "candidates trained at once (default: number of cores; xnas-search-mpi under "
@@ -155,6 +150,15 @@ int main(int argc, char** argv) {
     app.add_option("--warm-start-count", c.warm_start_count,
                    "how many architectures --warm-start takes")
         ->capture_default_str();
+    // Every numeric option takes the values the library lists for it (for_each_number), checked
+    // on the text as typed or read from a config file: CLI11 2.1 reads "-3" for an unsigned
+    // option as 2^64 - 3, and a NaN passes any comparison.
+    xnas::experiment::for_each_number(c, [&](const char* name, const auto&,
+                                             const xnas::experiment::value_range& r, bool) {
+        app.get_option(name)->check(
+            CLI::Validator([r](std::string& text) { return xnas::experiment::text_error(text, r); },
+                           xnas::experiment::describe(r)));
+    });
     try {
         app.parse(argc, argv);
         // Options not given again come from the run's own record, so a killed run resumes with
@@ -179,8 +183,24 @@ int main(int argc, char** argv) {
         else
             std::fprintf(stderr, "xnas-search: %s: %s\n", file.c_str(), what.c_str());
         return 2;
+    } catch (const CLI::ValidationError& e) {
+        // A value read from a config file (command.toml on a resume) is named with the file and
+        // its key: the command line does not show it. CLI11 words the error "--name: why".
+        const std::string what = e.what();
+        const std::string name = what.substr(0, what.find(": "));
+        bool typed = false;
+        for (int i = 1; i < argc; ++i)
+            typed = typed || argv[i] == name || std::string_view(argv[i]).starts_with(name + "=");
+        const std::string file =
+            config_file->count() ? config_file->as<std::string>() : config_file->get_default_str();
+        if (typed || file.empty() || !name.starts_with("--"))
+            return app.exit(e) == 0 ? 0 : 2;
+        std::fprintf(stderr, "xnas-search: %s: %s\n", file.c_str(), what.substr(2).c_str());
+        return 2;
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // CLI11's own codes (105 for a value out of range) would tell scripts nothing more than
+        // the usage error's 2; --help stays 0.
+        return app.exit(e) == 0 ? 0 : 2;
     }
     c.command_toml = app.config_to_str();
     try {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 #include <xnas/evaluate/tabular_evaluator.hpp>
+#include <xnas/experiment/options.hpp>
 #include <xnas/experiment/strategy_registry.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/space/cell_space.hpp>
@@ -152,11 +153,17 @@ int main(int argc, char** argv) {
     app.add_option("--strategy", c.strategy, registry.describe(" | "))
         ->check(CLI::IsMember(registry.names()))
         ->capture_default_str();
+    // Checked on the text: CLI11 2.1 reads "-3" for an unsigned option as 2^64 - 3.
+    namespace ex = xnas::experiment;
+    auto in = [](const ex::value_range& r) {
+        return CLI::Validator([r](std::string& text) { return ex::text_error(text, r); },
+                              ex::describe(r));
+    };
     app.add_option("--queries", c.queries, "evaluated trials per run")
-        ->check(CLI::PositiveNumber)
+        ->check(in(ex::count_from(1)))
         ->capture_default_str();
     app.add_option("--seeds", c.seeds, "independent runs")
-        ->check(CLI::PositiveNumber)
+        ->check(in(ex::count_from(1)))
         ->capture_default_str();
     app.add_option("--search-metric", c.search_metric, "column the search maximises")
         ->capture_default_str();
@@ -168,20 +175,34 @@ int main(int argc, char** argv) {
     app.add_option("--journal", c.journal,
                    "write each run's journal to FILE (FILE.k for run k when --seeds > 1); an "
                    "existing journal is an error");
-    app.add_option("--seed", c.seed, "seed of the first run")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    app.add_option("--seed", c.seed, "seed of the first run")
+        ->check(in(ex::any_seed))
+        ->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11's own codes (105 for a value out of range) would tell scripts nothing more than
+        // the usage error's 2; --help stays 0.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    // Before the table is read: the nodes are checked as the counts are ("cell-3" would wrap).
+    std::size_t nodes = 0;
+    if (c.space != "nb201") {
+        const std::string digits = c.space.starts_with("cell") ? c.space.substr(4) : "";
+        if (!ex::text_error(digits, ex::count_from(2)).empty()) {
+            std::fprintf(stderr,
+                         "xnas-tabular: --space: expected nb201 or cellN with N a whole number "
+                         ">= 2, not %s\n",
+                         c.space.c_str());
+            return 2;
+        }
+        nodes = std::stoul(digits);
+    }
 
     try {
         xnas::cell_space space = xnas::cell_space::nb201();
-        if (c.space != "nb201") {
-            std::size_t nodes = 0;
-            if (c.space.rfind("cell", 0) == 0 && c.space.size() > 4)
-                nodes = std::stoul(c.space.substr(4));
-            if (nodes < 2)
-                throw std::invalid_argument("xnas-tabular: --space '" + c.space +
-                                            "', expected nb201 or cellN with N >= 2");
+        if (nodes)
             space = xnas::cell_space(nodes, space.ops());
-        }
         // The path encoding is what bananas's predictor learns from (White et al. 2021); the
         // other strategies do not encode.
         const summary s =

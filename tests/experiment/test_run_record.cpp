@@ -3,6 +3,7 @@
 // it. Files are written atomically (no temporary file is left behind).
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -14,6 +15,7 @@
 
 using namespace xnas::experiment;
 using Catch::Matchers::Contains;
+using Catch::Matchers::Equals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -150,6 +152,33 @@ TEST_CASE("validate refuses options that do nothing", "[experiment][record]") {
     options timed{.minutes = 5};
     resolve_defaults(timed);
     CHECK(timed.trials == 0);
+}
+
+TEST_CASE("validate refuses a value out of its option's range", "[experiment][record]") {
+    CHECK_THROWS_WITH(validate(options{.epochs = 0}),
+                      Equals("--epochs: expected a whole number >= 1, not 0"));
+    CHECK_THROWS_WITH(validate(options{.validation_fraction = std::nan("")}),
+                      Equals("--validation-fraction: expected a finite number in [0.01, 0.5], "
+                             "not nan"));
+    CHECK_THROWS_WITH(validate(options{.threads = -2}), Contains("--threads: expected"));
+    CHECK_THROWS_WITH(validate(options{.trial_seconds = -1}), Contains("--trial-seconds"));
+    // std::stoul("-3") wraps: the message says what the huge number likely was.
+    CHECK_THROWS_WITH(validate(options{.trials = std::stoul("-3")}),
+                      Contains("not 18446744073709551613 (a negative number read as unsigned?)"));
+    // A field's 0 that stands for its option not given passes; "0: none" values pass.
+    CHECK_NOTHROW(validate(options{.trials = 0, .final_epochs = 0, .workers = 0}));
+    CHECK_NOTHROW(validate(options{.max_params = 0, .max_mflops = 0, .trial_seconds = 0}));
+
+    // The tools' check of the text, before a parser converts it.
+    CHECK(text_error("-3", option_range("--trials")) == "expected a whole number >= 1, not -3");
+    CHECK(text_error("0", option_range("--trials")) == "expected a whole number >= 1, not 0");
+    CHECK(text_error("010", option_range("--trials")) != "");
+    CHECK(text_error("99999999999999999999", any_seed).ends_with("(too large)"));
+    CHECK(text_error("18446744073709551615", any_seed).empty());
+    CHECK(text_error("inf", option_range("--minutes")) == "expected a finite number > 0, not inf");
+    CHECK(text_error("0.5", option_range("--final-erase")).empty());
+    CHECK(text_error("0", option_range("--max-params")).empty());
+    CHECK_THROWS_WITH(option_range("--space"), Contains("--space is not a numeric option"));
 }
 
 TEST_CASE("write_atomically replaces a file whole and names a path it cannot write",

@@ -1,13 +1,21 @@
 #pragma once
 // The settings of a main job (search, final selection, retrain, one test evaluation, the results
-// folder), one field per option of the xnas-search command-line tool, and the checks that refuse
-// combinations that would do nothing. Error messages name the options as the tool spells them,
-// since the options are the tool's.
+// folder), one field per option of the xnas-search command-line tool, the values each numeric
+// option accepts, and the checks that refuse values out of range and combinations that would do
+// nothing. Error messages name the options as the tool spells them, since the options are the
+// tool's.
 
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
 
 namespace xnas::experiment {
 
@@ -72,10 +80,175 @@ inline bool multi_fidelity(const std::string& strategy) {
     return strategy == "hyperband" || strategy == "asha" || strategy == "bohb";
 }
 
-/// Refuses options that would do nothing, naming them: plain retrain epochs without
-/// augmentation, cost cooling without a cost exponent, a cost exponent for a strategy without a
-/// cost model. Throws std::invalid_argument.
+/// The values a numeric option accepts. Whole numbers are written without a sign: CLI11 and
+/// std::stoul read "-3" for an unsigned option as 2^64 - 3, which a bound alone cannot tell
+/// from a huge count.
+struct value_range {
+    bool whole = true;
+    double min = 0;
+    /// Whole numbers: a count's default cap, 2^53, is far above any real count and far below
+    /// what a wrapped negative number becomes (infinity: any 64-bit value, as a seed).
+    double max = 0x1p53;
+    bool min_excluded = false; ///< the range is (min, max]
+};
+
+/// Whole numbers from `min` (2^53 at most).
+constexpr value_range count_from(std::uint64_t min) {
+    return {.min = static_cast<double>(min)};
+}
+/// Whole numbers in [min, max], as an int option takes them.
+constexpr value_range count_in(std::uint64_t min, std::uint64_t max) {
+    return {.min = static_cast<double>(min), .max = static_cast<double>(max)};
+}
+/// Any unsigned 64-bit value.
+inline constexpr value_range any_seed{.max = std::numeric_limits<double>::infinity()};
+/// Finite numbers in [min, max].
+constexpr value_range real_in(double min, double max = std::numeric_limits<double>::infinity()) {
+    return {.whole = false, .min = min, .max = max};
+}
+/// Finite numbers above `min`.
+constexpr value_range real_above(double min) {
+    return {.whole = false,
+            .min = min,
+            .max = std::numeric_limits<double>::infinity(),
+            .min_excluded = true};
+}
+
+namespace detail {
+
+// 15 digits: 0.01 stays 0.01 and INT_MAX 2147483647.
+inline std::string format_bound(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", v);
+    return text;
+}
+
+} // namespace detail
+
+/// The range in words, as error messages give it: "a whole number >= 1", "a finite number in
+/// [0, 1]". A count's cap is left out: only a value past it (range_error) needs to hear of it.
+inline std::string describe(const value_range& r) {
+    const bool bounded = std::isfinite(r.max) && !(r.whole && r.max == 0x1p53);
+    std::string s = r.whole ? "a whole number" : "a finite number";
+    if (bounded && !r.min_excluded)
+        return s + " in [" + detail::format_bound(r.min) + ", " + detail::format_bound(r.max) + "]";
+    if (bounded)
+        return s + " in (" + detail::format_bound(r.min) + ", " + detail::format_bound(r.max) + "]";
+    return s + (r.min_excluded ? " > " : " >= ") + detail::format_bound(r.min);
+}
+
+/// Empty when `v` is in `r`, else why not ("expected a whole number >= 1, not 0"). A value
+/// above a count's cap is most likely a negative number that went through an unsigned
+/// conversion; the message says so, since the number printed is not the one typed.
+template <class T>
+std::string range_error(T v, const value_range& r) {
+    static_assert(std::is_arithmetic_v<T>);
+    const auto d = static_cast<double>(v);
+    bool ok = !std::isnan(d) && (r.min_excluded ? d > r.min : d >= r.min) && d <= r.max;
+    if constexpr (std::is_floating_point_v<T>)
+        ok = ok && std::isfinite(d);
+    if (ok)
+        return {};
+    std::string why = "expected " + describe(r) + ", not ";
+    if constexpr (std::is_floating_point_v<T>)
+        why += detail::format_bound(d);
+    else
+        why += std::to_string(v);
+    if (std::is_unsigned_v<T> && d > 0x1p63)
+        why += " (a negative number read as unsigned?)";
+    else if (r.whole && r.max == 0x1p53 && d > r.max)
+        why += " (2^53 at most)";
+    return why;
+}
+
+/// Empty when `text`, as typed on a command line or in a config file, is a value in `r`, else
+/// why not. Whole numbers are decimal digits only, so "-3" is refused before a parser wraps it.
+inline std::string text_error(std::string_view text, const value_range& r) {
+    const char* first = text.data();
+    const char* last = first + text.size();
+    if (r.whole) {
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(first, last, v);
+        // A leading 0 is refused too: CLI11 would read "010" as octal 8.
+        if (text.empty() || text.front() < '0' || text.front() > '9' || end != last ||
+            ec == std::errc::invalid_argument || (text.size() > 1 && text.front() == '0'))
+            return "expected " + describe(r) + ", not " + std::string(text);
+        if (ec == std::errc::result_out_of_range)
+            return "expected " + describe(r) + ", not " + std::string(text) + " (too large)";
+        return range_error(v, r);
+    }
+    double v = 0;
+    const auto [end, ec] = std::from_chars(first, last, v);
+    if (text.empty() || end != last || ec != std::errc())
+        return "expected " + describe(r) + ", not " + std::string(text);
+    return range_error(v, r);
+}
+
+/// Throws std::invalid_argument naming `name` when `v` is not in `r`.
+template <class T>
+void check_range(std::string_view name, T v, const value_range& r) {
+    if (std::string why = range_error(v, r); !why.empty())
+        throw std::invalid_argument(std::string(name) + ": " + why);
+}
+
+/// Calls f(option, field, range, zero_unset) for each numeric field of `o`, with the values its
+/// option accepts when given. zero_unset: the field's 0 stands for the option not given (its
+/// default), so validate() lets 0 pass while the tool refuses an explicit 0. The one list of
+/// ranges: validate() checks the fields with it, the tool the text of each option.
+template <class Options, class F>
+void for_each_number(Options& o, F&& f) {
+    f("--cost-exponent", o.cost_exponent, real_in(0), false);
+    f("--trials", o.trials, count_from(1), true);
+    f("--minutes", o.minutes, real_above(0), true);
+    f("--epochs", o.epochs, count_from(1), false);
+    f("--final-epochs", o.final_epochs, count_from(1), true);
+    f("--final-limit", o.final_limit, count_from(0), false);
+    f("--final-erase", o.final_erase, real_in(0, 1), false);
+    f("--final-weight-decay", o.final_weight_decay, real_in(0), false);
+    f("--final-plain-epochs", o.final_plain_epochs, count_from(0), false);
+    f("--final-label-smoothing", o.final_label_smoothing, real_in(0, 0.99), false);
+    f("--train-subset", o.train_subset, count_from(0), false);
+    f("--select", o.select, count_from(0), false);
+    f("--select-epochs", o.select_epochs, count_from(1), true);
+    f("--select-subset", o.select_subset, count_from(0), false);
+    f("--validation-fraction", o.validation_fraction, real_in(0.01, 0.5), false);
+    f("--workers", o.workers, count_from(1), true);
+    f("--threads", o.threads, count_in(1, std::numeric_limits<int>::max()), false);
+    f("--seed", o.seed, any_seed, false);
+    f("--max-params", o.max_params, count_from(0), false);
+    f("--max-mflops", o.max_mflops, real_in(0), false);
+    f("--trial-seconds", o.trial_seconds, real_in(0), false);
+    f("--warm-start-count", o.warm_start_count, count_from(1), false);
+    f("--prescreen", o.prescreen, count_from(0), false);
+    f("--prescreen-keep", o.prescreen_keep, count_from(1), false);
+}
+
+/// The values the numeric option `name` ("--epochs") accepts on the command line. Throws
+/// std::invalid_argument for a name that is not a numeric option.
+inline value_range option_range(std::string_view name) {
+    const options o;
+    value_range found{};
+    bool known = false;
+    for_each_number(o, [&](std::string_view n, const auto&, const value_range& r, bool) {
+        if (n == name) {
+            found = r;
+            known = true;
+        }
+    });
+    if (!known)
+        throw std::invalid_argument("option_range: " + std::string(name) +
+                                    " is not a numeric option");
+    return found;
+}
+
+/// Refuses, naming the option, a value out of its range (for_each_number), and options that
+/// would do nothing: plain retrain epochs without augmentation, cost cooling without a cost
+/// exponent, a cost exponent for a strategy without a cost model. Throws std::invalid_argument.
 inline void validate(const options& o) {
+    for_each_number(o, [](std::string_view name, auto v, const value_range& r, bool zero_unset) {
+        if (!(zero_unset && v == 0))
+            check_range(name, v, r);
+    });
     if (o.final_plain_epochs && !o.final_augment && o.final_erase <= 0)
         throw std::invalid_argument("--final-plain-epochs " + std::to_string(o.final_plain_epochs) +
                                     " has no effect without --final-augment or --final-erase: "
