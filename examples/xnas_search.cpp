@@ -111,6 +111,22 @@ int main(int argc, char** argv) {
     app.add_option("--workers", c.workers,
                    "candidates trained at once (default: number of cores; xnas-search-mpi under "
                    "mpiexec -n N: the N - 1 worker ranks)");
+    app.add_flag("--async", c.asynchronous,
+                 "tell the strategy each result as it arrives: with several workers a run then "
+                 "depends on which candidate finished first (default: results are told in the "
+                 "order they were asked, so the same seed gives the same search)");
+    app.add_option("--lookahead", c.lookahead,
+                   "trials asked ahead of the oldest result not yet told (default: --workers); "
+                   "the search depends on it and not on the workers, so runs with the same "
+                   "lookahead agree on any number of workers up to it");
+    app.add_option("--objectives", c.objectives,
+                   "objectives the strategy ranks by, comma-separated, val_accuracy among them: "
+                   "val_accuracy, params, flops, latency_ms (tpe, nsga2, hyperband, asha, bohb: "
+                   "by non-dominated front, then crowding; default: val_accuracy, nsga2 with "
+                   "params); flops and latency_ms join pareto.csv's front");
+    app.add_flag("--restart-promotions", c.restart_promotions,
+                 "hyperband, asha, bohb with --fidelity epochs: a promoted candidate trains from "
+                 "scratch (default: it continues its lower rung's training)");
     app.add_option("--threads", c.threads,
                    "threads per candidate (each batch trained data-parallel on them)")
         ->capture_default_str();

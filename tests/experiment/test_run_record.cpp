@@ -181,6 +181,27 @@ TEST_CASE("validate refuses a value out of its option's range", "[experiment][re
     CHECK_THROWS_WITH(option_range("--space"), Contains("--space is not a numeric option"));
 }
 
+TEST_CASE("--objectives names known objectives once, validation accuracy among them",
+          "[experiment][record]") {
+    const auto three = named_objectives("val_accuracy,params,latency_ms");
+    REQUIRE(three.size() == 3);
+    CHECK(three[0] == xnas::objective{"val_accuracy", xnas::direction::maximize});
+    CHECK(three[2] == xnas::objective{"latency_ms", xnas::direction::minimize});
+    CHECK(named_objectives("").empty());
+    CHECK_THROWS_WITH(named_objectives("val_accuracy,size"), Contains("unknown: \"size\""));
+    CHECK_THROWS_WITH(named_objectives("val_accuracy,params,params"), Contains("params twice"));
+    CHECK_THROWS_WITH(named_objectives("params,flops"), Contains("no val_accuracy"));
+    CHECK_THROWS_WITH(named_objectives("val_accuracy,"), Contains("unknown: \"\""));
+    // Only the strategies that rank by several take several.
+    CHECK_NOTHROW(validate(options{.strategy = "asha", .objectives = "val_accuracy,flops"}));
+    CHECK_THROWS_WITH(
+        validate(options{.strategy = "evolution", .objectives = "val_accuracy,flops"}),
+        Contains("not to --strategy evolution"));
+    CHECK_NOTHROW(validate(options{.strategy = "evolution", .objectives = "val_accuracy"}));
+    CHECK_THROWS_WITH(validate(options{.asynchronous = true, .lookahead = 4}),
+                      Contains("--lookahead 4 has no effect with --async"));
+}
+
 TEST_CASE("write_atomically replaces a file whole and names a path it cannot write",
           "[experiment][record]") {
     const fs::path dir = fresh_dir("atomic");

@@ -110,7 +110,8 @@ any_strategy<Space> job_strategy(const options& o) {
                                       .min_fidelity = 1.0 / 9,
                                       .cost_exponent = o.cost_exponent,
                                       .cost = "flops",
-                                      .cost_cooling = o.cost_cooling});
+                                      .cost_cooling = o.cost_cooling,
+                                      .objectives = named_objectives(o.objectives)});
 }
 
 /// The strategies the named spaces offer, with notes ("random, evolution, ..., bohb (hyperband
@@ -120,11 +121,15 @@ inline std::string describe_strategies() {
 }
 
 /// The search's evaluator: o.epochs of training on d.train (the fidelity cutting o.fidelity),
-/// validation on d.validation, the budgets, the trial seconds, and the trials' augmentation
-/// (o.trial_augment, image spaces) and schedule (o.trial_cosine).
+/// validation on d.validation, the budgets, the trial seconds, the trials' augmentation
+/// (o.trial_augment, image spaces) and schedule (o.trial_cosine), and promotions continuing
+/// their parents' training unless o.restart_promotions or `ranks` > 1 (a checkpoint stays on the
+/// rank that trained it, and a promotion may go to another: continued or not would then depend
+/// on timing).
 template <class A, class Builder>
 train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& builder,
-                                             const prepared_data& d, bool sequences) {
+                                             const prepared_data& d, bool sequences,
+                                             int ranks = 1) {
     return train_evaluator<A, Builder>(
         builder, d.train, d.validation,
         {.epochs = o.epochs,
@@ -136,7 +141,8 @@ train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& bu
          .augment = o.trial_augment && !sequences ? std::optional(augmentation(true, 0, d.stats))
                                                   : std::nullopt,
          .cosine = o.trial_cosine,
-         .threads = static_cast<std::size_t>(std::max(o.threads, 1))});
+         .threads = static_cast<std::size_t>(std::max(o.threads, 1)),
+         .continue_promotions = !o.restart_promotions && ranks <= 1});
 }
 
 /// Zero-cost pre-screening (Mellor et al. 2021): NASWOT of o.prescreen random architectures,
@@ -165,14 +171,21 @@ std::vector<typename Space::architecture> prescreened(const options& o, const Sp
     return out;
 }
 
-/// The search's options: both objectives, the trial or time budget, the seed, the workers, and
-/// the journal in o.out (resumed with o.resume).
+/// The search's options: validation accuracy, parameters and any other objective o.objectives
+/// names (the study's front), the trial or time budget, the seed, the workers, the order results
+/// are told in, and the journal in o.out (resumed with o.resume).
 inline search_options job_search_options(const options& o, std::size_t workers) {
-    return {.objectives = {accuracy_objective, params_objective},
+    std::vector<objective> objectives{accuracy_objective, params_objective};
+    for (const auto& named : named_objectives(o.objectives))
+        if (named.name != accuracy_objective.name && named.name != params_objective.name)
+            objectives.push_back(named);
+    return {.objectives = std::move(objectives),
             .max_trials = o.trials,
             .max_seconds = o.minutes * 60,
             .seed = o.seed,
             .workers = workers,
+            .asynchronous = o.asynchronous,
+            .lookahead = o.lookahead,
             .journal = (std::filesystem::path(o.out) / "journal.jsonl").string(),
             .resume = o.resume};
 }
@@ -237,7 +250,7 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
         for (auto& a : prescreened(o, space, builder, d, log))
             if (std::find(seeds.begin(), seeds.end(), a) == seeds.end())
                 seeds.push_back(std::move(a));
-    auto evaluator = search_evaluator<A>(o, builder, d, sequences);
+    auto evaluator = search_evaluator<A>(o, builder, d, sequences, backend.ranks());
     if (!seeds.empty())
         strategy = warm_started<Space>(std::move(strategy), std::move(seeds));
 

@@ -5,6 +5,7 @@
 // nothing. Error messages name the options as the tool spells them, since the options are the
 // tool's.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -16,6 +17,8 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
+#include <xnas/core/trial.hpp>
 
 namespace xnas::experiment {
 
@@ -56,6 +59,18 @@ struct options {
     std::size_t select_subset = 0; ///< 0: the whole training split
     double validation_fraction = 0.1;
     std::size_t workers = 0; ///< 0: the number of cores
+    /// Tell the strategy each result as it arrives (--async): with several workers what is asked
+    /// next then depends on which trial finished first. Off: results are told in ask order and
+    /// the same seed gives the same search (search_options::asynchronous).
+    bool asynchronous = false;
+    std::size_t lookahead = 0; ///< trials asked ahead of the oldest result not told (0: workers)
+    /// The objectives the strategy ranks by, comma-separated names of val_accuracy, params, flops
+    /// and latency_ms (--objectives); val_accuracy among them. Empty: val_accuracy alone (nsga2:
+    /// with params). The ones beyond val_accuracy and params join pareto.csv's front.
+    std::string objectives{};
+    /// Promoted trials train from scratch instead of continuing their parent's training
+    /// (train_evaluator_options::continue_promotions).
+    bool restart_promotions = false;
     int threads = 1; ///< threads per candidate: its batches data-parallel, BLAS in validation
     std::uint64_t seed = 0;
     /// Parameter budget (0: none). A first run without options searches networks small enough
@@ -213,6 +228,7 @@ void for_each_number(Options& o, F&& f) {
     f("--select-subset", o.select_subset, count_from(0), false);
     f("--validation-fraction", o.validation_fraction, real_in(0.01, 0.5), false);
     f("--workers", o.workers, count_from(1), true);
+    f("--lookahead", o.lookahead, count_from(1), true);
     f("--threads", o.threads, count_in(1, std::numeric_limits<int>::max()), false);
     f("--seed", o.seed, any_seed, false);
     f("--max-params", o.max_params, count_from(0), false);
@@ -221,6 +237,46 @@ void for_each_number(Options& o, F&& f) {
     f("--warm-start-count", o.warm_start_count, count_from(1), false);
     f("--prescreen", o.prescreen, count_from(0), false);
     f("--prescreen-keep", o.prescreen_keep, count_from(1), false);
+}
+
+/// The objectives --objectives names, with their directions: val_accuracy is maximised, params,
+/// flops and latency_ms minimised. Empty text: none. Throws std::invalid_argument naming the
+/// option for an unknown or repeated name, or a list without val_accuracy.
+inline std::vector<objective> named_objectives(const std::string& text) {
+    std::vector<objective> out;
+    if (text.empty())
+        return out;
+    auto refuse = [&](const std::string& why) {
+        return std::invalid_argument(
+            "--objectives: expected comma-separated names among val_accuracy, params, flops and "
+            "latency_ms, each once, val_accuracy among them (the winner is the best network by "
+            "validation accuracy), not \"" +
+            text + "\" (" + why + ")");
+    };
+    for (std::size_t from = 0;;) {
+        const std::size_t comma = text.find(',', from);
+        const std::string name =
+            text.substr(from, comma == std::string::npos ? comma : comma - from);
+        if (name != "val_accuracy" && name != "params" && name != "flops" && name != "latency_ms")
+            throw refuse("unknown: \"" + name + "\"");
+        for (const auto& o : out)
+            if (o.name == name)
+                throw refuse(name + " twice");
+        out.push_back({name, name == "val_accuracy" ? direction::maximize : direction::minimize});
+        if (comma == std::string::npos)
+            break;
+        from = comma + 1;
+    }
+    if (std::none_of(out.begin(), out.end(),
+                     [](const objective& o) { return o.name == "val_accuracy"; }))
+        throw refuse("no val_accuracy");
+    return out;
+}
+
+/// Whether the strategy ranks by several objectives (strategy_settings::objectives).
+inline bool ranks_by_several(const std::string& strategy) {
+    return strategy == "tpe" || strategy == "tpe-multivariate" || strategy == "nsga2" ||
+           multi_fidelity(strategy);
 }
 
 /// The values the numeric option `name` ("--epochs") accepts on the command line. Throws
@@ -258,6 +314,15 @@ inline void validate(const options& o) {
     if (o.cost_exponent != 0 && o.strategy != "tpe" && o.strategy != "bohb")
         throw std::invalid_argument("--cost-exponent applies to tpe and bohb, not to --strategy " +
                                     o.strategy);
+    if (named_objectives(o.objectives).size() > 1 && !ranks_by_several(o.strategy))
+        throw std::invalid_argument("--objectives " + o.objectives +
+                                    " applies to tpe, tpe-multivariate, nsga2, hyperband, asha "
+                                    "and bohb, not to --strategy " +
+                                    o.strategy);
+    if (o.lookahead && o.asynchronous)
+        throw std::invalid_argument("--lookahead " + std::to_string(o.lookahead) +
+                                    " has no effect with --async (results are told as they "
+                                    "arrive)");
 }
 
 /// The default budget, 20 trials, when neither trials nor minutes is set: a few minutes on two

@@ -65,7 +65,8 @@ inline json::value count_value(double v) {
     return json::value(static_cast<std::int64_t>(std::llround(v)));
 }
 
-/// pareto.csv: the trials no other dominates on validation accuracy and parameters.
+/// pareto.csv: the trials no other dominates on the search's objectives (validation accuracy,
+/// parameters, and any other objective --objectives names), at the highest fidelity.
 template <serializable_space Space>
 std::string pareto_csv(const study<typename Space::architecture>& s, const Space& space) {
     std::ostringstream csv;

@@ -21,7 +21,8 @@ namespace xnas::experiment {
 
 /// The options that decide what a trial is, keyed by option name (options.json). Options added
 /// after the first release (fidelity for multi-fidelity strategies, cost-exponent,
-/// cost-cooling, prescreen) appear only when they take effect, so older runs still resume.
+/// cost-cooling, prescreen, objectives, restart-promotions) appear only when they take effect,
+/// so older runs still resume.
 inline json::value trial_options(const options& o) {
     auto record = json::value::object({{"space", o.space},
                                        {"strategy", o.strategy},
@@ -46,6 +47,10 @@ inline json::value trial_options(const options& o) {
         record["prescreen"] = o.prescreen;
         record["prescreen-keep"] = o.prescreen_keep;
     }
+    if (!o.objectives.empty())
+        record["objectives"] = o.objectives;
+    if (o.restart_promotions && multi_fidelity(o.strategy))
+        record["restart-promotions"] = true;
     return record;
 }
 
