@@ -14,8 +14,9 @@ namespace xnas::nn {
 
 /// Under data parallelism (a shard of train::fit with threads > 1), a layer with at least
 /// split_min_weights weights computes the whole batch with its shards together: each shard's
-/// thread takes a slice of the output features (forward, weight gradient) and of the input
-/// features (input gradient) over the batch gathered from all shards, with the master's weights.
+/// thread takes a slice of the input features over the batch gathered from all shards, with the
+/// master's weights (forward: a partial output the shards then sum; backward: its columns of the
+/// weight gradient and of the input gradient).
 /// Each thread then streams only its slice of the weights, where a shard computing alone would
 /// stream them all, and the weights need no gradient sum nor copy to the replicas; the result
 /// equals one thread's up to rounding.
@@ -134,6 +135,7 @@ class dense {
         dense* layer;
         std::size_t rows;     // samples of the shard
         std::size_t gathered; // rows of the layer's gathered batch before this call
+        std::size_t parts;    // partial outputs the layer holds before this call
     };
 
     // Features [first, last) of n that shard `shard` of `shards` computes.
@@ -158,10 +160,11 @@ class dense {
             v.offset += k < shard ? r : 0;
             v.rows += r;
         }
-        if (static_cast<split_slot*>(all[0])->gathered != v.rows) { // every shard decides alike
+        const auto* master = static_cast<split_slot*>(all[0]);
+        if (master->gathered != v.rows || master->parts != all.size()) { // all decide alike
             if (shard == 0) {
                 ensure_shape(gathered_x_, {v.rows, in_});
-                ensure_shape(gathered_y_, {v.rows, out_});
+                ensure_shape(partial_y_, {all.size(), v.rows, out_});
                 ensure_shape(gathered_dy_, {v.rows, out_});
                 ensure_shape(gathered_dx_, {v.rows, in_});
             }
@@ -170,10 +173,13 @@ class dense {
         return v;
     }
 
+    // Every GEMM is split by input features, so each thread reads its share of the weights and of
+    // the gathered batch once: forward, thread k's share of the inputs gives a partial output of
+    // the whole batch, and each shard sums the partials of its rows in thread order.
     void forward_split(const array<T>& x, array<T>& y, std::size_t n) {
         detail::shard_group& group = *detail::current_shard.group;
         const std::size_t shard = detail::current_shard.shard;
-        split_slot mine{this, n, gathered_rows()};
+        split_slot mine{this, n, gathered_rows(), gathered_parts()};
         const split_view v = meet(group, shard, mine);
         dense& m = *v.master;
         std::memcpy(m.gathered_x_.data() + v.offset * in_, x.data(), n * in_ * sizeof(T));
@@ -183,45 +189,55 @@ class dense {
                 group.share(&b_);
         }
         group.wait(shard);
-        const auto [lo, hi] = slice(out_, shard, group.participants());
-        if (hi > lo) {
-            T* y_all = m.gathered_y_.data();
-            if (bias_on_)
-                for (std::size_t r = 0; r < v.rows; ++r)
-                    std::copy(m.b_.data() + lo, m.b_.data() + hi, y_all + r * out_ + lo);
-            detail::gemm(false, true, v.rows, hi - lo, in_, T(1), m.gathered_x_.data(), in_,
-                         m.w_.data() + lo * in_, in_, bias_on_ ? T(1) : T(0), y_all + lo, out_);
-        }
+        const std::size_t parts = group.participants();
+        const auto [first, last] = slice(in_, shard, parts);
+        T* mine_partial = m.partial_y_.data() + shard * v.rows * out_;
+        if (last > first)
+            detail::gemm(false, true, v.rows, out_, last - first, T(1),
+                         m.gathered_x_.data() + first, in_, m.w_.data() + first, in_, T(0),
+                         mine_partial, out_);
+        else
+            std::fill(mine_partial, mine_partial + v.rows * out_, T(0));
         group.wait(shard);
-        std::memcpy(y.data(), m.gathered_y_.data() + v.offset * out_, n * out_ * sizeof(T));
+        for (std::size_t r = 0; r < n; ++r) {
+            T* row = y.data() + r * out_;
+            if (bias_on_)
+                std::copy(m.b_.data(), m.b_.data() + out_, row);
+            else
+                std::fill(row, row + out_, T(0));
+            for (std::size_t k = 0; k < parts; ++k) {
+                const T* part = m.partial_y_.data() + (k * v.rows + v.offset + r) * out_;
+                for (std::size_t j = 0; j < out_; ++j)
+                    row[j] += part[j];
+            }
+        }
     }
 
     void backward_split(const array<T>& dy, array<T>* dx, std::size_t n) {
         detail::shard_group& group = *detail::current_shard.group;
         const std::size_t shard = detail::current_shard.shard;
-        split_slot mine{this, n, gathered_rows()};
+        split_slot mine{this, n, gathered_rows(), gathered_parts()};
         const split_view v = meet(group, shard, mine);
         dense& m = *v.master;
         std::memcpy(m.gathered_dy_.data() + v.offset * out_, dy.data(), n * out_ * sizeof(T));
         group.wait(shard);
         const T* dy_all = m.gathered_dy_.data();
-        const auto [lo, hi] = slice(out_, shard, group.participants());
-        if (hi > lo) {
-            detail::gemm(true, false, hi - lo, in_, v.rows, T(1), dy_all + lo, out_,
-                         m.gathered_x_.data(), in_, T(0), m.dw_.data() + lo * in_, in_);
-            if (bias_on_) {
-                T* db = m.db_.data();
-                std::fill(db + lo, db + hi, T(0));
-                for (std::size_t r = 0; r < v.rows; ++r)
-                    for (std::size_t j = lo; j < hi; ++j)
-                        db[j] += dy_all[r * out_ + j];
-            }
-        }
-        if (dx) {
-            const auto [first, last] = slice(in_, shard, group.participants());
-            if (last > first)
+        const std::size_t parts = group.participants();
+        const auto [first, last] = slice(in_, shard, parts);
+        if (last > first) {
+            detail::gemm(true, false, out_, last - first, v.rows, T(1), dy_all, out_,
+                         m.gathered_x_.data() + first, in_, T(0), m.dw_.data() + first, in_);
+            if (dx)
                 detail::gemm(false, false, v.rows, last - first, out_, T(1), dy_all, out_,
                              m.w_.data() + first, in_, T(0), m.gathered_dx_.data() + first, in_);
+        }
+        const auto [lo, hi] = slice(out_, shard, parts);
+        if (bias_on_ && hi > lo) {
+            T* db = m.db_.data();
+            std::fill(db + lo, db + hi, T(0));
+            for (std::size_t r = 0; r < v.rows; ++r)
+                for (std::size_t j = lo; j < hi; ++j)
+                    db[j] += dy_all[r * out_ + j];
         }
         group.wait(shard);
         if (dx)
@@ -230,6 +246,9 @@ class dense {
 
     std::size_t gathered_rows() const {
         return gathered_x_.dimension() == 2 ? gathered_x_.shape()[0] : 0;
+    }
+    std::size_t gathered_parts() const {
+        return partial_y_.dimension() == 3 ? partial_y_.shape()[0] : 0;
     }
 
     std::size_t check_input(const array<T>& x) const {
@@ -245,8 +264,9 @@ class dense {
     bool bias_on_;
     bool allocated_ = false;
     array<T> w_, b_, dw_, db_;
-    // The master's: the batch gathered from the shards at a split forward and backward.
-    array<T> gathered_x_, gathered_y_, gathered_dy_, gathered_dx_;
+    // The master's: the batch gathered from the shards at a split forward and backward, and
+    // each thread's partial output.
+    array<T> gathered_x_, partial_y_, gathered_dy_, gathered_dx_;
 };
 
 static_assert(layer<dense<float>>);
