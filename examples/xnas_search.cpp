@@ -116,9 +116,9 @@ int main(int argc, char** argv) {
                  "depends on which candidate finished first (default: results are told in the "
                  "order they were asked, so the same seed gives the same search)");
     app.add_option("--lookahead", c.lookahead,
-                   "trials asked ahead of the oldest result not yet told (default: --workers); "
-                   "the search depends on it and not on the workers, so runs with the same "
-                   "lookahead agree on any number of workers up to it");
+                   "trials asked ahead of the oldest result not yet told (default: twice the "
+                   "workers, at least 4); the search depends on it and not on the workers, so "
+                   "runs of one seed and lookahead agree on any number of workers up to it");
     app.add_option("--objectives", c.objectives,
                    "objectives the strategy ranks by, comma-separated, val_accuracy among them: "
                    "val_accuracy, params, flops, latency_ms (tpe, nsga2, hyperband, asha, bohb: "

@@ -171,6 +171,15 @@ std::vector<typename Space::architecture> prescreened(const options& o, const Sp
     return out;
 }
 
+/// Trials asked ahead of the oldest result not yet told: o.lookahead, else twice the workers,
+/// at least 4. With a window of only the workers, a worker idles whenever the oldest trial
+/// outlasts a later one (a fifth of the main job's worker time on two workers); twice the
+/// workers keeps them busy. The floor makes the default 4 on one worker and on two, so their
+/// runs of one seed ask the same trials.
+inline std::size_t job_lookahead(const options& o, std::size_t workers) {
+    return o.lookahead ? o.lookahead : std::max<std::size_t>(4, 2 * workers);
+}
+
 /// The search's options: validation accuracy, parameters and any other objective o.objectives
 /// names (the study's front), the trial or time budget, the seed, the workers, the order results
 /// are told in, and the journal in o.out (resumed with o.resume).
@@ -185,7 +194,7 @@ inline search_options job_search_options(const options& o, std::size_t workers) 
             .seed = o.seed,
             .workers = workers,
             .asynchronous = o.asynchronous,
-            .lookahead = o.lookahead,
+            .lookahead = job_lookahead(o, workers),
             .journal = (std::filesystem::path(o.out) / "journal.jsonl").string(),
             .resume = o.resume};
 }

@@ -63,7 +63,8 @@ struct options {
     /// next then depends on which trial finished first. Off: results are told in ask order and
     /// the same seed gives the same search (search_options::asynchronous).
     bool asynchronous = false;
-    std::size_t lookahead = 0; ///< trials asked ahead of the oldest result not told (0: workers)
+    /// Trials asked ahead of the oldest result not told (0: job_lookahead's default).
+    std::size_t lookahead = 0;
     /// The objectives the strategy ranks by, comma-separated names of val_accuracy, params, flops
     /// and latency_ms (--objectives); val_accuracy among them. Empty: val_accuracy alone (nsga2:
     /// with params). The ones beyond val_accuracy and params join pareto.csv's front.
