@@ -131,6 +131,8 @@ concept evaluator = requires(E& e, const trial<A>& t) {
 ///     not yet returned trial is back, and returns it with its trial (completion order).
 ///  2. A failing candidate comes back as a failed evaluation; wait_one throws only when the
 ///     executor itself breaks (a lost rank, a closed connection).
+///  3. It accepts more submitted trials than it runs at once and queues them (search_with
+///     submits up to its lookahead ahead).
 template <class X, class A>
 concept executor = requires(X& x, trial<A> t) {
     x.submit(std::move(t));

@@ -382,9 +382,11 @@ struct search_run {
 
 } // namespace detail
 
-/// xnas::search with the trials evaluated by `exec`, which keeps opt.workers of them in flight:
-/// the way to a user's own executor (a process pool, a cluster queue) and to MPI ranks
-/// (<xnas/parallel/mpi.hpp>). Everything else (journal, resume, budgets, callbacks) is search's.
+/// xnas::search with the trials evaluated by `exec`: the way to a user's own executor (a process
+/// pool, a cluster queue), to MPI ranks (<xnas/parallel/mpi.hpp>) and to simulated workers
+/// (simulated_executor.hpp). It submits up to opt.workers trials at a time, or in ask order (not
+/// asynchronous) up to the lookahead, which may be more than the executor runs at once: it queues
+/// them. Everything else (journal, resume, budgets, callbacks) is search's.
 template <class Space, class St, class X, class... Callbacks>
 requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
     executor<X, typename Space::architecture>
