@@ -181,7 +181,7 @@ TEST_CASE("validate refuses a value out of its option's range", "[experiment][re
     CHECK_THROWS_WITH(option_range("--space"), Contains("--space is not a numeric option"));
 }
 
-TEST_CASE("--objectives names known objectives once, validation accuracy among them",
+TEST_CASE("named objectives: known ones, each once, validation accuracy among them",
           "[experiment][record]") {
     const auto three = named_objectives("val_accuracy,params,latency_ms");
     REQUIRE(three.size() == 3);
