@@ -185,6 +185,19 @@ struct nb201_like {
     }
 };
 
+/// The reference point of a two-objective hypervolume over toy cells whose first objective is
+/// `first` (maximised) and second `-second` (minimised): the worst of each over 4,000 cells.
+inline std::vector<double> worst_point(const nb201_like& first, const nb201_like& second) {
+    double worst_a = 1e300, worst_b = -1e300;
+    xnas::rng all(0);
+    for (int i = 0; i < 4000; ++i) {
+        const auto a = toy_cell_space{}.sample(all);
+        worst_a = std::min(worst_a, first(a));
+        worst_b = std::max(worst_b, -second(a));
+    }
+    return {worst_a, worst_b};
+}
+
 /// Mean regret (optimum minus best score found) over 20 seeded nb201_like problems, with
 /// `queries` evaluations each and every other seed run with 4 trials in flight: the measure
 /// the strategy quality tests compare against random search. `make()` builds a fresh strategy.
