@@ -96,7 +96,9 @@ class asha {
             if (std::any_of(scores.begin(), scores.end(), [](double v) { return std::isnan(v); }))
                 return;
             res.push_back(result{t.id, t.architecture, scores[0], false, std::move(scores)});
-            rank_by_pareto(res);
+            // The order among results already there may change as new ones arrive, which is
+            // what a front does.
+            detail::sort_by_pareto(res);
             return;
         }
         const double s = detail::score_of(e, options_.objective, "xnas::asha::tell");
@@ -124,20 +126,6 @@ class asha {
         std::vector<double> scores; // one per objective, with several objectives
     };
 
-    // Reorders a rung's results best first by front and crowding distance; the order among
-    // results already there may change as new ones arrive, which is what a front does.
-    static void rank_by_pareto(std::vector<result>& res) {
-        std::vector<std::vector<double>> rows;
-        rows.reserve(res.size());
-        for (std::size_t i = 0; i < res.size(); ++i)
-            rows.push_back(res[i].scores);
-        const std::vector<std::size_t> order = detail::pareto_order(rows);
-        std::vector<result> sorted;
-        sorted.reserve(res.size());
-        for (std::size_t i : order)
-            sorted.push_back(std::move(res[i]));
-        res = std::move(sorted);
-    }
     struct rung {
         double fidelity = 1;
         std::vector<result> results; // best first

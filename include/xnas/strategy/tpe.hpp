@@ -246,9 +246,8 @@ class tpe {
     }
 
     std::vector<double> scores(const evaluation& e, const char* who) const {
-        if (options_.objectives.empty())
-            return {detail::score_of(e, options_.objective, who)};
-        return detail::scores_of(e, options_.objectives, who);
+        return detail::scores_of(
+            e, detail::ranking_objectives(options_.objectives, options_.objective), who);
     }
 
     // The evaluation's cost as options_.cost names it; 0 (left out of the fit) when absent.

@@ -122,13 +122,7 @@ class bracket_scheduler {
             std::stable_sort(res.begin(), res.end(),
                              [](const result& a, const result& b2) { return a.score > b2.score; });
         } else {
-            std::vector<std::vector<double>> rows;
-            for (const auto& x : res)
-                rows.push_back(x.scores);
-            std::vector<result> sorted;
-            for (std::size_t i : pareto_order(rows))
-                sorted.push_back(std::move(res[i]));
-            res = std::move(sorted);
+            sort_by_pareto(res);
         }
         const std::size_t keep =
             std::min(res.size(),

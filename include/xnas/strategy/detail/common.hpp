@@ -97,6 +97,20 @@ inline std::vector<std::size_t> pareto_order(const std::vector<std::vector<doubl
     return order;
 }
 
+/// Reorders `results` (each with `scores`, its oriented scores) best first by pareto_order.
+template <class Result>
+void sort_by_pareto(std::vector<Result>& results) {
+    std::vector<std::vector<double>> rows;
+    rows.reserve(results.size());
+    for (const auto& r : results)
+        rows.push_back(r.scores);
+    std::vector<Result> sorted;
+    sorted.reserve(results.size());
+    for (std::size_t i : pareto_order(rows))
+        sorted.push_back(std::move(results[i]));
+    results = std::move(sorted);
+}
+
 /// The objectives a strategy ranks by: `several` when it names any, else `{one}`.
 inline std::vector<objective> ranking_objectives(const std::vector<objective>& several,
                                                  const objective& one) {
