@@ -2,6 +2,8 @@
 // hold the job's numbers, with parameter counts as integers; the terminal lists only the most
 // important decisions, the report all of them.
 
+#include "experiment/read_text.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -20,10 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using xnas_test::read_text;
 
 /// 24 random cells; accuracy rises with edge 0's op, parameters with the cell's index.
 job_record<cell_space::architecture> searched(const cell_space& space) {
@@ -58,7 +57,7 @@ TEST_CASE("trials.csv and pareto.csv hold every trial and the front", "[experime
     fs::remove_all(dir);
     fs::create_directories(dir);
     write_search_tables(dir, rec.search, space);
-    const std::string trials = read(dir / "trials.csv");
+    const std::string trials = read_text(dir / "trials.csv");
     CHECK_THAT(trials,
                StartsWith("id,architecture,status,message,fidelity,cost,val_accuracy,params,flops,"
                           "latency_ms\n0," +
@@ -68,7 +67,7 @@ TEST_CASE("trials.csv and pareto.csv hold every trial and the front", "[experime
     CHECK_THAT(trials, Contains("\n5," + space.to_string(rec.search.history[5].t.architecture) +
                                 ",failed,\"budget, \"\"big\"\"\",1,0,,,,\n"));
     CHECK(std::count(trials.begin(), trials.end(), '\n') == 25);
-    const std::string pareto = read(dir / "pareto.csv");
+    const std::string pareto = read_text(dir / "pareto.csv");
     std::string expected = "id,architecture,val_accuracy,params,flops,latency_ms\n";
     for (std::size_t i : rec.search.pareto_front()) {
         const auto& r = rec.search.history[i];
@@ -100,7 +99,7 @@ TEST_CASE("best.json, report.html and the summary name the winner with integer c
     const std::string arch = space.to_string(best.t.architecture);
 
     auto importance = write_job_results(o, space, rec, 2);
-    const auto j = xnas::json::value::parse(read(fs::path(o.out) / "best.json"));
+    const auto j = xnas::json::value::parse(read_text(fs::path(o.out) / "best.json"));
     CHECK(j.at("architecture").get<std::string>() == arch);
     CHECK(j.at("trial").get<std::uint64_t>() == best.t.id);
     CHECK(j.at("params").is_integer());
@@ -111,10 +110,10 @@ TEST_CASE("best.json, report.html and the summary name the winner with integer c
     CHECK(j.at("retrain_plain_epochs").get<std::size_t>() == 1);
     CHECK(!j.find("selection"));
     CHECK_THAT(
-        read(fs::path(o.out) / "best.json"),
+        read_text(fs::path(o.out) / "best.json"),
         Contains("\"params\": " + std::to_string(std::llround(best.e.value("params"))) + ",\n"));
 
-    const std::string html = read(fs::path(o.out) / "report.html");
+    const std::string html = read_text(fs::path(o.out) / "report.html");
     CHECK_THAT(html, Contains("xnas-search: cell space, evolution"));
     CHECK_THAT(html, Contains("<code>" + std::to_string(std::llround(best.e.value("params"))) +
                               "</code>"));
@@ -140,7 +139,7 @@ TEST_CASE("best.json, report.html and the summary name the winner with integer c
     rec.selection_epochs = 4;
     rec.selection_images = 1000;
     write_job_results(o, space, rec, 2);
-    const auto js = xnas::json::value::parse(read(fs::path(o.out) / "best.json"));
+    const auto js = xnas::json::value::parse(read_text(fs::path(o.out) / "best.json"));
     CHECK(js.at("trial").get<std::uint64_t>() == 7);
     CHECK(js.at("selection").size() == 2);
     CHECK(js.at("selection_val_accuracy").get<double>() == 0.99);

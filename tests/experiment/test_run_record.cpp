@@ -2,6 +2,8 @@
 // a finished run is not overwritten, and a resume that changes a trial option is refused naming
 // it. Files are written atomically (no temporary file is left behind).
 
+#include "experiment/read_text.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -26,10 +28,7 @@ fs::path fresh_dir(const std::string& name) {
     return dir;
 }
 
-std::string read(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using xnas_test::read_text;
 
 /// A finished run's folder: its record and a journal with one line.
 options finished_run(const fs::path& dir) {
@@ -69,9 +68,9 @@ TEST_CASE("record_options writes options.json and command.toml atomically",
           "[experiment][record]") {
     const fs::path dir = fresh_dir("write");
     const options o = finished_run(dir);
-    const auto recorded = xnas::json::value::parse(read(dir / "options.json"));
+    const auto recorded = xnas::json::value::parse(read_text(dir / "options.json"));
     CHECK(recorded.dump() == trial_options(o).dump());
-    CHECK(read(dir / "command.toml") == o.command_toml);
+    CHECK(read_text(dir / "command.toml") == o.command_toml);
     for (const auto& f : fs::directory_iterator(dir))
         CHECK(f.path().filename().string().find(".tmp") == std::string::npos);
     // A resume keeps the run's options.json and rewrites command.toml.
@@ -79,8 +78,8 @@ TEST_CASE("record_options writes options.json and command.toml atomically",
     resumed.resume = true;
     resumed.command_toml = "trials=9\n";
     record_options(resumed);
-    CHECK(read(dir / "options.json") == recorded.dump(2) + "\n");
-    CHECK(read(dir / "command.toml") == "trials=9\n");
+    CHECK(read_text(dir / "options.json") == recorded.dump(2) + "\n");
+    CHECK(read_text(dir / "command.toml") == "trials=9\n");
     fs::remove_all(dir);
 }
 
@@ -208,7 +207,7 @@ TEST_CASE("write_atomically replaces a file whole and names a path it cannot wri
     fs::create_directories(dir);
     write_atomically(dir / "a.txt", "first");
     write_atomically(dir / "a.txt", "second");
-    CHECK(read(dir / "a.txt") == "second");
+    CHECK(read_text(dir / "a.txt") == "second");
     CHECK(!fs::exists(temporary_path(dir / "a.txt")));
     CHECK_THROWS_WITH(write_atomically(dir / "missing" / "b.txt", "x"),
                       Contains((dir / "missing" / "b.txt").string()));

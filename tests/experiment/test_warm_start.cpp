@@ -43,13 +43,13 @@ struct recording_random {
     }
 };
 
-xnas::evaluation scored_as(double v) {
+xnas::evaluation accuracy_of(double v) {
     xnas::evaluation e;
     e.objectives["val_accuracy"] = v;
     return e;
 }
 
-fs::path fresh_dir(const std::string& name) {
+fs::path empty_dir(const std::string& name) {
     const fs::path dir = fs::temp_directory_path() / ("xnas-test-warm-" + name);
     fs::remove_all(dir);
     fs::create_directories(dir);
@@ -75,9 +75,9 @@ TEST_CASE("seeds are asked first; the inner strategy's ids are shifted past them
     CHECK(t2.architecture == st.inner().asked[0].architecture);
     // Random search cannot observe: it is told the seeds, by ids from the top of the range, and
     // its own trial by its own id.
-    st.tell(t1, scored_as(0.5));
-    st.tell(t2, scored_as(0.6));
-    st.tell(t0, scored_as(0.4));
+    st.tell(t1, accuracy_of(0.5));
+    st.tell(t2, accuracy_of(0.6));
+    st.tell(t0, accuracy_of(0.4));
     CHECK(st.inner().told == std::vector<std::uint64_t>{top - 1, 0, top});
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("an observing inner strategy breeds from the seeds; parents map to see
     for (int i = 0; i < 3; ++i) {
         const auto t = st.ask(space, g);
         CHECK(t.id == static_cast<std::uint64_t>(i));
-        st.tell(t, scored_as(0.1 * i));
+        st.tell(t, accuracy_of(0.1 * i));
     }
     const auto child = st.ask(space, g);
     CHECK(child.id == 3);
@@ -106,13 +106,13 @@ TEST_CASE("an observing inner strategy breeds from the seeds; parents map to see
     auto random = warm_started<cell_space>(
         any_strategy<cell_space>(xnas::random_search<cell_space>()), seeds);
     for (int i = 0; i < 3; ++i)
-        random.tell(random.ask(space, g), scored_as(0.1 * i));
+        random.tell(random.ask(space, g), accuracy_of(0.1 * i));
     CHECK(random.ask(space, g).parents.empty());
 }
 
 TEST_CASE("a warm-started search journals the seeds first and resumes to the same trials",
           "[experiment][warm_start]") {
-    const fs::path dir = fresh_dir("search");
+    const fs::path dir = empty_dir("search");
     const test::digit_space space;
     auto loss = [](const std::vector<int>& a) {
         xnas::evaluation e;
@@ -159,7 +159,7 @@ TEST_CASE("a warm-started search journals the seeds first and resumes to the sam
 
 TEST_CASE("best_from_journal takes the best distinct architectures and names a foreign line",
           "[experiment][warm_start]") {
-    const fs::path dir = fresh_dir("journal");
+    const fs::path dir = empty_dir("journal");
     const std::string path = (dir / "journal.jsonl").string();
     {
         std::ofstream j(path);

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstddef>
+#include <vector>
 #include <xnas/core/rng.hpp>
 #include <xnas/nn/layer.hpp>
 
@@ -14,6 +16,14 @@ template <class T>
 void fill_uniform(nn::array<T>& a, rng& g, double lo = -1.0, double hi = 1.0) {
     for (auto& v : a)
         v = static_cast<T>(g.uniform(lo, hi));
+}
+
+/// A double array of `shape` filled with uniform values in [lo, hi).
+inline nn::array<double> uniform_array(std::vector<std::size_t> shape, rng& g, double lo = -1.0,
+                                       double hi = 1.0) {
+    nn::array<double> a = nn::array<double>::from_shape(shape);
+    fill_uniform(a, g, lo, hi);
+    return a;
 }
 
 /// Max relative error between analytic and numeric gradients, with a floor on the denominator

@@ -21,12 +21,6 @@ nn::array<double> distinct(std::vector<std::size_t> s, rng& g) {
     return a;
 }
 
-nn::array<double> uniform(std::vector<std::size_t> s, rng& g) {
-    nn::array<double> a = nn::array<double>::from_shape(s);
-    test::fill_uniform(a, g);
-    return a;
-}
-
 } // namespace
 
 TEST_CASE("max_pool2d forward picks window maxima and remembers them", "[nn][pooling]") {
@@ -96,15 +90,15 @@ TEST_CASE("avg_pool2d gradients match finite differences", "[nn][pooling]") {
     rng g(22);
     for (bool include_pad : {true, false}) {
         nn::avg_pool2d<double> p3(3, 1, 1, include_pad);
-        test::check_layer_gradients(p3, uniform({2, 2, 4, 5}, g), g);
+        test::check_layer_gradients(p3, test::uniform_array({2, 2, 4, 5}, g), g);
         nn::avg_pool2d<double> p2(
             nn::pool2d_options{
                 .kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 1, .padding_h = 1},
             include_pad);
-        test::check_layer_gradients(p2, uniform({2, 1, 5, 4}, g), g);
+        test::check_layer_gradients(p2, test::uniform_array({2, 1, 5, 4}, g), g);
     }
     nn::avg_pool2d<double> p(2);
-    test::check_layer_gradients(p, uniform({2, 3, 4, 6}, g), g);
+    test::check_layer_gradients(p, test::uniform_array({2, 3, 4, 6}, g), g);
 }
 
 TEST_CASE("global_avg_pool averages each plane and spreads the gradient", "[nn][pooling]") {
@@ -116,7 +110,7 @@ TEST_CASE("global_avg_pool averages each plane and spreads the gradient", "[nn][
     CHECK(y(0, 1) == 2.f);
     rng g(23);
     nn::global_avg_pool<double> pd;
-    test::check_layer_gradients(pd, uniform({3, 2, 3, 5}, g), g);
+    test::check_layer_gradients(pd, test::uniform_array({3, 2, 3, 5}, g), g);
     CHECK(p.output_shape({16, 7, 7}) == nn::shape{16});
     CHECK(p.flops({16, 7, 7}) == 16 * 49 + 16);
     CHECK(p.spec().type == "global_avg_pool");

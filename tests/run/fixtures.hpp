@@ -15,6 +15,9 @@
 
 namespace test {
 
+/// The objective "score", maximised, as a search's objectives.
+inline const std::vector<xnas::objective> score_max{{"score", xnas::direction::maximize}};
+
 /// Architectures: `length` digits, each in [0, base).
 struct digit_space {
     using architecture = std::vector<int>;

@@ -18,7 +18,7 @@ using test::tiny_evolution;
 
 namespace {
 
-const std::vector<xnas::objective> score_max{{"score", xnas::direction::maximize}};
+using test::score_max;
 
 std::string temp_path(const std::string& name) {
     auto p = std::filesystem::temp_directory_path() /

@@ -16,7 +16,7 @@ static_assert(xnas::strategy<tiny_evolution, digit_space>);
 
 namespace {
 
-const std::vector<xnas::objective> score_max{{"score", xnas::direction::maximize}};
+using test::score_max;
 
 auto score_eval() {
     return xnas::function_evaluator([](const std::vector<int>& a) { return test::score(a); },

@@ -17,6 +17,9 @@
 
 namespace xnas_test {
 
+/// The one objective of the single-objective test problems, maximised.
+inline const xnas::objective score{"score"};
+
 template <class A>
 struct record {
     xnas::trial<A> t;

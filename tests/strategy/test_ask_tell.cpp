@@ -60,7 +60,7 @@ void check_contract(Make make) {
     }
 }
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 
 } // namespace
 

@@ -3,6 +3,8 @@
 // functions of their asks and tells), and a thread-pool run with tells in completion order
 // finishes with unique ids.
 
+#include "loop.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
@@ -69,7 +71,7 @@ void check_resume(const std::string& name, Make make) {
     CHECK(ids.size() == 60);
 }
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 
 } // namespace
 

@@ -41,7 +41,7 @@ namespace {
 
 // Two conflicting objectives on the toy cell space: "accuracy" rewards heavy ops (conv3x3 most),
 // "params" (minimized) counts their cost; a per-edge weight makes the trade-off non-trivial.
-struct two_objectives {
+struct accuracy_and_params {
     double acc_gain[5] = {0.0, 1.0, 2.5, 4.0, 0.5};
     double cost[5] = {0.0, 0.0, 1.0, 3.0, 0.2};
     double weight[6] = {1.0, 1.3, 0.7, 1.1, 0.9, 1.6};
@@ -58,7 +58,7 @@ struct two_objectives {
 } // namespace
 
 TEST_CASE("nsga2 recovers a known Pareto front", "[strategy][nsga2]") {
-    const two_objectives f;
+    const accuracy_and_params f;
     // The true front by enumeration, as a set of (acc, params) points.
     std::vector<std::vector<double>> all;
     for (std::size_t i = 0; i < 15625; ++i) {

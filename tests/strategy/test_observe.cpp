@@ -27,7 +27,7 @@ using arch = toy_cell_space::architecture;
 
 namespace {
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 
 std::size_t edits(const arch& a, const arch& b) {
     std::size_t n = 0;

@@ -21,7 +21,7 @@ using arch = toy_cell_space::architecture;
 
 namespace {
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 
 double score_of(const arch& a) {
     double v = 0;

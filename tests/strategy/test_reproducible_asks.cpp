@@ -67,7 +67,7 @@ std::uint64_t fingerprint(const Space& space, St st, std::size_t trials = 80,
     return h;
 }
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 const xnas::objective size_min{"size", xnas::direction::minimize};
 
 xnas::param_space params() {

@@ -21,7 +21,7 @@ constexpr std::uint64_t seeds = 20;
 
 // Mean regret (optimum minus best found at full fidelity) over `seeds` problems and runs.
 template <class Make>
-double mean_regret(Make make, std::size_t parallel = 1) {
+double mean_final_regret(Make make, std::size_t parallel = 1) {
     double total = 0;
     for (std::uint64_t s = 0; s < seeds; ++s) {
         const nb201_like problem(1000 + s);
@@ -35,7 +35,7 @@ double mean_regret(Make make, std::size_t parallel = 1) {
 }
 
 double random_regret() {
-    static const double r = mean_regret([] { return xnas::random_search<toy_cell_space>{}; });
+    static const double r = mean_final_regret([] { return xnas::random_search<toy_cell_space>{}; });
     return r;
 }
 
@@ -48,7 +48,7 @@ TEST_CASE("random search regret is far from zero on the generated problem", "[st
 }
 
 TEST_CASE("regularized evolution beats random search", "[strategy][quality][evolution]") {
-    const double r = mean_regret([] {
+    const double r = mean_final_regret([] {
         return xnas::regularized_evolution<toy_cell_space>(
             {.population_size = 20, .sample_size = 5});
     });
@@ -58,7 +58,7 @@ TEST_CASE("regularized evolution beats random search", "[strategy][quality][evol
 
 TEST_CASE("regularized evolution with crossover beats random search",
           "[strategy][quality][evolution]") {
-    const double r = mean_regret([] {
+    const double r = mean_final_regret([] {
         return xnas::regularized_evolution<toy_cell_space>(
             {.population_size = 20, .sample_size = 5, .crossover_probability = 0.5});
     });
@@ -67,24 +67,24 @@ TEST_CASE("regularized evolution with crossover beats random search",
 }
 
 TEST_CASE("local search beats random search", "[strategy][quality][local]") {
-    const double r = mean_regret([] { return xnas::local_search<toy_cell_space>{}; });
+    const double r = mean_final_regret([] { return xnas::local_search<toy_cell_space>{}; });
     std::printf("local_search mean regret %.3f\n", r);
     CHECK(r < 0.6 * random_regret());
-    const double rf =
-        mean_regret([] { return xnas::local_search<toy_cell_space>({.first_improvement = true}); });
+    const double rf = mean_final_regret(
+        [] { return xnas::local_search<toy_cell_space>({.first_improvement = true}); });
     std::printf("local_search first-improvement mean regret %.3f\n", rf);
     CHECK(rf < 0.6 * random_regret());
 }
 
 TEST_CASE("asynchronous evolution and local search still beat random search",
           "[strategy][quality][async]") {
-    const double re = mean_regret(
+    const double re = mean_final_regret(
         [] {
             return xnas::regularized_evolution<toy_cell_space>(
                 {.population_size = 20, .sample_size = 5});
         },
         8);
-    const double rl = mean_regret([] { return xnas::local_search<toy_cell_space>{}; }, 8);
+    const double rl = mean_final_regret([] { return xnas::local_search<toy_cell_space>{}; }, 8);
     std::printf("async(8) evolution %.3f local %.3f\n", re, rl);
     CHECK(re < 0.7 * random_regret());
     CHECK(rl < 0.7 * random_regret());

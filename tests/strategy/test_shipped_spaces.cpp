@@ -55,7 +55,7 @@ void exercise(const Space& space, St make_st, F score) {
     }
 }
 
-const xnas::objective score{"score"};
+using xnas_test::score;
 
 template <class Space, class F>
 void exercise_all(const Space& space, F f) {
