@@ -5,6 +5,9 @@
 #include <numbers>
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
+#include <xnas/run/search.hpp>
+#include <xnas/strategy/asha.hpp>
+#include <xnas/strategy/successive_halving.hpp>
 
 using namespace xnas;
 using Catch::Matchers::Contains;
@@ -204,6 +207,30 @@ TEST_CASE("a promotion continues its parent's training, as training its epochs i
         other.layers.push_back(other.layers[0]); // two convolutions
         CHECK(ev.evaluate({4, other, 1.0, {3}}).metrics.count("continued_from") == 0);
         CHECK(ev.checkpoints() == 1);
+    }
+}
+
+TEST_CASE("a search drops the checkpoints of trials its strategy will not promote",
+          "[evaluate][train]") {
+    const objective acc{"val_accuracy", direction::maximize};
+    for (std::size_t workers : {1, 2}) {
+        CAPTURE(workers);
+        // Successive halving from 1/3: three 1-epoch trials, the best continued to 3 epochs;
+        // the other two are retired when the first rung is decided. One trial ahead at a time,
+        // so that two workers do not start the next bracket before the promotion.
+        auto ev = make({.epochs = 3});
+        const auto sh =
+            search(tiny_space(),
+                   successive_halving<chain_space>({.min_fidelity = 1.0 / 3, .objective = acc}), ev,
+                   {.objectives = {acc}, .max_trials = 4, .workers = workers, .lookahead = 1});
+        REQUIRE(sh.history.size() == 4);
+        CHECK(sh.history.back().e.metrics.count("continued_from") == 1);
+        CHECK(ev.checkpoints() == 0);
+        // asha may promote any trial later, so it retires none: its checkpoints stay.
+        auto kept = make({.epochs = 3});
+        search(tiny_space(), asha<chain_space>({.min_fidelity = 1.0 / 3, .objective = acc}), kept,
+               {.objectives = {acc}, .max_trials = 4, .workers = workers});
+        CHECK(kept.checkpoints() > 0);
     }
 }
 

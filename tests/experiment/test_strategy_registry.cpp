@@ -1,6 +1,7 @@
 // The strategy registry: each shipped name makes its strategy with the settings, an unknown
 // name's error lists the known ones, a space offers only the strategies it supports, and copies
-// (of a registry or of a type-erased strategy) are independent of the original.
+// (of a registry or of a type-erased strategy) are independent of the original, and a
+// type-erased strategy passes on what it observes and retires.
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -189,4 +190,26 @@ TEST_CASE("any_strategy observes when the strategy can and tells otherwise",
     const auto t = evolution.ask(space, g);
     REQUIRE(t.parents.size() == 1);
     CHECK(t.parents[0] >= ~std::uint64_t(0) - 3);
+}
+
+TEST_CASE("any_strategy hands out the trials a bracket strategy retires",
+          "[experiment][registry]") {
+    const auto r = shipped_strategies<cell_space>();
+    const auto space = cell_space::nb201();
+    // Hyperband's first rung (27 trials at 1/27) keeps 9: the other 18 are retired once its
+    // last result is told; a strategy without rungs retires nothing.
+    auto hb = r.make("hyperband");
+    auto random = r.make("random");
+    xnas::rng g(2);
+    std::vector<std::uint64_t> retired;
+    for (int i = 0; i < 27; ++i) {
+        const auto t = hb.ask(space, g);
+        hb.tell(t, scored_as(static_cast<double>(i)));
+        for (const auto id : hb.take_retired())
+            retired.push_back(id);
+        const auto u = random.ask(space, g);
+        random.tell(u, scored_as(static_cast<double>(i)));
+        CHECK(random.take_retired().empty());
+    }
+    CHECK(retired.size() == 18);
 }

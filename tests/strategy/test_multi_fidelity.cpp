@@ -110,6 +110,43 @@ TEST_CASE("promoted trials re-ask the same architecture with new ids and parents
         as, toy_cell_space{}, [&](const auto& t) { return p.evaluate(t); }, 200, 3, 8));
 }
 
+TEST_CASE("bracket strategies retire every trial their rungs did not promote, once decided",
+          "[strategy][hyperband][successive_halving][bohb]") {
+    ranked_problem p(4);
+    // Serial asks and tells: after each tell, what was retired so far is disjoint from what
+    // was promoted, and never promoted later; after whole brackets every trial is one or the
+    // other.
+    auto check = [&](auto st, std::size_t trials, std::size_t first_rung, std::size_t kept) {
+        xnas::rng g(9);
+        std::set<std::uint64_t> asked, parents, retired;
+        std::size_t retired_after_first_rung = 0;
+        for (std::size_t i = 0; i < trials; ++i) {
+            const auto t = st.ask(toy_cell_space{}, g);
+            asked.insert(t.id);
+            for (const auto q : t.parents) {
+                CHECK(retired.count(q) == 0);
+                parents.insert(q);
+            }
+            st.tell(t, p.evaluate(t));
+            for (const auto id : st.take_retired()) {
+                CHECK(asked.count(id) == 1);
+                CHECK(parents.count(id) == 0);
+                CHECK(retired.insert(id).second); // once
+            }
+            if (i + 1 == first_rung)
+                retired_after_first_rung = retired.size();
+        }
+        CHECK(retired_after_first_rung == first_rung - kept);
+        std::set<std::uint64_t> either = retired;
+        either.insert(parents.begin(), parents.end());
+        CHECK(either == asked);
+    };
+    // Hyperband's cycle for eta = 3, r_min = 1/27: 69 trials; its first rung 27, keeping 9.
+    check(xnas::hyperband<toy_cell_space>{}, 69, 27, 9);
+    check(xnas::bohb<toy_cell_space>{}, 69, 27, 9);
+    check(xnas::successive_halving<toy_cell_space>({.min_fidelity = 1.0 / 9}), 13, 9, 3);
+}
+
 TEST_CASE("successive halving keeps the best third at each rung",
           "[strategy][successive_halving]") {
     xnas::successive_halving<toy_cell_space> sh({.min_fidelity = 1.0 / 9});

@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <utility>
@@ -108,6 +109,24 @@ template <class St, class S>
 concept observing_strategy = strategy<St, S> &&
     requires(St& st, const S& s, const trial<typename S::architecture>& t, const evaluation& e) {
     {st.observe(s, t, e)};
+};
+
+/// A strategy that says which of its trials it will never build on again (the trials a
+/// multi-fidelity rung did not promote, once its promotions are decided), so that what an
+/// evaluator keeps for them (a checkpoint a promotion would continue) can go.
+///  1. take_retired() returns the ids retired since its last call, each id once.
+template <class St>
+concept retiring_strategy = requires(St& st) {
+    { st.take_retired() } -> std::same_as<std::vector<std::uint64_t>>;
+};
+
+/// An evaluator that keeps state for trials it evaluated (a checkpoint to continue) and drops it
+/// when told those trials are retired.
+///  1. release(ids) is called from the searching thread while workers may be evaluating other
+///     trials, so it must be thread-safe; ids it holds nothing for are ignored.
+template <class E>
+concept releasing_evaluator = requires(E& e, std::span<const std::uint64_t> ids) {
+    e.release(ids);
 };
 
 /// An evaluator of architectures of type A.

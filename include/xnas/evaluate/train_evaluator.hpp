@@ -94,8 +94,10 @@ struct train_evaluator_options {
     /// it adds. The result is the parent's training run for the promoted trial's epochs in one
     /// go. Applies with fidelity_axis::epochs and without cosine (whose schedule depends on the
     /// total epochs); a promotion without a checkpoint trains from scratch. A checkpoint is
-    /// dropped when its promotion takes it, or, oldest first, when the kept ones exceed
-    /// max_checkpoint_mb.
+    /// dropped when its promotion takes it, when the strategy retires its trial (hyperband,
+    /// successive halving and bohb once the trial's rung is decided; see retiring_strategy),
+    /// or, oldest first, when the kept ones exceed max_checkpoint_mb (asha, whose rungs may
+    /// promote any trial later, keeps them until then).
     bool continue_promotions = true;
     std::size_t max_checkpoint_mb = 1024; ///< memory for promotions' checkpoints
 };
@@ -334,6 +336,16 @@ class checkpoint_store {
         return c;
     }
 
+    /// Drops the checkpoints of trials `ids` (no promotion will continue them).
+    void drop(std::span<const std::uint64_t> ids) {
+        std::lock_guard lock(mutex_);
+        for (const std::uint64_t id : ids)
+            if (auto it = kept_.find(id); it != kept_.end()) {
+                bytes_ -= it->second.bytes;
+                kept_.erase(it);
+            }
+    }
+
     std::size_t size() const {
         std::lock_guard lock(mutex_);
         return kept_.size();
@@ -382,6 +394,13 @@ class train_evaluator {
 
     /// Checkpoints kept for promotions to continue (0 when promotions do not continue).
     std::size_t checkpoints() const { return checkpoints_ ? checkpoints_->size() : 0; }
+
+    /// Drops the checkpoints of trials the strategy retired (see releasing_evaluator): a
+    /// hyperband bracket's checkpoints go as its rungs are decided, not when memory runs out.
+    void release(std::span<const std::uint64_t> ids) {
+        if (checkpoints_)
+            checkpoints_->drop(ids);
+    }
 
     const B& builder() const { return builder_; }
     const train_evaluator_options& options() const { return options_; }

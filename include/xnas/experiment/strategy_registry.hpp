@@ -66,6 +66,8 @@ class any_strategy {
     }
     /// Whether the wrapped strategy models observing_strategy.
     bool observes() const { return self_->observes(); }
+    /// The wrapped strategy's retired trials (see retiring_strategy); none when it retires none.
+    std::vector<std::uint64_t> take_retired() { return self_->take_retired(); }
     /// The wrapped strategy when it is an St, else nullptr (as std::function::target).
     template <class St>
     const St* target() const {
@@ -82,6 +84,7 @@ class any_strategy {
         virtual void set_progress(double) = 0;
         virtual void observe(const Space&, const trial<architecture>&, const evaluation&) = 0;
         virtual bool observes() const = 0;
+        virtual std::vector<std::uint64_t> take_retired() = 0;
     };
     template <class St>
     struct model final : interface {
@@ -102,6 +105,12 @@ class any_strategy {
                 st.tell(t, e);
         }
         bool observes() const override { return observing_strategy<St, Space>; }
+        std::vector<std::uint64_t> take_retired() override {
+            if constexpr (retiring_strategy<St>)
+                return st.take_retired();
+            else
+                return {};
+        }
         St st;
     };
     std::unique_ptr<interface> self_;

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -88,6 +89,10 @@ class serial_executor {
     explicit serial_executor(E& ev)
         : ev_(ev) {}
     void submit(trial<A> t) { queue_.push_back(std::move(t)); }
+    void release(std::span<const std::uint64_t> ids) {
+        if constexpr (releasing_evaluator<E>)
+            ev_.release(ids);
+    }
     scored<A> wait_one() {
         scored<A> s{std::move(queue_.front()), {}};
         queue_.pop_front();
@@ -119,7 +124,7 @@ class thread_executor {
         for (std::size_t w = 0; w < workers; ++w) {
             E* mine = nullptr;
             if constexpr (is_thread_safe_evaluator<E>)
-                mine = &ev;
+                mine = shared_ = &ev;
             else
                 mine = &copies_[w];
             threads_.emplace_back([this, mine] { run(*mine); });
@@ -143,6 +148,17 @@ class thread_executor {
             tasks_.push_back(std::move(t));
         }
         task_cv_.notify_one();
+    }
+
+    /// Tells the evaluator (each worker's copy) that trials `ids` are retired.
+    void release(std::span<const std::uint64_t> ids) {
+        if constexpr (releasing_evaluator<E>) {
+            if constexpr (is_thread_safe_evaluator<E>)
+                shared_->release(ids);
+            else
+                for (E& copy : copies_)
+                    copy.release(ids);
+        }
     }
 
     scored<A> wait_one() {
@@ -175,6 +191,7 @@ class thread_executor {
     }
 
     std::vector<E> copies_;
+    E* shared_ = nullptr; // the evaluator itself when it is thread-safe
     std::vector<std::thread> threads_;
     std::mutex m_;
     std::condition_variable task_cv_, done_cv_;
@@ -420,6 +437,9 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
                     (detail::hook_on_warning(callbacks, w), ...);
                 }
                 run.replay(j);
+                // What the replayed trials retired was never kept by this process's evaluator.
+                if constexpr (retiring_strategy<Stt>)
+                    run.strategy.take_retired();
                 journal.emplace(opt.journal, opt.fsync, j.valid_bytes, j.missing_newline);
             } else {
                 journal.emplace(opt.journal, opt.fsync);
@@ -517,6 +537,12 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
             if (journal)
                 journal->append(journal_result_record(s.t.id, s.e, elapsed()));
             run.strategy.tell(std::as_const(s.t), std::as_const(s.e));
+            if constexpr (retiring_strategy<Stt>) {
+                const std::vector<std::uint64_t> retired = run.strategy.take_retired();
+                if constexpr (requires { exec.release(std::span<const std::uint64_t>(retired)); })
+                    if (!retired.empty())
+                        exec.release(std::span<const std::uint64_t>(retired));
+            }
             run.cost += s.e.cost;
             out.history.push_back(std::move(s));
             bool cb_stop = false;

@@ -112,6 +112,8 @@ class bohb {
     void set_progress(double p) { progress_ = p; }
 
     std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
+    /// Trials it will not promote any more, since the last call (see retiring_strategy).
+    std::vector<std::uint64_t> take_retired() { return scheduler_.take_retired(); }
     /// New architectures drawn from a model so far (the rest were uniform draws).
     std::size_t model_proposals() const { return model_proposals_; }
     /// The fidelity whose model proposed last; 0 before any model proposed.

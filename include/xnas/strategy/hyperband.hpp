@@ -53,6 +53,8 @@ class hyperband {
     void tell(const trial<architecture>& t, const evaluation& e) { scheduler_.tell(t, e); }
 
     std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
+    /// Trials it will not promote any more, since the last call (see retiring_strategy).
+    std::vector<std::uint64_t> take_retired() { return scheduler_.take_retired(); }
     const hyperband_options& options() const { return options_; }
 
   private:

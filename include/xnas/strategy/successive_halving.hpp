@@ -56,6 +56,8 @@ class successive_halving {
     void tell(const trial<architecture>& t, const evaluation& e) { scheduler_.tell(t, e); }
 
     std::size_t completed_brackets() const { return scheduler_.completed_brackets(); }
+    /// Trials it will not promote any more, since the last call (see retiring_strategy).
+    std::vector<std::uint64_t> take_retired() { return scheduler_.take_retired(); }
     const successive_halving_options& options() const { return options_; }
 
   private:

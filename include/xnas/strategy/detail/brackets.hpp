@@ -112,6 +112,8 @@ class bracket_scheduler {
         if (ru.done < ru.size)
             return;
         if (r + 1 == b.rungs.size()) {
+            for (const result& x : ru.results)
+                retired_.push_back(x.id);
             brackets_.erase(bit);
             ++completed_;
             return;
@@ -131,6 +133,8 @@ class bracket_scheduler {
         rung& next = b.rungs[r + 1];
         for (std::size_t i = 0; i < keep; ++i)
             next.queue.push_back(res[i]);
+        for (std::size_t i = keep; i < res.size(); ++i)
+            retired_.push_back(res[i].id);
         next.size = keep;
         if (keep == 0) { // every trial of the rung failed: the bracket ends here
             brackets_.erase(bit);
@@ -139,6 +143,10 @@ class bracket_scheduler {
     }
 
     std::size_t completed_brackets() const { return completed_; }
+
+    /// The trials no rung will promote any more: those left out of a decided rung's promotions
+    /// and those of a bracket's last rung (see retiring_strategy).
+    std::vector<std::uint64_t> take_retired() { return std::exchange(retired_, {}); }
 
   private:
     struct result {
@@ -190,6 +198,7 @@ class bracket_scheduler {
     std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> pending_;
     std::uint64_t next_id_ = 0, next_bracket_ = 0;
     std::size_t completed_ = 0;
+    std::vector<std::uint64_t> retired_;
 };
 
 } // namespace xnas::detail
