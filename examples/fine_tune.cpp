@@ -2,7 +2,8 @@
 // Trouser, Pullover, Dress, Coat), save it, load it back, replace its classifier head with a
 // fresh one for classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot) and fine-tune it on a few
 // images of those; compare with training the same architecture from scratch on the same images
-// for the same epochs, and with training the new head alone on the frozen trunk.
+// for the same epochs, with training the new head alone on the frozen trunk, and with
+// train::fine_tune's recipe (the head alone first, then every layer).
 //
 //   fine_tune [--arch CHAIN] [--base N] [--target N] [--base-epochs E] [--epochs E]
 //             [--save FILE] [--data DIR]
@@ -15,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <span>
 #include <string>
 #include <vector>
 #include <xnas/data/mnist.hpp>
@@ -25,6 +25,8 @@
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/nn/serialize.hpp>
+#include <xnas/nn/transfer.hpp>
+#include <xnas/train/fine_tune.hpp>
 #include <xnas/train/trainer.hpp>
 
 using namespace xnas;
@@ -45,27 +47,6 @@ data::dataset<float> five_classes(const data::dataset<float>& ds, int first, std
     return out;
 }
 
-/// Any optimizer restricted to the parameters whose names start with `prefix`; the others stay
-/// frozen. Network parameter names are "<node id>.<name>", so prefix "9." trains node 9 only.
-/// (It models nn::optimizer, so train::fit takes it like any other.)
-template <nn::optimizer O>
-struct only {
-    using value_type = typename O::value_type;
-    O inner;
-    std::string prefix;
-
-    void step(std::span<const nn::parameter<value_type>> params) {
-        std::vector<nn::parameter<value_type>> mine; // same order every step, as O requires
-        for (const auto& p : params)
-            if (p.name.rfind(prefix, 0) == 0)
-                mine.push_back(p);
-        inner.step(mine);
-    }
-    void reset() { inner.reset(); }
-    double learning_rate() const { return inner.learning_rate(); }
-    void set_learning_rate(double lr) { inner.set_learning_rate(lr); }
-};
-
 /// Trains with `opt` (batch 64, reshuffled each epoch); returns the seconds it took.
 template <class Opt>
 double train_with(nn::network<float>& net, Opt opt, const data::dataset<float>& ds,
@@ -77,21 +58,6 @@ double train_with(nn::network<float>& net, Opt opt, const data::dataset<float>& 
 
 double test_accuracy(nn::network<float>& net, const data::dataset<float>& test) {
     return train::evaluate(net, nn::softmax_cross_entropy<float>(), test).accuracy;
-}
-
-/// A copy of `base` whose last node (the classifier) is replaced by a fresh dense layer with
-/// `classes` outputs. Copying a layer copies its weights, so the trunk keeps what it learned.
-nn::network<float> with_new_head(const nn::network<float>& base, std::size_t classes, rng& g) {
-    const std::size_t head = base.size() - 1;
-    if (!base.layer(head).target<nn::dense<float>>())
-        throw std::invalid_argument("with_new_head: the last layer is not dense");
-    nn::network<float> net(base.input_shape());
-    for (std::size_t id = 1; id < head; ++id) // same order, so node ids stay the same
-        net.add(base.layer(id), base.inputs(id), base.merge(id));
-    nn::dense<float> fresh(nn::volume(net.node_shape(base.inputs(head)[0])), classes);
-    nn::init::apply(fresh, nn::init::scheme::pytorch_default, g);
-    net.add(std::move(fresh), base.inputs(head));
-    return net;
 }
 
 } // namespace
@@ -154,13 +120,24 @@ int main(int argc, char** argv) try {
 
     std::ifstream file(opt["--save"], std::ios::binary);
     const nn::network<float> loaded = nn::load<float>(file, opt["--save"]); // throws naming it
-    nn::network<float> tuned = with_new_head(loaded, 5, g);
+    // A fresh classifier for classes 5-9 on the loaded trunk (its weights are copied).
+    nn::network<float> tuned = nn::replace_head(loaded, 5, g);
     report("fine-tuned, all layers", tuned, train_with(tuned, sgd, target_train, epochs, 2));
 
-    nn::network<float> probe = with_new_head(loaded, 5, g);
-    const only<nn::sgd<float>> head_only{sgd, std::to_string(probe.size() - 1) + "."};
-    report("fine-tuned, new head only", probe,
-           train_with(probe, head_only, target_train, epochs, 2));
+    // The same, with the trunk frozen: the optimizer sees the new head's parameters only.
+    nn::network<float> probe = nn::replace_head(loaded, 5, g);
+    nn::freeze_all_but_head(probe);
+    report("fine-tuned, new head only", probe, train_with(probe, sgd, target_train, epochs, 2));
+
+    // train::fine_tune's recipe: the new head alone for one epoch, then every layer.
+    nn::network<float> recipe = loaded;
+    const auto h = train::fine_tune(recipe, target_train,
+                                    {.new_head = true, // same count, other classes
+                                     .head_epochs = 1,
+                                     .epochs = epochs > 0 ? epochs - 1 : 0,
+                                     .sgd = {.lr = 0.05, .momentum = 0.9},
+                                     .seed = 2});
+    report("train::fine_tune", recipe, h.seconds);
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "fine_tune: %s\n", e.what());

@@ -25,3 +25,4 @@
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/nn/serialize.hpp>
 #include <xnas/nn/tensor.hpp>
+#include <xnas/nn/transfer.hpp>

@@ -3,5 +3,6 @@
 
 #include <xnas/train/callbacks.hpp>
 #include <xnas/train/early_stopping.hpp>
+#include <xnas/train/fine_tune.hpp>
 #include <xnas/train/metrics.hpp>
 #include <xnas/train/trainer.hpp>

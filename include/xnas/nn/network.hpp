@@ -148,13 +148,14 @@ class network {
             nd.has_grad = false;
         const std::size_t last = nodes_.size() - 1;
         nodes_[last].has_grad = true;
-        // A node needs dL/dy only when it or a node upstream of it has parameters (or it is the
-        // input and dx is asked for): the first dense layer of an MLP then skips its dx GEMM,
-        // about a third of the backward work, and parameter-free layers before it skip backward.
+        // A node needs dL/dy only when it or a node upstream of it has trainable parameters (or
+        // it is the input and dx is asked for): the first dense layer of an MLP then skips its dx
+        // GEMM, about a third of the backward work, and parameter-free layers before it skip
+        // backward.
         needs_grad_.assign(nodes_.size(), 0);
         needs_grad_[input_node] = dx != nullptr;
         for (std::size_t j = 1; j <= last; ++j) {
-            bool upstream = nodes_[j].op->parameter_count() > 0;
+            bool upstream = !nodes_[j].frozen && nodes_[j].op->parameter_count() > 0;
             for (std::size_t i : nodes_[j].inputs)
                 upstream = upstream || needs_grad_[i];
             needs_grad_[j] = upstream;
@@ -215,15 +216,19 @@ class network {
     /// Every parameter, node by node in id order, each layer's in its own order; names are
     /// prefixed by the node id ("3.weight"), which serialization relies on. The views stay
     /// valid while the network is alive and no node is added (moving the network keeps them).
-    std::vector<parameter<T>> parameters() {
-        std::vector<parameter<T>> all;
-        for (std::size_t j = 1; j < nodes_.size(); ++j)
-            for (auto& p : nodes_[j].op->parameters()) {
-                p.name = std::to_string(j) + "." + p.name;
-                all.push_back(std::move(p));
-            }
-        return all;
-    }
+    std::vector<parameter<T>> parameters() { return parameters_of(true); }
+
+    /// Freezes (frozen = true) or thaws node `id`: trainable_parameters() leaves a frozen node's
+    /// parameters out, so train::fit's optimizer never changes them, and backward skips their
+    /// gradients unless a trainable node upstream needs the gradient to pass through. A frozen
+    /// layer still runs as in training (dropout draws masks, batch norm's running statistics
+    /// move), as a PyTorch module with requires_grad off does. Freezing is a training setting:
+    /// copies keep it, serialization does not. Throws std::out_of_range for a non-layer id.
+    void freeze(std::size_t id, bool frozen = true) { checked(id, "freeze").frozen = frozen; }
+    bool frozen(std::size_t id) const { return checked(id, "frozen").frozen; }
+
+    /// parameters() without those of frozen nodes: what an optimizer should update.
+    std::vector<parameter<T>> trainable_parameters() { return parameters_of(false); }
 
     /// Learnable scalars over all layers.
     std::size_t parameter_count() const {
@@ -305,9 +310,23 @@ class network {
         shape in_shape, out_shape; // per sample: after the merge, after the layer
         std::size_t consumers = 0;
         bool has_grad = false;
+        bool frozen = false;      // see freeze
         array<T> y, dy;           // activations and dL/dy
         array<T> merged, dmerged; // merged input and its gradient (several inputs or consumers)
     };
+
+    std::vector<parameter<T>> parameters_of(bool with_frozen) {
+        std::vector<parameter<T>> all;
+        for (std::size_t j = 1; j < nodes_.size(); ++j) {
+            if (nodes_[j].frozen && !with_frozen)
+                continue;
+            for (auto& p : nodes_[j].op->parameters()) {
+                p.name = std::to_string(j) + "." + p.name;
+                all.push_back(std::move(p));
+            }
+        }
+        return all;
+    }
 
     const array<T>& input_of(node& nd) {
         if (nd.inputs.size() == 1)

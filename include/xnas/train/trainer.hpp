@@ -231,7 +231,8 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
         throw std::invalid_argument(
             std::string(who) + ": no batch of " + std::to_string(o.batch_size) +
             " samples in a training set of " + std::to_string(train.size()) + " with drop_last");
-    const auto params = net.parameters();
+    // Frozen nodes (network::freeze) are left out: the optimizer never sees them.
+    const auto params = net.trainable_parameters();
     const std::span<const nn::parameter<T>> param_span(params);
     nn::array<T> x, dy;
     std::vector<std::int32_t> labels;
