@@ -6,6 +6,7 @@
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <vector>
 #include <xnas/core/durable_file.hpp>
 
 namespace fs = std::filesystem;
@@ -82,14 +83,17 @@ TEST_CASE("remove_temporaries removes what a killed writer left and nothing else
     CHECK(!xnas::is_temporary_name("notes.tmp12a"));
     CHECK(!xnas::is_temporary_name(".tmp12"));
     const fs::path dir = durable_dir("leftovers");
-    for (const char* name : {"best.json", "best.json.tmp4242", "report.html.tmp17", "notes.tmp"})
+    for (const char* name :
+         {"best.json", "best.json.tmp4242", "report.html.tmp17", "notes.tmp", "notes.txt.tmp9"})
         std::ofstream(dir / name) << "x";
-    const auto removed = xnas::remove_temporaries(dir);
+    const std::vector<std::string> targets{"best.json", "report.html"};
+    const auto removed = xnas::remove_temporaries(dir, targets);
     CHECK(removed.size() == 2);
     CHECK(fs::exists(dir / "best.json"));
     CHECK(fs::exists(dir / "notes.tmp"));
+    CHECK(fs::exists(dir / "notes.txt.tmp9")); // another program's, not a target's
     CHECK(!fs::exists(dir / "best.json.tmp4242"));
     CHECK(!fs::exists(dir / "report.html.tmp17"));
-    CHECK(xnas::remove_temporaries(dir / "missing").empty());
+    CHECK(xnas::remove_temporaries(dir / "missing", targets).empty());
     fs::remove_all(dir);
 }

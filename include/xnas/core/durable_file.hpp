@@ -83,16 +83,24 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     sync_directory(path.parent_path());
 }
 
-/// Removes the temporary files (is_temporary_name) a killed writer left in `dir` and returns
-/// their names. Only for a directory no other process is writing to: a live writer's file would
-/// go too.
-inline std::vector<std::string> remove_temporaries(const std::filesystem::path& dir) {
+/// Removes the temporary files a killed writer left in `dir` for the files named `targets`
+/// ("<target>.tmp<pid>") and returns their names. Only those: a directory may hold other
+/// programs' files whose names look the same. Not for a directory another process is writing
+/// the same files to: its temporary files would go too.
+inline std::vector<std::string> remove_temporaries(const std::filesystem::path& dir,
+                                                   const std::vector<std::string>& targets) {
     std::vector<std::string> removed;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
+        if (!is_temporary_name(name))
+            continue;
+        const std::string target = name.substr(0, name.rfind(".tmp"));
+        bool ours = false;
+        for (const auto& t : targets)
+            ours = ours || t == target;
         std::error_code ignored;
-        if (is_temporary_name(name) && entry.is_regular_file(ignored) &&
+        if (ours && entry.is_regular_file(ignored) &&
             std::filesystem::remove(entry.path(), ignored))
             removed.push_back(name);
     }

@@ -4,11 +4,17 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <xnas/core/durable_file.hpp>
 
 namespace xnas::experiment {
 
 using xnas::temporary_path;
+
+/// The files a main job writes to its results folder atomically (the journal is appended).
+inline const std::vector<std::string> results_folder_files{
+    "options.json", "command.toml", "split.json",  "trials.csv",
+    "pareto.csv",   "best.json",    "report.html", "best_model.xnas"};
 
 /// Writes `text` to `path` atomically. Throws xnas::file_error naming the path when it cannot
 /// (the temporary file is removed).

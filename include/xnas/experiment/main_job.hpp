@@ -240,7 +240,7 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     if (searcher) {
         check_out_dir(o);
         // A run killed mid-write leaves its temporary file; the rerun's own has another name.
-        for (const auto& name : remove_temporaries(o.out))
+        for (const auto& name : remove_temporaries(o.out, results_folder_files))
             log << "removed " << (std::filesystem::path(o.out) / name).string()
                 << ", a temporary file of a run that was killed while writing it\n";
     }
