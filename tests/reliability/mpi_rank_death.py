@@ -86,8 +86,11 @@ def main():
         trials = sum(r["event"] == "result" for r in reference["journal"])
 
         out = os.path.join(args.out, "killed")
-        after = rng.randint(1, max(1, trials - 2))
-        delay = rng.uniform(0, 0.5)
+        # Right after a result is journaled rank 0 has handed the freed rank its next trial, so
+        # while two or more trials are in flight (at most trials - 3 results, four asked ahead)
+        # both worker ranks are training.
+        after = rng.randint(1, max(1, trials - 3))
+        delay = rng.uniform(0, 0.2)
         job = subprocess.Popen([*launch, "--out", out], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True)
@@ -98,9 +101,13 @@ def main():
             if os.path.exists(os.path.join(out, "journal.jsonl")) and len(results(out)) >= after:
                 time.sleep(delay)
                 victim = rank_pid(job.pid, 2)
-        if victim is None:
-            job.kill()
-            raise Failure("the job ended or stalled before rank 2 could be killed")
+        records = trial_records(out)[0] if victim is not None else []
+        in_flight = (sum(r["event"] == "ask" for r in records) -
+                     sum(r["event"] == "result" for r in records))
+        if victim is None or in_flight == 0:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.communicate()
+            raise Failure("the search ended or stalled before rank 2 could be killed mid-search")
         before = {r["id"]: r for r in results(out)}
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
