@@ -1,7 +1,9 @@
 #pragma once
-// Area umbrella: concepts, trials and evaluations, the random generator, error types, JSON.
+// Area umbrella: concepts, trials and evaluations, the random generator, error types, JSON,
+// files written atomically and durably.
 
 #include <xnas/core/concepts.hpp>
+#include <xnas/core/durable_file.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/json.hpp>
 #include <xnas/core/rng.hpp>

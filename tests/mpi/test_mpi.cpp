@@ -9,12 +9,16 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
+#include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <xnas/evaluate/function_evaluator.hpp>
@@ -309,6 +313,24 @@ TEST_CASE("mpi: a communicator of one rank is refused on that rank", "[mpi]") {
                                         test::random_strategy{}, ev,
                                         {.objectives = score_max, .max_trials = 5}),
                       Catch::Contains("at least 2"));
+}
+
+TEST_CASE("mpi: a rank's process is found gone once it has ended, and only on its host", "[mpi]") {
+    using xnas::mpi::detail::rank_gone;
+    const auto me = xnas::mpi::detail::this_process();
+    CHECK(rank_gone(me) == std::optional<bool>(false));
+    auto elsewhere = me;
+    std::snprintf(elsewhere.host, sizeof elsewhere.host, "%s", "another-host");
+    CHECK(rank_gone(elsewhere) == std::nullopt);
+    // A process that has ended and been reaped, as mpiexec reaps a rank that died.
+    pid_t child = 0;
+    char name[] = "true";
+    char* const argv[] = {name, nullptr};
+    REQUIRE(::posix_spawnp(&child, "true", nullptr, nullptr, argv, environ) == 0);
+    REQUIRE(::waitpid(child, nullptr, 0) == child);
+    auto ended = me;
+    ended.pid = child;
+    CHECK(rank_gone(ended) == std::optional<bool>(true));
 }
 
 int main(int argc, char** argv) {

@@ -19,7 +19,6 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -199,14 +198,10 @@ inline search_options job_search_options(const options& o, std::size_t workers) 
             .resume = o.resume};
 }
 
-/// Saves `net` to `path` atomically (nn::save to a temporary file, then a rename).
+/// Saves `net` to `path` atomically and durably (nn::save). Throws xnas::file_error naming the
+/// path when it cannot.
 inline void save_model(const nn::network<float>& net, const std::filesystem::path& path) {
-    const std::filesystem::path tmp = temporary_path(path);
-    nn::save(net, tmp);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        throw file_error("cannot write " + path.string() + ": " + ec.message());
+    nn::save(net, path);
 }
 
 /// What run_main_job returns.
@@ -218,7 +213,8 @@ struct job_result {
 
 /// The main job over `space`, whose networks `builder` builds (`sequences`: they read images as
 /// rows, see visit_space), its trials evaluated by `backend`, its progress logged to `log`:
-///  1. check_out_dir (no overwrite; a resume keeps its trial options), the strategy, the
+///  1. check_out_dir (no overwrite; a resume keeps its trial options) and the removal of
+///     temporary files a killed run left (remove_temporaries), the strategy, the
 ///     warm-start journal, the data (prepare_data), then record_options and split.json;
 ///  2. o.prescreen's picks and the warm start's seeds asked first (warm_start), then the search,
 ///     journaled, with search_progress and the final selection's reserve under o.minutes;
@@ -241,8 +237,13 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     // is sent, so it loads the data and builds the evaluator and nothing else.
     const bool searcher = backend.rank() == 0;
     any_strategy<Space> strategy = job_strategy<Space>(o);
-    if (searcher)
+    if (searcher) {
         check_out_dir(o);
+        // A run killed mid-write leaves its temporary file; the rerun's own has another name.
+        for (const auto& name : remove_temporaries(o.out, results_folder_files))
+            log << "removed " << (std::filesystem::path(o.out) / name).string()
+                << ", a temporary file of a run that was killed while writing it\n";
+    }
     const std::size_t workers = worker_count(o, backend.ranks());
     const auto threads = static_cast<std::size_t>(std::max(o.threads, 1));
     log << oversubscription_warning(workers, threads, backend.ranks());

@@ -24,9 +24,11 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
+#include <xnas/core/durable_file.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/json.hpp>
 #include <xnas/nn/factory.hpp>
@@ -131,23 +133,19 @@ void save(const network<T>& net, std::ostream& out, const std::string& what = "s
         throw file_error("xnas::nn::save: writing " + what + " failed");
 }
 
-/// Writes `net` to the file `path`, replacing it atomically (written beside it, then renamed).
-/// Throws as save(net, stream) does, and xnas::file_error naming the path when it cannot write.
+/// Writes `net` to the file `path`, replacing it atomically and durably
+/// (xnas::write_file_atomically): a run killed mid-save leaves the old file or the new one.
+/// Throws as save(net, stream) does, and xnas::file_error naming the path when it cannot write
+/// (a full disk), leaving no temporary file behind.
 template <class T>
 void save(const network<T>& net, const std::filesystem::path& path) {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            throw file_error("xnas::nn::save: cannot open '" + tmp.string() + "' for writing");
-        save(net, out, "'" + path.string() + "'");
+    std::ostringstream bytes(std::ios::binary);
+    save(net, bytes, "'" + path.string() + "'");
+    try {
+        write_file_atomically(path, bytes.view());
+    } catch (const file_error& e) {
+        throw file_error(std::string("xnas::nn::save: ") + e.what());
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        throw file_error("xnas::nn::save: cannot rename '" + tmp.string() + "' to '" +
-                         path.string() + "': " + ec.message());
 }
 
 /// Reads a network saved by save() from `in`; `what` names the source in messages. Layers are

@@ -12,18 +12,24 @@
 //       if (s) ... rank 0: the study; other ranks: std::nullopt
 //   }
 
+#include <cerrno>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mpi.h>
 #include <optional>
+#include <signal.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 #include <xnas/core/concepts.hpp>
@@ -88,6 +94,70 @@ namespace detail {
 
 enum tag : int { task_tag = 1, result_tag = 2, stop_tag = 3 };
 
+/// Set by SIGTERM while an end_signal_guard lives.
+inline volatile std::sig_atomic_t end_signal = 0;
+inline void on_end_signal(int) {
+    end_signal = 1;
+}
+
+/// Thrown by receive_text once SIGTERM came: the job is being ended.
+struct job_ended : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// While a search runs, SIGTERM sets end_signal instead of ending the process. When a rank dies,
+/// mpiexec's error manager sends every other rank SIGTERM and a second later SIGKILL
+/// (odls_base_sigkill_timeout): in that second rank 0 finds which rank is gone and which trial
+/// it had, and says so, where it would otherwise die without a word; the worker ranks outlive
+/// the SIGTERM too, so that the rank found gone is the one that died.
+class end_signal_guard {
+  public:
+    end_signal_guard() {
+        end_signal = 0;
+        struct sigaction on_term {};
+        on_term.sa_handler = &on_end_signal;
+        sigemptyset(&on_term.sa_mask);
+        installed_ = ::sigaction(SIGTERM, &on_term, &previous_) == 0;
+    }
+    end_signal_guard(const end_signal_guard&) = delete;
+    end_signal_guard& operator=(const end_signal_guard&) = delete;
+    ~end_signal_guard() {
+        if (installed_)
+            ::sigaction(SIGTERM, &previous_, nullptr);
+    }
+
+  private:
+    struct sigaction previous_ {};
+    bool installed_ = false;
+};
+
+/// Where a rank runs, to tell later whether it is still there.
+struct rank_identity {
+    long pid = 0;
+    char host[64] = {};
+};
+
+inline rank_identity this_process() {
+    rank_identity me;
+    me.pid = static_cast<long>(::getpid());
+    ::gethostname(me.host, sizeof me.host - 1);
+    return me;
+}
+
+/// Whether the rank `id` names has ended (a zombie has): known only on the same host.
+inline std::optional<bool> rank_gone(const rank_identity& id) {
+    if (std::strncmp(this_process().host, id.host, sizeof id.host) != 0)
+        return std::nullopt;
+    if (::kill(static_cast<pid_t>(id.pid), 0) != 0 && errno == ESRCH)
+        return true;
+    std::ifstream stat("/proc/" + std::to_string(id.pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto name_end = line.rfind(')');
+    return name_end != std::string::npos && name_end + 2 < line.size() &&
+           (line[name_end + 2] == 'Z' || line[name_end + 2] == 'X');
+}
+
 inline void check(int rc, const char* call) {
     if (rc != MPI_SUCCESS)
         throw std::runtime_error(std::string("xnas::mpi: ") + call + " failed with MPI error " +
@@ -107,6 +177,8 @@ inline void send_text(const std::string& text, int to, int tag, MPI_Comm comm) {
 inline std::pair<MPI_Status, std::string> receive_text(int from, int tag, const options& o) {
     MPI_Status st{};
     for (;;) {
+        if (end_signal)
+            throw job_ended("xnas::mpi: the job is being ended (SIGTERM)");
         int arrived = 0;
         check(MPI_Iprobe(from, tag, o.comm, &arrived, &st), "MPI_Iprobe");
         if (arrived)
@@ -128,12 +200,14 @@ class rank_executor {
     using A = typename Space::architecture;
 
   public:
-    rank_executor(const Space& space, const options& o, int ranks)
+    /// `ranks`: the communicator's ranks, as rank_identity (where each runs), rank 0 first.
+    rank_executor(const Space& space, const options& o, std::vector<rank_identity> ranks)
         : space_(space)
-        , o_(o) {
-        for (int w = 1; w < ranks; ++w)
+        , o_(o)
+        , ranks_(static_cast<int>(ranks.size()))
+        , where_(std::move(ranks)) {
+        for (int w = 1; w < ranks_; ++w)
             idle_.push_back(w);
-        ranks_ = ranks;
     }
     rank_executor(const rank_executor&) = delete;
     rank_executor& operator=(const rank_executor&) = delete;
@@ -142,6 +216,8 @@ class rank_executor {
     /// received and dropped here, or the next search on this communicator would take them for
     /// its own.
     ~rank_executor() {
+        if (end_signal) // the job is ending: a rank that died would never answer
+            return;
         for (int w = 1; w < ranks_; ++w)
             MPI_Send(nullptr, 0, MPI_CHAR, w, stop_tag, o_.comm);
         try {
@@ -164,7 +240,13 @@ class rank_executor {
     scored<A> wait_one() {
         if (running_.empty())
             throw std::logic_error("xnas::mpi: wait_one with no trial on any rank");
-        auto [st, text] = receive_text(MPI_ANY_SOURCE, result_tag, o_);
+        MPI_Status st{};
+        std::string text;
+        try {
+            std::tie(st, text) = receive_text(MPI_ANY_SOURCE, result_tag, o_);
+        } catch (const job_ended&) {
+            throw job_ended(ending_message());
+        }
         const int w = st.MPI_SOURCE;
         auto it = running_.find(w);
         if (it == running_.end())
@@ -190,6 +272,33 @@ class rank_executor {
     }
 
   private:
+    /// Which rank is gone and what it was training, else the trials in flight.
+    std::string ending_message() const {
+        std::string gone, running;
+        for (int w = 1; w < ranks_; ++w) {
+            const auto it = running_.find(w);
+            const std::string rank = "rank " + std::to_string(w) + " (pid " +
+                                     std::to_string(where_[w].pid) + " on " + where_[w].host + ")";
+            const std::string work =
+                it == running_.end() ? std::string("between trials")
+                                     : "while training trial " + std::to_string(it->second.id) +
+                                           " (" + space_.to_string(it->second.architecture) + ")";
+            if (rank_gone(where_[w]).value_or(false))
+                gone += (gone.empty() ? "" : "; ") + rank + " died " + work;
+            else if (it != running_.end())
+                running += (running.empty() ? "" : ", ") + std::string("rank ") +
+                           std::to_string(w) + " trial " + std::to_string(it->second.id);
+        }
+        const std::string end =
+            "; the journal keeps every result recorded, and a resume trains the unfinished "
+            "trials again";
+        if (!gone.empty())
+            return "xnas::mpi: " + gone + "; the job is ending" +
+                   (running.empty() ? "" : " (in flight: " + running + ")") + end;
+        return "xnas::mpi: the job is being ended (SIGTERM), in flight: " +
+               (running.empty() ? std::string("nothing") : running) + end;
+    }
+
     void dispatch(int w, trial<A> t) {
         send_text(journal_ask_record(t, space_.to_string(t.architecture)).dump(), w, task_tag,
                   o_.comm);
@@ -199,6 +308,7 @@ class rank_executor {
     const Space& space_;
     options o_;
     int ranks_ = 0;
+    std::vector<rank_identity> where_;
     std::deque<int> idle_;
     std::deque<trial<A>> waiting_;
     std::map<int, trial<A>> running_;
@@ -245,9 +355,12 @@ void serve(const Space& space, E& eval, const options& o) {
 /// serial search's, trial for trial; with more, results arrive in completion order as on threads.
 ///
 /// A candidate that throws on its rank is a failed evaluation, as in xnas::search. A rank that
-/// dies takes the job down (MPI's default): the journal on rank 0 keeps every result recorded,
-/// and opt.resume continues from it. Throws std::invalid_argument on every rank when the
-/// communicator has fewer than 2 ranks.
+/// dies takes the job down (MPI's default): mpiexec sends the other ranks SIGTERM, and rank 0
+/// throws a std::runtime_error naming the rank that is gone (on its host) and the trial it was
+/// training, so a program can say so in the second before mpiexec's SIGKILL. The journal on
+/// rank 0 keeps every result recorded, and opt.resume continues from it. While it runs, SIGTERM
+/// on any rank ends the search at the rank's next message instead of ending the process. Throws
+/// std::invalid_argument on every rank when the communicator has fewer than 2 ranks.
 template <class Space, class St, class E, class... Callbacks>
 requires serializable_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
     evaluator < std::remove_cvref_t<E>,
@@ -261,13 +374,19 @@ typename Space::architecture > std::optional<study<typename Space::architecture>
         throw std::invalid_argument(
             "xnas::mpi::search: the communicator has 1 rank; rank 0 searches and the others "
             "evaluate, so it needs at least 2 (e.g. mpiexec -n 3 for two workers)");
+    const detail::end_signal_guard on_term;
+    const detail::rank_identity me = detail::this_process();
+    std::vector<detail::rank_identity> where(rank == 0 ? static_cast<std::size_t>(ranks) : 0);
+    detail::check(
+        MPI_Gather(&me, sizeof me, MPI_BYTE, where.data(), sizeof me, MPI_BYTE, 0, o.comm),
+        "MPI_Gather");
     if (rank != 0) {
         detail::serve(space, eval, o);
         return std::nullopt;
     }
     search_options mine = opt;
     mine.workers = static_cast<std::size_t>(ranks - 1);
-    detail::rank_executor<Space> exec(space, o, ranks);
+    detail::rank_executor<Space> exec(space, o, std::move(where));
     return search_with(space, std::forward<St>(strategy), exec, mine,
                        std::forward<Callbacks>(callbacks)...);
 }

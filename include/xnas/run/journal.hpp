@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 #include <utility>
 #include <vector>
+#include <xnas/core/durable_file.hpp>
 #include <xnas/core/error.hpp>
 #include <xnas/core/json.hpp>
 #include <xnas/core/trial.hpp>
@@ -124,8 +126,9 @@ class journal_writer {
         if (fd_ < 0)
             throw file_error("xnas::journal_writer: cannot open '" + path +
                              "' for appending: " + std::strerror(errno));
+        // A new file's directory entry must be durable too, or a crash can lose the whole file.
         if (!existed && sync_)
-            sync_directory(path);
+            sync_directory(std::filesystem::path(path).parent_path());
         if (add_newline)
             write_all("\n");
     }
@@ -150,7 +153,16 @@ class journal_writer {
     void append(const json::value& record) {
         // One write of the whole line: a crash leaves at most one torn line, at the end.
         // (dump() replaces invalid UTF-8, say in an exception message: never a throw mid-search.)
-        write_all(record.dump() + "\n");
+        // A write that fails part-way (a full disk) is cut off again, so the journal ends on a
+        // whole record and a resume, once there is space, reads every record before it.
+        const off_t before = ::lseek(fd_, 0, SEEK_END);
+        try {
+            write_all(record.dump() + "\n");
+        } catch (const file_error&) {
+            if (before >= 0 && ::ftruncate(fd_, before) == 0 && sync_)
+                ::fsync(fd_);
+            throw;
+        }
         if (sync_ && ::fsync(fd_) != 0)
             throw file_error("xnas::journal_writer: fsync of '" + path_ +
                              "' failed: " + std::strerror(errno));
@@ -173,16 +185,6 @@ class journal_writer {
             p += n;
             left -= static_cast<std::size_t>(n);
         }
-    }
-    // A new file's directory entry must be durable too, or a crash can lose the whole file.
-    static void sync_directory(const std::string& path) {
-        const auto slash = path.find_last_of('/');
-        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-            return; // best effort: some file systems do not open directories
-        ::fsync(dfd);
-        ::close(dfd);
     }
     void close() noexcept {
         if (fd_ >= 0)
