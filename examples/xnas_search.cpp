@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     CLI::App app{
         "xnas-search: neural architecture search on Fashion-MNIST.\n"
         "Writes options.json, command.toml, journal.jsonl, split.json, trials.csv, pareto.csv,\n"
-        "best.json, best_model.xnas (the retrained network) and report.html to --out,\n"
+        "best.json, best_model.xnas (the retrained network; also as best_model.onnx with\n"
+        "--export-onnx) and report.html to --out,\n"
         "retrains the best architecture on the full training set, evaluates the test set once,\n"
         "and prints a JSON summary on stdout."};
     app.add_option("--data", c.data, "directory with the IDX files (Debian: dataset-fashion-mnist)")
@@ -143,6 +144,10 @@ int main(int argc, char** argv) {
     app.add_option("--trial-seconds", c.trial_seconds, "per-candidate time limit (0: none)")
         ->capture_default_str();
     app.add_option("--out", c.out, "output directory")->capture_default_str()->configurable(false);
+    app.add_flag("--export-onnx", c.export_onnx,
+                 "also write the retrained network as --out/best_model.onnx (ONNX opset 13; input "
+                 "'input' (N, input shape) normalised as the run's data, output 'output' the "
+                 "logits)");
     app.add_flag("--resume", c.resume,
                  "continue the search journaled in --out (nothing lost or repeated) with the "
                  "options it ran with: those not given again come from --out/command.toml")

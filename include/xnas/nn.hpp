@@ -1,6 +1,6 @@
 #pragma once
 // Area umbrella: the training core's tensors, layer contract and layers, networks, losses,
-// optimizers, initialisers and serialization.
+// optimizers, initialisers, serialization and ONNX export.
 
 #include <xnas/nn/factory.hpp>
 #include <xnas/nn/init.hpp>
@@ -19,6 +19,7 @@
 #include <xnas/nn/layers/zero.hpp>
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
+#include <xnas/nn/onnx.hpp>
 #include <xnas/nn/optim/adam.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 #include <xnas/nn/optim/schedule.hpp>

@@ -41,6 +41,7 @@
 #include <xnas/experiment/strategy_registry.hpp>
 #include <xnas/experiment/warm_start.hpp>
 #include <xnas/nn/loss.hpp>
+#include <xnas/nn/onnx.hpp>
 #include <xnas/nn/serialize.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/train/trainer.hpp>
@@ -219,7 +220,8 @@ struct job_result {
 ///  2. o.prescreen's picks and the warm start's seeds asked first (warm_start), then the search,
 ///     journaled, with search_progress and the final selection's reserve under o.minutes;
 ///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads;
-///     its test accuracy, best_model.xnas, best.json, report.html; the top decisions logged.
+///     its test accuracy, best_model.xnas (and best_model.onnx with o.export_onnx), best.json,
+///     report.html; the top decisions logged.
 /// Throws std::invalid_argument for bad options (validate), xnas::file_error and
 /// xnas::parse_error for unusable files, std::runtime_error when no trial succeeded (trials.csv
 /// says why).
@@ -294,6 +296,8 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     rec.test_accuracy =
         train::evaluate(r.net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     save_model(r.net, std::filesystem::path(o.out) / "best_model.xnas");
+    if (o.export_onnx)
+        write_atomically(std::filesystem::path(o.out) / "best_model.onnx", nn::onnx_model(r.net));
     rec.retrain_epochs = r.history.epochs.size();
     rec.retrain_plain_epochs = r.plain_epochs;
     rec.retrain_recipe = r.recipe;

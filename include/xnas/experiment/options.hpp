@@ -81,6 +81,7 @@ struct options {
     double max_mflops = 25;
     double trial_seconds = 0; ///< per-candidate time limit (0: none)
     std::string out = "xnas-out";
+    bool export_onnx = false; ///< also write the retrained network as best_model.onnx
     bool resume = false;
     std::string warm_start{}; ///< journal of an earlier search of the same space
     std::size_t warm_start_count = 5;

@@ -159,6 +159,8 @@ json::value best_json(const options& o, const Space& space,
                              {"retrain_label_smoothing", rec.retrain_recipe.label_smoothing},
                              {"model", "best_model.xnas"},
                              {"test_accuracy", rec.test_accuracy}});
+    if (o.export_onnx)
+        record["onnx_model"] = "best_model.onnx";
     if (!rec.selection.empty()) {
         auto entries = json::value::array();
         for (const auto& r : rec.selection) {

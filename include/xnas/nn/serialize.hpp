@@ -82,6 +82,27 @@ void read_le(const char* bytes, T* v, std::size_t n) {
         }
 }
 
+/// One layer node of a network as saving and exporting read it: its id, its layer's spec, its
+/// inputs and merge, and the layer's parameters (names without the node prefix).
+template <class T>
+struct node_record {
+    std::size_t id;
+    layer_spec spec;
+    const std::vector<std::size_t>& inputs;
+    merge_op merge;
+    std::vector<parameter<T>> parameters;
+};
+
+/// Calls f(node_record) for nodes 1 .. size() - 1 in id order (a topological order).
+template <class T, class F>
+void for_each_node(const network<T>& net, F&& f) {
+    // parameters() hands out mutable views; saving and exporting only read through them.
+    auto& mutable_net = const_cast<network<T>&>(net);
+    for (std::size_t j = 1; j < net.size(); ++j)
+        f(node_record<T>{j, net.layer(j).spec(), net.inputs(j), net.merge(j),
+                         mutable_net.layer(j).parameters()});
+}
+
 } // namespace detail
 
 /// Writes `net` to `out` (binary). `what` names the destination in messages. Throws
@@ -90,8 +111,6 @@ void read_le(const char* bytes, T* v, std::size_t n) {
 template <class T>
 void save(const network<T>& net, std::ostream& out, const std::string& what = "stream") {
     using json = xnas::json::value;
-    // parameters() hands out mutable views; saving only reads through them.
-    auto& mutable_net = const_cast<network<T>&>(net);
     json header;
     header["format"] = network_format_name;
     header["version"] = network_format_version;
@@ -99,30 +118,30 @@ void save(const network<T>& net, std::ostream& out, const std::string& what = "s
     header["byte_order"] = "little";
     header["input_shape"] = net.input_shape();
     json nodes = json::array();
-    for (std::size_t j = 1; j < net.size(); ++j) {
-        const layer_spec s = net.layer(j).spec();
-        if (s.type == "custom")
+    json tensors = json::array();
+    std::vector<char> payload;
+    detail::for_each_node(net, [&](const detail::node_record<T>& r) {
+        if (r.spec.type == "custom")
             throw std::invalid_argument(
-                "xnas::nn::save: node " + std::to_string(j) +
+                "xnas::nn::save: node " + std::to_string(r.id) +
                 " holds a layer without spec() (type 'custom'), which cannot be rebuilt; give "
                 "it `layer_spec spec() const` and pass a layer_factory to load");
         json node;
-        node["type"] = s.type;
-        node["attributes"] = s.attributes;
-        node["inputs"] = net.inputs(j);
-        node["merge"] = to_string(net.merge(j));
+        node["type"] = r.spec.type;
+        node["attributes"] = r.spec.attributes;
+        node["inputs"] = r.inputs;
+        node["merge"] = to_string(r.merge);
         nodes.push_back(std::move(node));
-    }
+        // The names network::parameters() gives, node by node in the same order.
+        for (const auto& p : r.parameters) {
+            json t;
+            t["name"] = std::to_string(r.id) + "." + p.name;
+            t["shape"] = std::vector<std::size_t>(p.value->shape().begin(), p.value->shape().end());
+            tensors.push_back(std::move(t));
+            detail::append_le(payload, p.value->data(), p.value->size());
+        }
+    });
     header["nodes"] = std::move(nodes);
-    json tensors = json::array();
-    std::vector<char> payload;
-    for (const auto& p : mutable_net.parameters()) {
-        json t;
-        t["name"] = p.name;
-        t["shape"] = std::vector<std::size_t>(p.value->shape().begin(), p.value->shape().end());
-        tensors.push_back(std::move(t));
-        detail::append_le(payload, p.value->data(), p.value->size());
-    }
     header["tensors"] = std::move(tensors);
     header["payload_bytes"] = payload.size();
     header["payload_crc32"] = detail::crc32_hex(payload);
