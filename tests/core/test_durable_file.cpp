@@ -1,3 +1,5 @@
+#include "file_size_limit.hpp"
+
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
@@ -27,23 +29,7 @@ std::string durable_read(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// A file-size limit stands in for a full disk: a write past it fails (EFBIG) part-way, as one
-// past the free space fails with ENOSPC, and needs no privilege to set up.
-struct durable_size_limit {
-    rlimit old{};
-    void (*old_handler)(int) = nullptr;
-    explicit durable_size_limit(rlim_t bytes) {
-        ::getrlimit(RLIMIT_FSIZE, &old);
-        old_handler = std::signal(SIGXFSZ, SIG_IGN);
-        rlimit lim = old;
-        lim.rlim_cur = bytes;
-        ::setrlimit(RLIMIT_FSIZE, &lim);
-    }
-    ~durable_size_limit() {
-        ::setrlimit(RLIMIT_FSIZE, &old);
-        std::signal(SIGXFSZ, old_handler);
-    }
-};
+using xnas_test::file_size_limit;
 
 } // namespace
 
@@ -65,7 +51,7 @@ TEST_CASE("write_file_atomically on a full disk names the file, keeps the old on
     const fs::path dir = durable_dir("full");
     xnas::write_file_atomically(dir / "a.txt", "old");
     {
-        durable_size_limit limit(4096);
+        file_size_limit limit(4096);
         CHECK_THROWS_WITH(xnas::write_file_atomically(dir / "a.txt", std::string(10000, 'x')),
                           Contains("cannot write " + (dir / "a.txt").string()));
     }

@@ -1,3 +1,5 @@
+#include "file_size_limit.hpp"
+
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
@@ -9,23 +11,7 @@
 
 namespace {
 
-// A file-size limit stands in for a full disk: a write past it fails (EFBIG) part-way, as one
-// past the free space fails with ENOSPC, and needs no privilege to set up.
-struct journal_size_limit {
-    rlimit old{};
-    void (*old_handler)(int) = nullptr;
-    explicit journal_size_limit(rlim_t bytes) {
-        ::getrlimit(RLIMIT_FSIZE, &old);
-        old_handler = std::signal(SIGXFSZ, SIG_IGN);
-        rlimit lim = old;
-        lim.rlim_cur = bytes;
-        ::setrlimit(RLIMIT_FSIZE, &lim);
-    }
-    ~journal_size_limit() {
-        ::setrlimit(RLIMIT_FSIZE, &old);
-        std::signal(SIGXFSZ, old_handler);
-    }
-};
+using xnas_test::file_size_limit;
 
 } // namespace
 
@@ -44,7 +30,7 @@ TEST_CASE("a journal append that fails part-way is cut off, so the journal ends 
         w.append(record(100));
         const auto whole = std::filesystem::file_size(path);
         {
-            journal_size_limit limit(4096);
+            file_size_limit limit(4096);
             CHECK_THROWS_WITH(w.append(record(10000)), Catch::Matchers::Contains(path));
         }
         CHECK(std::filesystem::file_size(path) == whole);
