@@ -57,7 +57,7 @@ put("idx", "i16-gzip", b"\x01" + idx(0x0B, [2, 1], struct.pack(">hh", -3, 4)))
 put("idx", "truncated", b"\x00" + idx(8, [4, 4], bytes(5)))
 put("idx", "huge-dims", b"\x00" + idx(8, [0xFFFFFFFF, 0xFFFFFFFF], b""))
 put("idx", "bad-type", b"\x00" + bytes([0, 0, 7, 1, 0, 0, 0, 1, 9]))
-put("idx", "corrupt-gzip", b"\x00" + gzip.compress(images)[:-6] + b"\x00\x01")
+put("idx", "corrupt-gzip", b"\x00" + gzip.compress(images, mtime=0)[:-6] + b"\x00\x01")
 pair = bytes([10]) + struct.pack("<H", len(labels)) + labels + images
 put("idx", "pair", b"\x02" + pair)
 put("idx", "pair-gzip", b"\x03" + pair)
@@ -74,6 +74,7 @@ put("csv", "tabular",
     "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|,20,25,31,401\n")
 put("csv", "unclosed-quote", 'a,b\n"1,2\n')
 put("csv", "ragged", "a,b\n1\n")
+put("csv", "label-int32-max", "x,label\n1,2147483647\n2,0\n")
 put("csv", "bom-crlf", "\ufeffarch,val_acc,train_time\r\nx,1,2\r\nx,3,4\r\n")
 
 # config: xnas-search's --config (TOML name = value lines)

@@ -8,6 +8,7 @@
 #include "../../examples/xnas_search_cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -208,9 +209,14 @@ inline void idx(std::string_view bytes) {
     try {
         const auto ds = xnas::data::load_idx_pair<float>(images, labels, classes);
         require(ds.labels.size() == ds.x.shape()[0], "idx: a label per image");
-        for (const auto l : ds.labels)
+        std::size_t largest = 0;
+        for (const auto l : ds.labels) {
             require(l >= 0 && static_cast<std::size_t>(l) < ds.num_classes,
                     "idx: a label outside [0, num_classes)");
+            largest = std::max(largest, static_cast<std::size_t>(l));
+        }
+        require(classes || ds.labels.empty() || ds.num_classes == largest + 1,
+                "idx: num_classes is not the largest label + 1");
     } catch (const xnas::file_error& e) {
         const std::string what = e.what();
         require(what.find(labels.string()) != std::string::npos ||
@@ -241,9 +247,14 @@ inline void csv(std::string_view text) {
             }
     try {
         const auto ds = xnas::data::to_dataset<float>(table);
-        for (const auto l : ds.labels)
+        std::size_t largest = 0;
+        for (const auto l : ds.labels) {
             require(l >= 0 && static_cast<std::size_t>(l) < ds.num_classes,
                     "csv: a label outside [0, num_classes)");
+            largest = std::max(largest, static_cast<std::size_t>(l));
+        }
+        require(ds.labels.empty() || ds.num_classes == largest + 1,
+                "csv: num_classes is not the largest label + 1");
     } catch (const xnas::parse_error& e) {
         require_names(e, source);
     }
