@@ -39,11 +39,11 @@ for t in $targets; do
         -ignore_ooms=1 -max_total_time=$((minutes * 60)) -timeout=1 -rss_limit_mb=2048 \
         -artifact_prefix="$work/artifacts/" "$work/corpus" "$src/tests/fuzz/corpus/$t" \
         >"$work/log" 2>&1 || true
-    # The last status line of fork mode: "#<executions>: cov: .. corp: <n>/<bytes> ..
-    # oom/timeout/crash: <o>/<t>/<c> ..".
-    last=$(grep -E '^#[0-9]+: cov' "$work/log" | tail -n 1)
-    execs=$(printf '%s' "$last" | sed -E 's/^#([0-9]+):.*/\1/')
-    otc=$(printf '%s' "$last" | sed -E 's|.*oom/timeout/crash: ([0-9]+)/([0-9]+)/([0-9]+).*|\1 \2 \3|')
+    # Executions from the last status line of fork mode ("#<executions>: cov: .."); findings
+    # from the artifacts, as the status line leaves out those of the initial corpus.
+    execs=$(grep -E '^#[0-9]+: cov' "$work/log" | tail -n 1 | sed -E 's/^#([0-9]+):.*/\1/')
+    count() { find "$work/artifacts" -name "$1-*" -type f | wc -l; }
+    otc="$(count oom) $(count timeout) $(count crash)"
     # The slowest input: every corpus file once more, timed one by one (the sanitized build).
     slowest=$(find "$work/corpus" "$src/tests/fuzz/corpus/$t" -type f -print0 |
         XNAS_FUZZ_TARGET=$t xargs -0 nice -n "${NICE:-10}" "$fuzzer" -rss_limit_mb=2048 2>&1 |
