@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 namespace {
 const xnas_fuzz::target* chosen = nullptr;
@@ -19,6 +21,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                      xnas_fuzz::target_names().c_str());
         std::exit(2);
     }
+    // Fork mode starts a process per job, each with its own scratch directory. Created before
+    // the handler is registered, so that it is destroyed after the handler ran.
+    (void)xnas_fuzz::scratch();
+    std::atexit([] {
+        std::error_code ec;
+        std::filesystem::remove_all(xnas_fuzz::scratch(), ec);
+    });
     return 0;
 }
 
