@@ -88,6 +88,27 @@ TEST_CASE("json: malformed text names the offset and what was expected", "[core]
     CHECK(error_of(" [1, {\"x\": [true, false, null]}] ") == "no error");
 }
 
+TEST_CASE("json: strings that are not UTF-8 are rejected at their offset", "[core][json]") {
+    auto error_of = [](const std::string& text) {
+        try {
+            value::parse(text);
+        } catch (const xnas::json::syntax_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    // Two keys differing only in invalid bytes used to be written as one key twice (the writer
+    // replaces invalid bytes by U+FFFD), which read back as another object.
+    CHECK_THAT(error_of("{\"\x9b\":1,\"\xbe\":2}"),
+               Contains("offset 2") && Contains("valid UTF-8") && Contains("byte 0x9b"));
+    CHECK_THAT(error_of("\"ab\xE2\x82\""), Contains("offset 3"));   // truncated sequence
+    CHECK_THAT(error_of("\"\xC0\xAF\""), Contains("offset 1"));     // overlong '/'
+    CHECK_THAT(error_of("\"\xED\xA0\x80\""), Contains("offset 1")); // encoded surrogate
+    // Valid multi-byte sequences, up to 4 bytes, read as they are.
+    CHECK(value::parse("\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"").get<std::string>() ==
+          "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
 TEST_CASE("json: reading a value as the wrong type throws type_error naming it", "[core][json]") {
     const value v = value::parse(R"({"n":-1,"s":"x","r":2.5,"big":300,"whole":4.0})");
     CHECK_THROWS_AS(v.at("missing"), xnas::json::type_error);

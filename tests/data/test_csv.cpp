@@ -126,3 +126,10 @@ TEST_CASE("load_csv builds a tabular dataset from features and a label column", 
     CHECK(named.num_classes == 3);
     named.validate();
 }
+
+TEST_CASE("to_dataset counts the classes of the largest int32 label without overflow",
+          "[data][csv]") {
+    const auto ds = data::to_dataset<float>(data::parse_csv("x,label\n1,2147483647\n2,0\n"));
+    CHECK(ds.labels == std::vector<std::int32_t>{0x7fffffff, 0});
+    CHECK(ds.num_classes == std::size_t(1) << 31);
+}

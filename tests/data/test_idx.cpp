@@ -196,6 +196,18 @@ TEST_CASE("load_idx_pair rejects mismatched or misused files", "[data][idx][mnis
                       Contains((dir / "missing").string()) && Contains("file not found"));
 }
 
+TEST_CASE("load_idx_pair counts the classes of the largest int32 label without overflow",
+          "[data][idx][mnist]") {
+    test::temp_dir dir;
+    test::write_bytes(dir / "img", test::idx_bytes(0x08, {2, 1, 1}, {0, 255}));
+    // int32 labels 1 and 2^31 - 1, big-endian.
+    test::write_bytes(dir / "lab",
+                      test::idx_bytes(0x0C, {2}, {0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff}));
+    const auto ds = data::load_idx_pair(dir / "img", dir / "lab");
+    CHECK(ds.labels == std::vector<std::int32_t>{1, 0x7fffffff});
+    CHECK(ds.num_classes == std::size_t(1) << 31);
+}
+
 TEST_CASE("load_fashion_mnist finds raw or gzip files and says what to install", "[data][mnist]") {
     test::temp_dir dir;
     const test::mnist_like train(20, 28, 28, 10), test_set(10, 28, 28, 10);

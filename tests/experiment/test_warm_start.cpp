@@ -189,3 +189,29 @@ TEST_CASE("best_from_journal takes the best distinct architectures and names a f
                                       "cell space"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("best_from_journal names the line of a malformed record", "[experiment][warm_start]") {
+    const fs::path dir = fresh_dir("malformed");
+    const std::string path = (dir / "journal.jsonl").string();
+    const test::digit_space space;
+    auto write = [&](const std::string& line) {
+        std::ofstream j(path, std::ios::trunc);
+        j << R"({"event":"ask","id":0,"architecture":"1-1-1","fidelity":1.0,"parents":[]})" << '\n'
+          << line << '\n';
+    };
+    // A field missing or of the wrong type: json::type_error alone names neither file nor line.
+    write(R"({"event":"ask","id":1})");
+    CHECK_THROWS_AS(best_from_journal(space, "digit", path, 1), xnas::parse_error);
+    CHECK_THROWS_WITH(best_from_journal(space, "digit", path, 1),
+                      Contains("--warm-start " + path + ":2: malformed record") &&
+                          Contains("architecture"));
+    write(R"({"event":"result","id":"x","status":"ok","objectives":{"val_accuracy":0.5}})");
+    CHECK_THROWS_WITH(best_from_journal(space, "digit", path, 1),
+                      Contains(path + ":2: malformed record"));
+    // A result of a trial never asked was std::out_of_range from a map lookup.
+    write(R"({"event":"result","id":7,"status":"ok","objectives":{"val_accuracy":0.5}})");
+    CHECK_THROWS_AS(best_from_journal(space, "digit", path, 1), xnas::parse_error);
+    CHECK_THROWS_WITH(best_from_journal(space, "digit", path, 1),
+                      Contains(path + ":2: result for trial 7 which was not asked before"));
+    fs::remove_all(dir);
+}

@@ -334,3 +334,28 @@ TEST_CASE("save and load through streams", "[nn][serialize]") {
     test::fill_uniform(x, g);
     CHECK(bit_equal(net.forward(x, nn::mode::eval), back.forward(x, nn::mode::eval)));
 }
+
+TEST_CASE("load refuses a structure larger than its payload before allocating it",
+          "[nn][serialize]") {
+    // A saved header with an empty payload (its crc32 is 0) and one dense node.
+    auto load_dense = [](const std::string& in, const std::string& out, const std::string& bias,
+                         const std::string& tensors) {
+        std::istringstream s(
+            R"({"format":"xnas-network","version":1,"value_type":"float32","byte_order":"little",)"
+            R"("input_shape":[)" +
+            in + R"(],"nodes":[{"type":"dense","attributes":{"bias":")" + bias + R"(","in":")" +
+            in + R"(","out":")" + out + R"("},"inputs":[0],"merge":"add"}],"tensors":)" + tensors +
+            R"(,"payload_bytes":0,"payload_crc32":"00000000"}
+)");
+        return nn::load<float>(s, "huge.xnas");
+    };
+    // 6 x 4e9 weights and 4e9 biases: 112 GB, which load used to try to allocate.
+    CHECK_THROWS_AS(load_dense("6", "4000000000", "1", "[]"), file_error);
+    CHECK_THROWS_WITH(load_dense("6", "4000000000", "1", "[]"),
+                      Contains("huge.xnas") && Contains("28000000000 parameters") &&
+                          Contains("0-byte payload"));
+    // 2^32 x 2^32 weights count 0 in size_t: the shape itself is refused.
+    CHECK_THROWS_WITH(load_dense("4294967296", "4294967296", "0",
+                                 R"([{"name":"1.weight","shape":[4294967296,4294967296]}])"),
+                      Contains("huge.xnas") && Contains("more elements than size_t counts"));
+}

@@ -1,9 +1,10 @@
 #pragma once
 // A small JSON value with its reader and writer, for the files xnas keeps: the search journal
-// and the header of a saved network. It reads all of RFC 8259; it writes compact or indented
-// text, integers exactly (64-bit), reals as the shortest text that reads back to the same
-// double, non-finite reals as null, and invalid UTF-8 replaced by U+FFFD (a failure message may
-// carry any bytes; a journal line must stay valid JSON).
+// and the header of a saved network. It reads all of RFC 8259, and rejects strings that are not
+// UTF-8 as the RFC requires; it writes compact or indented text, integers exactly (64-bit), reals
+// as the shortest text that reads back to the same double, non-finite reals as null, and invalid
+// UTF-8 replaced by U+FFFD (a failure message may carry any bytes; a journal line must stay
+// valid JSON).
 //
 // Why not nlohmann/json: it costs every translation unit that includes <xnas/xnas.hpp> about
 // 2 s of g++ time (parsing plus the instantiations the journal needs), a fifth of the budget;
@@ -471,8 +472,12 @@ class value {
 
         [[noreturn]] void fail(const std::string& expected) const {
             std::string got = "end of text";
-            if (pos < text.size())
-                got = {'\'', text[pos], '\''};
+            if (pos < text.size()) {
+                const auto c = static_cast<unsigned char>(text[pos]);
+                static const char* hex = "0123456789abcdef";
+                got = c >= 0x20 && c < 0x7f ? std::string{'\'', text[pos], '\''}
+                                            : std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+            }
             throw syntax_error("xnas::json::parse: at offset " + std::to_string(pos) +
                                ": expected " + expected + ", got " + got);
         }
@@ -657,6 +662,19 @@ class value {
                 if (static_cast<unsigned char>(c) < 0x20) {
                     --pos;
                     fail("an escaped control character");
+                }
+                if (static_cast<unsigned char>(c) >= 0x80) {
+                    // RFC 8259 text is UTF-8, and the writer replaces invalid bytes by U+FFFD:
+                    // accepting them here let two keys that differ only in invalid bytes be
+                    // written as one key twice, which reads back as another object.
+                    const std::size_t n = utf8_sequence_length(text, pos - 1);
+                    if (n == 0) {
+                        --pos;
+                        fail("valid UTF-8");
+                    }
+                    out.append(text.substr(pos - 1, n));
+                    pos += n - 1;
+                    continue;
                 }
                 if (c != '\\') {
                     out += c;

@@ -283,7 +283,8 @@ dataset<T> to_dataset(const csv_table& table, const csv_dataset_options& options
         largest = std::max(largest, v);
     }
     if (integral) {
-        ds.num_classes = static_cast<std::size_t>(largest + 1);
+        // In size_t: int32 has no room for the largest label + 1.
+        ds.num_classes = static_cast<std::size_t>(largest) + 1;
         return ds;
     }
     std::map<std::string, std::int32_t> names;

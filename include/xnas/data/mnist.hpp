@@ -72,7 +72,8 @@ dataset<T> load_idx_pair(const std::filesystem::path& images, const std::filesys
         largest = std::max(largest, v);
     }
     ds.labels = values;
-    ds.num_classes = num_classes ? num_classes : static_cast<std::size_t>(largest + 1);
+    // In size_t: the largest int32 label is a valid label, and int32 has no room for its + 1.
+    ds.num_classes = num_classes ? num_classes : static_cast<std::size_t>(largest) + 1;
 
     nn::shape sample(img.dims.begin() + 1, img.dims.end());
     if (sample.size() == 2)

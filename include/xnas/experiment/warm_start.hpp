@@ -103,8 +103,9 @@ warm_started(St inner, std::vector<typename Space::architecture> seeds) {
 /// The k best distinct architectures of the journal at `path` by val_accuracy, best first (ok
 /// results only; ties keep journal order), parsed with `space`. `space_name` names the space in
 /// the error of a journal of another space. Errors name the journal as the --warm-start option:
-/// xnas::file_error when it cannot be read, xnas::parse_error naming the line of an architecture
-/// that is not of the space, std::invalid_argument when no trial succeeded.
+/// xnas::file_error when it cannot be read, xnas::parse_error naming the line of a malformed
+/// record (a field missing or of the wrong type, a result for a trial never asked) or of an
+/// architecture that is not of the space, std::invalid_argument when no trial succeeded.
 template <serializable_space Space>
 std::vector<typename Space::architecture>
 best_from_journal(const Space& space, const std::string& space_name, const std::string& path,
@@ -118,16 +119,27 @@ best_from_journal(const Space& space, const std::string& space_name, const std::
     std::vector<std::pair<double, asked>> scored_archs;
     for (const auto& r : j.records) {
         const auto& d = r.data;
-        const auto event = d.at("event").get<std::string>();
-        if (event == "ask") {
-            arch[d.at("id").get<std::uint64_t>()] = {d.at("architecture").get<std::string>(),
-                                                     r.line};
-        } else if (event == "result" && d.get_or("status", std::string()) == "ok") {
-            const json::value* objectives = d.find("objectives");
-            const json::value* acc = objectives ? objectives->find("val_accuracy") : nullptr;
-            if (acc && !acc->is_null())
-                scored_archs.emplace_back(acc->get<double>(),
-                                          arch.at(d.at("id").get<std::uint64_t>()));
+        // A field's type_error names the field only: the message must say where it is.
+        const std::string where = "--warm-start " + path + ":" + std::to_string(r.line) + ": ";
+        try {
+            const auto event = d.at("event").get<std::string>();
+            if (event == "ask") {
+                arch[d.at("id").get<std::uint64_t>()] = {d.at("architecture").get<std::string>(),
+                                                         r.line};
+            } else if (event == "result" && d.get_or("status", std::string()) == "ok") {
+                const json::value* objectives = d.find("objectives");
+                const json::value* acc = objectives ? objectives->find("val_accuracy") : nullptr;
+                if (acc && !acc->is_null()) {
+                    const auto id = d.at("id").get<std::uint64_t>();
+                    const auto it = arch.find(id);
+                    if (it == arch.end())
+                        throw parse_error(where + "result for trial " + std::to_string(id) +
+                                          " which was not asked before");
+                    scored_archs.emplace_back(acc->get<double>(), it->second);
+                }
+            }
+        } catch (const json::type_error& e) {
+            throw parse_error(where + "malformed record: " + e.what());
         }
     }
     std::stable_sort(scored_archs.begin(), scored_archs.end(),

@@ -265,6 +265,14 @@ network<T> load(std::istream& in, const std::string& what = "stream",
             }
         }
 
+        // Layers allocate their parameters on first use (parameters() below): a structure far
+        // larger than the payload, say a damaged dense size, must be refused before. The count
+        // leaves out batch-norm running statistics, which the payload holds too.
+        const std::size_t count = net.parameter_count();
+        if (count > bytes / sizeof(T))
+            throw fail("the structure has " + std::to_string(count) +
+                       " parameters, more than the " + std::to_string(bytes) +
+                       "-byte payload holds");
         const json& tensors = header.at("tensors");
         auto params = net.parameters();
         if (tensors.size() != params.size())
@@ -277,6 +285,16 @@ network<T> load(std::istream& in, const std::string& what = "stream",
             const auto file_shape = tensors.at(k).at("shape").get<std::vector<std::size_t>>();
             const std::vector<std::size_t> net_shape(p.value->shape().begin(),
                                                      p.value->shape().end());
+            // A shape whose size overflows size_t was allocated at its wrapped size.
+            bool overflows = false;
+            std::size_t elements = 1;
+            for (const std::size_t d : net_shape) {
+                overflows = overflows || (d != 0 && elements > SIZE_MAX / d);
+                elements *= d;
+            }
+            if (overflows)
+                throw fail("tensor " + std::to_string(k) + " '" + p.name + "' " +
+                           to_string(net_shape) + " has more elements than size_t counts");
             if (name != p.name || file_shape != net_shape)
                 throw fail("tensor " + std::to_string(k) + " is '" + name + "' " +
                            to_string(file_shape) + ", the structure expects '" + p.name + "' " +
