@@ -191,7 +191,7 @@ TEST_CASE("best_from_journal takes the best distinct architectures and names a f
 }
 
 TEST_CASE("best_from_journal names the line of a malformed record", "[experiment][warm_start]") {
-    const fs::path dir = fresh_dir("malformed");
+    const fs::path dir = empty_dir("malformed");
     const std::string path = (dir / "journal.jsonl").string();
     const test::digit_space space;
     auto write = [&](const std::string& line) {
