@@ -65,15 +65,21 @@ TEST_CASE("json: strings escape, decode \\u escapes and replace invalid UTF-8", 
                          "c\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
+namespace {
+
+/// The syntax error parse gives for `text`, or "no error".
+std::string error_of(const std::string& text) {
+    try {
+        value::parse(text);
+    } catch (const xnas::json::syntax_error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+} // namespace
+
 TEST_CASE("json: malformed text names the offset and what was expected", "[core][json]") {
-    auto error_of = [](const std::string& text) {
-        try {
-            value::parse(text);
-        } catch (const xnas::json::syntax_error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
     CHECK_THAT(error_of(R"({"a":1,"b")"), Contains("offset 10") && Contains("':'"));
     CHECK_THAT(error_of(R"({"a":1} x)"), Contains("offset 8") && Contains("end of text"));
     CHECK_THAT(error_of(R"([1,2)"), Contains("offset 4") && Contains("',' or ']'"));
@@ -89,14 +95,6 @@ TEST_CASE("json: malformed text names the offset and what was expected", "[core]
 }
 
 TEST_CASE("json: strings that are not UTF-8 are rejected at their offset", "[core][json]") {
-    auto error_of = [](const std::string& text) {
-        try {
-            value::parse(text);
-        } catch (const xnas::json::syntax_error& e) {
-            return std::string(e.what());
-        }
-        return std::string("no error");
-    };
     // Two keys differing only in invalid bytes used to be written as one key twice (the writer
     // replaces invalid bytes by U+FFFD), which read back as another object.
     CHECK_THAT(error_of("{\"\x9b\":1,\"\xbe\":2}"),
