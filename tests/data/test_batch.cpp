@@ -4,6 +4,7 @@
 #include <xnas/core/rng.hpp>
 #include <xnas/data/augment.hpp>
 #include <xnas/data/batch.hpp>
+#include <xnas/data/split.hpp>
 #include <xtensor/xview.hpp>
 
 using namespace xnas;
@@ -257,4 +258,56 @@ TEST_CASE("a batcher takes back an order it gave, and only a permutation", "[dat
     CHECK_THROWS_WITH(b.set_order({0, 1, 2}), Contains("permutation of the 10 sample indices"));
     CHECK_THROWS_WITH(b.set_order({0, 1, 2, 3, 4, 5, 6, 7, 8, 8}), Contains("not one"));
     CHECK_THROWS_WITH(b.set_order({0, 1, 2, 3, 4, 5, 6, 7, 8, 10}), Contains("not one"));
+}
+
+TEST_CASE("a regression set's subsets, split and batches carry each sample's target row",
+          "[data][batch]") {
+    data::dataset<float> ds;
+    const std::size_t n = 17;
+    ds.x = nn::array<float>::from_shape({n, 3});
+    ds.targets = nn::array<float>::from_shape({n, 2});
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t f = 0; f < 3; ++f)
+            ds.x(i, f) = static_cast<float>(10 * i + f);
+        ds.targets(i, 0) = static_cast<float>(i);
+        ds.targets(i, 1) = -static_cast<float>(i);
+    }
+    REQUIRE(ds.regression());
+    CHECK(ds.size() == n);
+    CHECK(ds.target_size() == 2);
+    CHECK_NOTHROW(ds.validate());
+
+    const auto sub = ds.subset(std::vector<std::size_t>{4, 1, 4});
+    REQUIRE(sub.size() == 3);
+    CHECK(sub.targets(0, 0) == 4.0f);
+    CHECK(sub.targets(1, 1) == -1.0f);
+    CHECK(sub.x(2, 2) == 42.0f);
+    CHECK(sub.labels.empty());
+
+    rng g(3);
+    const auto parts = data::split_dataset(ds, 0.3, g);
+    CHECK(parts.validation.size() == 5); // round(0.3 * 17)
+    CHECK(parts.train.size() == 12);
+    for (const auto* part : {&parts.train, &parts.validation})
+        for (std::size_t i = 0; i < part->size(); ++i)
+            CHECK(part->x(i, 0) == 10 * part->targets(i, 0));
+
+    data::batcher<float> b(ds, 5);
+    g = rng(9);
+    b.new_epoch(g);
+    nn::array<float> x, t;
+    std::size_t seen = 0;
+    for (std::size_t k = 0; k < b.batch_count(); ++k) {
+        b.copy(k, x, t);
+        REQUIRE(t.shape()[0] == x.shape()[0]);
+        for (std::size_t i = 0; i < t.shape()[0]; ++i) {
+            CHECK(x(i, 1) == 10 * t(i, 0) + 1);
+            CHECK(t(i, 1) == -t(i, 0));
+        }
+        seen += t.shape()[0];
+    }
+    CHECK(seen == n);
+
+    ds.labels.push_back(1); // a regression set with labels is malformed
+    CHECK_THROWS_WITH(ds.validate(), Contains("targets (N, K)"));
 }

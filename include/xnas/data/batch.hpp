@@ -108,6 +108,23 @@ class batcher {
         }
     }
 
+    /// Copies batch b of a regression set into x and targets (resized to (size_of(b), K) only
+    /// when its shape differs). Throws std::out_of_range for b >= batch_count().
+    void copy(std::size_t b, nn::array<T>& x, nn::array<T>& targets) const {
+        const std::span<const std::size_t> idx = indices(b);
+        nn::ensure_shape(x, idx.size() == batch_size_ ? full_shape_ : last_shape_);
+        const std::size_t k_out = ds_->target_size();
+        nn::ensure_shape(targets, {idx.size(), k_out});
+        const T* src = ds_->x.data();
+        const T* tsrc = ds_->targets.data();
+        T* dst = x.data();
+        T* tdst = targets.data();
+        for (std::size_t k = 0; k < idx.size(); ++k) {
+            std::memcpy(dst + k * row_, src + idx[k] * row_, row_ * sizeof(T));
+            std::memcpy(tdst + k * k_out, tsrc + idx[k] * k_out, k_out * sizeof(T));
+        }
+    }
+
   private:
     void check(std::size_t b) const {
         if (b >= batch_count())

@@ -1,6 +1,7 @@
 #pragma once
-// data::dataset, a labelled batch-first sample array (images (N, C, H, W), tabular (N, F)) with
-// integer class labels, and the small operations every loader and splitter shares.
+// data::dataset, a batch-first sample array (images (N, C, H, W), sequences (N, T, F), tabular
+// (N, F)) with integer class labels or real-valued regression targets, and the small operations
+// every loader and splitter shares.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,21 +16,33 @@
 
 namespace xnas::data {
 
-/// A classification data set: `x` holds the samples batch first and contiguous (row-major), so
-/// sample i is the `sample_size()` values starting at `x.data() + i * sample_size()`; `labels[i]`
-/// is its class in [0, num_classes).
+/// A data set: `x` holds the samples batch first and contiguous (row-major), so sample i is the
+/// `sample_size()` values starting at `x.data() + i * sample_size()`. A classification set gives
+/// sample i the class `labels[i]` in [0, num_classes); a regression set leaves labels empty and
+/// num_classes 0 and gives it the row i of `targets` (N, K) instead.
 template <class T = float>
 struct dataset {
     using value_type = T;
 
     nn::array<T> x;                       ///< (N, sample_shape...)
-    std::vector<std::int32_t> labels;     ///< N class indices
+    std::vector<std::int32_t> labels;     ///< N class indices (classification)
     std::size_t num_classes = 0;          ///< may exceed the classes present (a subset keeps it)
     std::vector<std::string> class_names; ///< empty, or num_classes names
+    nn::array<T> targets;                 ///< (N, K) real targets (regression); else empty
+
+    /// True when the samples carry real-valued targets rather than class labels.
+    bool regression() const { return targets.dimension() != 0; }
+
+    /// Values per sample of `targets` (K); 0 for a classification set.
+    std::size_t target_size() const {
+        return targets.dimension() < 2
+                   ? 0
+                   : nn::volume({targets.shape().begin() + 1, targets.shape().end()});
+    }
 
     /// Number of samples N.
-    std::size_t size() const { return labels.size(); }
-    bool empty() const { return labels.empty(); }
+    std::size_t size() const { return regression() ? targets.shape()[0] : labels.size(); }
+    bool empty() const { return size() == 0; }
 
     /// Shape of one sample: x's shape without the batch dimension.
     nn::shape sample_shape() const {
@@ -45,10 +58,22 @@ struct dataset {
     const T* sample(std::size_t i) const { return x.data() + i * sample_size(); }
     T* sample(std::size_t i) { return x.data() + i * sample_size(); }
 
-    /// Throws xnas::shape_error when x and labels disagree on N, or std::out_of_range when a
-    /// label lies outside [0, num_classes) or class_names has the wrong length.
+    /// Throws xnas::shape_error when x and labels (or targets) disagree on N, a regression set
+    /// has labels or targets not of shape (N, K), or std::out_of_range when a label lies outside
+    /// [0, num_classes) or class_names has the wrong length.
     void validate() const {
         const std::size_t n = x.dimension() == 0 ? 0 : x.shape()[0];
+        if (regression()) {
+            if (targets.dimension() != 2 || targets.shape()[0] != n || !labels.empty() ||
+                num_classes != 0)
+                throw shape_error("xnas::data::dataset::validate: x has " + std::to_string(n) +
+                                  " samples, targets have shape " +
+                                  nn::to_string({targets.shape().begin(), targets.shape().end()}) +
+                                  ", labels " + std::to_string(labels.size()) + ", classes " +
+                                  std::to_string(num_classes) +
+                                  "; a regression set has targets (N, K), no labels, 0 classes");
+            return;
+        }
         if (n != labels.size())
             throw shape_error("xnas::data::dataset::validate: x has " + std::to_string(n) +
                               " samples (shape " +
@@ -74,7 +99,12 @@ struct dataset {
         out.class_names = class_names;
         const nn::shape s = sample_shape();
         out.x = nn::array<T>::from_shape(nn::with_batch(indices.size(), s));
-        out.labels.resize(indices.size());
+        const bool reg = regression();
+        const std::size_t k_out = target_size();
+        if (reg)
+            out.targets = nn::array<T>::from_shape({indices.size(), k_out});
+        else
+            out.labels.resize(indices.size());
         const std::size_t row = sample_size();
         for (std::size_t k = 0; k < indices.size(); ++k) {
             const std::size_t i = indices[k];
@@ -85,7 +115,11 @@ struct dataset {
                                         std::to_string(size()) + " samples");
             if (row)
                 std::memcpy(out.x.data() + k * row, sample(i), row * sizeof(T));
-            out.labels[k] = labels[i];
+            if (reg)
+                std::memcpy(out.targets.data() + k * k_out, targets.data() + i * k_out,
+                            k_out * sizeof(T));
+            else
+                out.labels[k] = labels[i];
         }
         return out;
     }

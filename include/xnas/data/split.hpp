@@ -1,6 +1,7 @@
 #pragma once
-// Seeded stratified train/validation split: each class is divided in the requested proportion,
-// so a validation set drawn for architecture search has the training set's class balance.
+// Seeded train/validation split: for classification stratified, each class divided in the
+// requested proportion, so a validation set drawn for architecture search has the training
+// set's class balance; for regression a uniform random share.
 
 #include <algorithm>
 #include <cmath>
@@ -59,10 +60,20 @@ struct train_validation {
     dataset<T> validation;
 };
 
-/// The two data sets of stratified_split(ds.labels, validation_fraction, g).
+/// The split of a data set's samples: stratified_split of its labels for classification; for
+/// regression round(fraction * N) samples drawn at random from `g` go to validation.
+template <class T>
+split_indices split_of(const dataset<T>& ds, double validation_fraction, rng& g) {
+    if (!ds.regression())
+        return stratified_split(ds.labels, validation_fraction, g);
+    // One class holding every sample: the same draws as a stratified split of a single class.
+    return stratified_split(std::vector<std::int32_t>(ds.size(), 0), validation_fraction, g);
+}
+
+/// The two data sets of split_of(ds, validation_fraction, g).
 template <class T>
 train_validation<T> split_dataset(const dataset<T>& ds, double validation_fraction, rng& g) {
-    const split_indices idx = stratified_split(ds.labels, validation_fraction, g);
+    const split_indices idx = split_of(ds, validation_fraction, g);
     return {ds.subset(idx.train), ds.subset(idx.validation)};
 }
 
