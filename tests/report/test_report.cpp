@@ -194,3 +194,37 @@ TEST_CASE("decisions name every choice of cell, chain, param and product archite
     CHECK(both.size() == 8);
     CHECK(both.at("lr") == "1e-01..3e-01");
 }
+
+TEST_CASE("a minimised objective's report and importance put the lowest value first",
+          "[report][html]") {
+    auto count = [](const std::string& html, const std::string& what) {
+        std::size_t n = 0;
+        for (auto p = html.find(what); p != std::string::npos; p = html.find(what, p + 1))
+            ++n;
+        return n;
+    };
+    // RMSE against size: (10, 0.5) and (100, 0.2) are the front, (50, 0.9) is dominated by the
+    // first; maximised instead, (50, 0.9) would join the front and (100, 0.2) would not.
+    report::report_data data;
+    data.value_name = "validation RMSE";
+    data.minimize = true;
+    data.trials = {
+        {1, 1.0, 0.5, 10, true, "a"}, {2, 2.0, 0.9, 50, true, "b"}, {3, 3.0, 0.2, 100, true, "c"}};
+    const std::string html = report::render_html(data);
+    CHECK(count(html, "r='4' fill='#c33'") == 2);
+    CHECK(count(html, "fill='#c33'><title>a : 0.5, 10</title>") == 1);
+    CHECK(count(html, "fill='#c33'><title>c : 0.2, 100</title>") == 1);
+    // The staircase steps down at trial 3 only: one H..V segment after the start.
+    const auto first_path = html.find("<path d='M");
+    REQUIRE(first_path != std::string::npos);
+    const std::string path = html.substr(first_path, html.find('\'', first_path + 9) - first_path);
+    CHECK(count(path, " V") == 1);
+
+    std::vector<report::decision_row> rows;
+    for (int rep = 0; rep < 4; ++rep) {
+        rows.push_back({{{"op", "wide"}}, 0.3 + 0.01 * rep});
+        rows.push_back({{{"op", "narrow"}}, 0.8 + 0.01 * rep});
+    }
+    CHECK(report::main_effects(rows, true)[0].mean_by_value.front().first == "wide");
+    CHECK(report::main_effects(rows)[0].mean_by_value.front().first == "narrow");
+}

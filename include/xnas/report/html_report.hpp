@@ -20,7 +20,7 @@ namespace xnas::report {
 struct trial_point {
     std::size_t index = 0; ///< completion order, from 1
     double seconds = 0.0;  ///< wall-clock seconds since the search started, at completion
-    double value = std::numeric_limits<double>::quiet_NaN(); ///< primary objective (maximised)
+    double value = std::numeric_limits<double>::quiet_NaN(); ///< primary objective
     double size = std::numeric_limits<double>::quiet_NaN();  ///< e.g. parameter count (minimised)
     bool ok = true;
     std::string label; ///< architecture string, shown as a tooltip
@@ -33,6 +33,7 @@ struct trial_point {
 struct report_data {
     std::string title = "xnas search report";
     std::string value_name = "validation accuracy";
+    bool minimize = false; ///< lower values are better (an error such as RMSE)
     std::string size_name = "parameters";
     std::vector<std::pair<std::string, std::string>> summary; ///< key/value lines at the top
     std::vector<trial_point> trials;
@@ -192,7 +193,8 @@ inline std::string dot(double x, double y, const trial_point& t, double top, std
 
 /// Best-so-far staircase of `value` against x (trial index or seconds), with every trial as a dot.
 inline std::string best_so_far_chart(const std::vector<trial_point>& trials, bool by_time,
-                                     const std::string& value_name) {
+                                     const std::string& value_name, bool minimize = false) {
+    const double sign = minimize ? -1.0 : 1.0; // comparisons on sign * value: larger is better
     std::vector<const trial_point*> ok;
     for (const auto& t : trials)
         if (t.ok && std::isfinite(t.value))
@@ -218,14 +220,14 @@ inline std::string best_so_far_chart(const std::vector<trial_point>& trials, boo
     std::string path;
     double best = -std::numeric_limits<double>::infinity();
     for (auto* t : ok) {
-        if (t->value <= best || t->fidelity < top)
+        if (sign * t->value <= best || t->fidelity < top)
             continue;
         const double x = f.tx(xof(*t));
         if (path.empty())
             path = "M" + fmt(x, 6) + "," + fmt(f.ty(t->value), 6);
         else
             path += " H" + fmt(x, 6) + " V" + fmt(f.ty(t->value), 6);
-        best = t->value;
+        best = sign * t->value;
     }
     if (!path.empty())
         s << "<path d='" << path << " H" << f.tx(xmax)
@@ -234,9 +236,11 @@ inline std::string best_so_far_chart(const std::vector<trial_point>& trials, boo
     return s.str();
 }
 
-/// Value against size (log scale) with the Pareto front (max value, min size) highlighted.
+/// Value against size (log scale) with the Pareto front (best value, min size) highlighted.
 inline std::string pareto_chart(const std::vector<trial_point>& trials,
-                                const std::string& value_name, const std::string& size_name) {
+                                const std::string& value_name, const std::string& size_name,
+                                bool minimize = false) {
+    const double sign = minimize ? -1.0 : 1.0;
     std::vector<const trial_point*> ok;
     for (const auto& t : trials)
         if (t.ok && std::isfinite(t.value) && std::isfinite(t.size) && t.size > 0)
@@ -261,15 +265,15 @@ inline std::string pareto_chart(const std::vector<trial_point>& trials,
     for (auto* t : ok)
         if (t->fidelity >= top)
             sorted.push_back(t);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
-        return a->size != b->size ? a->size < b->size : a->value > b->value;
+    std::sort(sorted.begin(), sorted.end(), [sign](auto* a, auto* b) {
+        return a->size != b->size ? a->size < b->size : sign * a->value > sign * b->value;
     });
     std::vector<const trial_point*> front;
     double best = -std::numeric_limits<double>::infinity();
     for (auto* t : sorted)
-        if (t->value > best) {
+        if (sign * t->value > best) {
             front.push_back(t);
-            best = t->value;
+            best = sign * t->value;
         }
     for (auto* t : ok)
         s << dot(f.tx(t->size), f.ty(t->value), *t, top,
@@ -336,9 +340,9 @@ inline std::string render_html(const report_data& data) {
         failed += t.ok ? 0 : 1;
     s << "<tr><td><b>trials</b></td><td>" << data.trials.size() << " (" << failed
       << " failed)</td></tr></table><div>"
-      << detail::best_so_far_chart(data.trials, false, data.value_name)
-      << detail::best_so_far_chart(data.trials, true, data.value_name)
-      << detail::pareto_chart(data.trials, data.value_name, data.size_name)
+      << detail::best_so_far_chart(data.trials, false, data.value_name, data.minimize)
+      << detail::best_so_far_chart(data.trials, true, data.value_name, data.minimize)
+      << detail::pareto_chart(data.trials, data.value_name, data.size_name, data.minimize)
       << detail::importance_chart(data.importance, data.value_name) << "</div></body></html>\n";
     return s.str();
 }

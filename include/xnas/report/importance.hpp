@@ -34,14 +34,16 @@ struct decision_importance {
     /// 1 - (1 - share) (n - 1) / (n - k) for n trials and k observed values, at least 0. With
     /// few trials per value a decision explains much variance by chance alone; this removes it.
     double adjusted_share = 0.0;
-    std::vector<std::pair<std::string, double>> mean_by_value; ///< sorted by mean, descending
+    /// sorted best first: by mean, descending (ascending for a minimised objective)
+    std::vector<std::pair<std::string, double>> mean_by_value;
 };
 
 /// Main-effect importance of every decision that took two or more values, most important first
 /// (by adjusted_share). Rows with a non-finite value are skipped; a decision absent from a row
-/// counts as the value "(absent)", so conditional decisions are measured too. Throws
-/// std::invalid_argument with fewer than two usable rows.
-inline std::vector<decision_importance> main_effects(const std::vector<decision_row>& rows) {
+/// counts as the value "(absent)", so conditional decisions are measured too; `minimize`: lower
+/// values are better. Throws std::invalid_argument with fewer than two usable rows.
+inline std::vector<decision_importance> main_effects(const std::vector<decision_row>& rows,
+                                                     bool minimize = false) {
     std::vector<const decision_row*> usable;
     for (const auto& r : rows)
         if (std::isfinite(r.value))
@@ -90,7 +92,9 @@ inline std::vector<decision_importance> main_effects(const std::vector<decision_
         const double n = static_cast<double>(usable.size()), k = static_cast<double>(groups.size());
         d.adjusted_share = n > k ? std::max(0.0, 1.0 - (1.0 - d.share) * (n - 1.0) / (n - k)) : 0.0;
         std::sort(d.mean_by_value.begin(), d.mean_by_value.end(),
-                  [](const auto& a, const auto& b) { return a.second > b.second; });
+                  [minimize](const auto& a, const auto& b) {
+                      return minimize ? a.second < b.second : a.second > b.second;
+                  });
         out.push_back(std::move(d));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
