@@ -1,6 +1,6 @@
 #pragma once
 // Test helpers for the data area: a self-deleting temporary directory and writers for small
-// IDX (raw or gzip), .npy and text files.
+// IDX (raw or gzip), .npy, CIFAR batch and text files.
 
 #include <algorithm>
 #include <bit>
@@ -144,6 +144,41 @@ std::vector<std::uint8_t> le_bytes(const std::vector<T>& values, bool big = fals
         out.insert(out.end(), b, b + sizeof(T));
     }
     return out;
+}
+
+/// Pixel (i, c, r, q) of record i of the generated CIFAR batch `seed`.
+inline std::uint8_t cifar_pixel(std::size_t seed, std::size_t i, std::size_t c, std::size_t r,
+                                std::size_t q) {
+    return static_cast<std::uint8_t>((seed * 101 + i * 31 + c * 7 + r * 3 + q) % 256);
+}
+
+/// A CIFAR batch: per record its label bytes (1 for CIFAR-10, coarse and fine for CIFAR-100),
+/// then 3072 pixels cifar_pixel(seed, ...), the red, green and blue 32 x 32 planes.
+inline std::vector<std::uint8_t> cifar_batch(std::size_t seed,
+                                             const std::vector<std::vector<std::uint8_t>>& labels) {
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        out.insert(out.end(), labels[i].begin(), labels[i].end());
+        for (std::size_t c = 0; c < 3; ++c)
+            for (std::size_t r = 0; r < 32; ++r)
+                for (std::size_t q = 0; q < 32; ++q)
+                    out.push_back(cifar_pixel(seed, i, c, r, q));
+    }
+    return out;
+}
+
+/// How many values of samples [first, first + n) of `x` (N, 3, 32, 32) differ from records
+/// 0..n-1 of cifar_batch(seed, ...) scaled to [0, 1].
+template <class Array>
+std::size_t cifar_mismatches(const Array& x, std::size_t first, std::size_t seed, std::size_t n) {
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < 3; ++c)
+            for (std::size_t r = 0; r < 32; ++r)
+                for (std::size_t q = 0; q < 32; ++q)
+                    bad += x(first + i, c, r, q) !=
+                           static_cast<float>(cifar_pixel(seed, i, c, r, q)) / 255.0f;
+    return bad;
 }
 
 /// The text of the exception f throws (empty when it throws none).
