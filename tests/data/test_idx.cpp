@@ -247,3 +247,81 @@ TEST_CASE("the real Fashion-MNIST files load when installed", "[data][mnist][.sl
     CHECK(sets.train.class_counts() == std::vector<std::size_t>(10, 6000));
     CHECK(sets.test.class_counts() == std::vector<std::size_t>(10, 1000));
 }
+TEST_CASE("load_idx_pair reads samples of any shape and element type", "[data][idx]") {
+    test::temp_dir dir;
+    // (3, 2) int16 features, big-endian: -1, 2, 300, -400, 5, 6.
+    test::write_bytes(
+        dir / "feat",
+        test::idx_bytes(0x0B, {3, 2}, {0xff, 0xff, 0, 2, 1, 0x2c, 0xfe, 0x70, 0, 5, 0, 6}));
+    // Float labels of whole values are class indices.
+    test::write_bytes(dir / "flab",
+                      test::idx_bytes(0x0D, {3}, {0x40, 0, 0, 0, 0, 0, 0, 0, 0x3f, 0x80, 0, 0}));
+    const auto ds = data::load_idx_pair(dir / "feat", dir / "flab");
+    CHECK(ds.x.shape() == std::vector<std::size_t>{3, 2});
+    CHECK(std::vector<float>(ds.x.begin(), ds.x.end()) ==
+          std::vector<float>{-1, 2, 300, -400, 5, 6});
+    CHECK(ds.labels == std::vector<std::int32_t>{2, 0, 1});
+    CHECK(ds.num_classes == 3);
+
+    // (2, 3, 1, 1) float32 images keep their shape and values; 1.5 is (0x3fc00000).
+    std::vector<std::uint8_t> f32;
+    for (int i = 0; i < 6; ++i)
+        f32.insert(f32.end(), {0x3f, 0xc0, 0, static_cast<std::uint8_t>(i)});
+    test::write_bytes(dir / "img4", test::idx_bytes(0x0D, {2, 3, 1, 1}, f32));
+    test::write_bytes(dir / "lab", test::idx_bytes(0x08, {2}, {1, 0}));
+    const auto im = data::load_idx_pair<double>(dir / "img4", dir / "lab");
+    CHECK(im.x.shape() == std::vector<std::size_t>{2, 3, 1, 1});
+    for (std::size_t i = 0; i < 6; ++i) {
+        std::uint32_t bits = 0x3fc00000u | static_cast<std::uint32_t>(i);
+        float want;
+        std::memcpy(&want, &bits, 4);
+        CHECK(im.x.data()[i] == static_cast<double>(want));
+    }
+
+    // Errors: a label that is not whole, a non-finite sample; each with its byte offset.
+    test::write_bytes(dir / "half",
+                      test::idx_bytes(0x0D, {3}, {0, 0, 0, 0, 0x3f, 0xc0, 0, 0, 0, 0, 0, 0}));
+    CHECK_THROWS_WITH(data::load_idx_pair(dir / "feat", dir / "half"),
+                      Contains((dir / "half").string()) && Contains("label 1.5 of sample 1") &&
+                          Contains("byte offset 12") && Contains("not a whole number"));
+    test::write_bytes(dir / "nan", test::idx_bytes(0x0D, {2, 1}, {0, 0, 0, 0, 0x7f, 0xc0, 0, 0}));
+    CHECK_THROWS_WITH(data::load_idx_pair(dir / "nan", dir / "lab"),
+                      Contains((dir / "nan").string()) && Contains("element 1") &&
+                          Contains("byte offset 16") && Contains("not a finite number"));
+    test::write_bytes(dir / "neg", test::idx_bytes(0x09, {3}, {0, 0xff, 0}));
+    CHECK_THROWS_WITH(data::load_idx_pair(dir / "feat", dir / "neg"),
+                      Contains("label -1 of sample 1") && Contains("byte offset 9"));
+}
+
+TEST_CASE("load_idx_regression reads (N) and (N, K) targets", "[data][idx]") {
+    test::temp_dir dir;
+    test::write_bytes(dir / "x", test::idx_bytes(0x08, {2, 2, 2}, {0, 51, 102, 255, 1, 2, 3, 4}));
+    // float64 targets 0.5 and -2 (0x3fe0..., 0xc000...).
+    test::write_bytes(
+        dir / "y1",
+        test::idx_bytes(0x0E, {2}, {0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0}));
+    const auto one = data::load_idx_regression(dir / "x", dir / "y1");
+    CHECK(one.regression());
+    CHECK(one.targets.shape() == std::vector<std::size_t>{2, 1});
+    CHECK(one.targets(0, 0) == 0.5f);
+    CHECK(one.targets(1, 0) == -2.0f);
+    CHECK(one.labels.empty());
+    CHECK(one.num_classes == 0);
+    CHECK(one.x.shape() == std::vector<std::size_t>{2, 1, 2, 2});
+    CHECK(one.x(0, 0, 0, 1) == 0.2f);
+    one.validate();
+    // Unsigned-byte targets keep their values (they are not pixels).
+    test::write_bytes(dir / "y2", test::idx_bytes(0x08, {2, 3}, {1, 2, 3, 200, 5, 6}));
+    const auto k3 = data::load_idx_regression(dir / "x", dir / "y2");
+    CHECK(k3.targets.shape() == std::vector<std::size_t>{2, 3});
+    CHECK(k3.targets(1, 0) == 200.0f);
+    CHECK(k3.target_size() == 3);
+    test::write_bytes(dir / "yinf", test::idx_bytes(0x0D, {2}, {0, 0, 0, 0, 0x7f, 0x80, 0, 0}));
+    CHECK_THROWS_WITH(data::load_idx_regression(dir / "x", dir / "yinf"),
+                      Contains((dir / "yinf").string()) && Contains("target 1") &&
+                          Contains("byte offset 12"));
+    test::write_bytes(dir / "y3", test::idx_bytes(0x08, {3}, {1, 2, 3}));
+    CHECK_THROWS_WITH(data::load_idx_regression(dir / "x", dir / "y3"),
+                      Contains("count mismatch") && Contains((dir / "x").string()) &&
+                          Contains((dir / "y3").string()) && Contains("3 targets"));
+}

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -85,8 +86,16 @@ struct idx_array {
     /// All elements converted to T, row-major.
     template <class T>
     std::vector<T> values() const {
+        std::vector<T> out(count());
+        copy_to(out.data());
+        return out;
+    }
+
+    /// Writes the count() elements converted to T to `out`, row-major. T must hold every value
+    /// (double always does): a float beyond T's range is undefined behaviour, as static_cast.
+    template <class T>
+    void copy_to(T* out) const {
         const std::size_t n = count();
-        std::vector<T> out(n);
         const std::uint8_t* p = bytes.data();
         auto be = [](const std::uint8_t* q, std::size_t width) {
             std::uint64_t v = 0;
@@ -117,7 +126,6 @@ struct idx_array {
                 break;
             }
         }
-        return out;
     }
 };
 
@@ -129,6 +137,13 @@ inline std::string dims_string(const std::vector<std::size_t>& dims) {
     for (std::size_t i = 0; i < dims.size(); ++i)
         s += (i ? ", " : "") + std::to_string(dims[i]);
     return s + ")";
+}
+
+/// The shortest text that reads back as v ("3", "1.5", "-inf"), for messages.
+inline std::string number_text(double v) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
 }
 
 /// "00 00 08 03".
