@@ -1,7 +1,8 @@
 // Regression in the training core: fit recovering a known linear map and fitting a non-linear
 // function, the network's gradient under mean squared error against finite differences
 // (through fit's own step), the data-parallel path, fit_state continuation, callbacks and early
-// stopping on regression metrics, mismatched losses, data and networks.
+// stopping on regression metrics, mismatched losses, data and networks, and fine_tune onto a
+// regression target.
 
 #include "nn/gradient_check.hpp"
 #include "same_weights.hpp"
@@ -431,4 +432,33 @@ TEST_CASE("default_loss is cross-entropy on class labels and mean squared error 
     CHECK(train::default_loss<float>{}(y, t, &d1) == nn::mean_squared_error<float>{}(y, t, &d2));
     CHECK((d1 == d2));
     CHECK_THROWS_AS(both(y, t), std::invalid_argument);
+}
+
+TEST_CASE("fine_tune moves a classifier to a regression target with a head of width K",
+          "[train][transfer][regression]") {
+    // A trunk trained to classify the sign pattern of the inputs, then fine-tuned to predict
+    // the linear problem's two targets.
+    const auto reg = linear_problem(512, 0.05, 30), val = linear_problem(128, 0.05, 31);
+    data::dataset<float> labelled;
+    labelled.x = reg.x;
+    labelled.num_classes = 4;
+    for (std::size_t i = 0; i < reg.size(); ++i)
+        labelled.labels.push_back(
+            static_cast<std::int32_t>((reg.x(i, 0) > 0 ? 1 : 0) + (reg.x(i, 1) > 0 ? 2 : 0)));
+    auto net = regression_mlp(3, 32, 4, 32);
+    nn::adam<float> opt({.lr = 0.01});
+    train::fit(net, nn::softmax_cross_entropy<float>{}, opt, labelled, {.epochs = 3, .seed = 1});
+    REQUIRE(net.output_shape() == nn::shape{4});
+    const auto h = train::fine_tune(net, reg, &val,
+                                    {.head_epochs = 2,
+                                     .epochs = 20,
+                                     .sgd = {.lr = 0.02, .momentum = 0.9},
+                                     .batch_size = 32,
+                                     .seed = 2});
+    CHECK(net.output_shape() == nn::shape{2});
+    REQUIRE(h.epochs.size() == 22);
+    CHECK(std::isnan(h.last().accuracy));
+    CHECK(h.last().rmse < h.epochs.front().rmse);
+    INFO("val_r2 " << h.last().val_r2);
+    CHECK(h.last().val_r2 > 0.95);
 }
