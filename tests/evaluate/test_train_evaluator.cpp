@@ -525,8 +525,11 @@ static_assert(loss_factory<cross_entropy_loss>);
 static_assert(!optimizer_factory<int (*)(const training_recipe&)>);
 static_assert(!optimizer_factory<nn::sgd<double> (*)(const training_recipe&)>);
 static_assert(!optimizer_factory<nn::sgd<float> (*)(int)>);
-// A regression loss takes targets, not class labels.
-static_assert(!loss_factory<nn::mean_squared_error<float> (*)(const training_recipe&)>);
+// A loss of either kind, or of both; not something that is no loss.
+static_assert(loss_factory<nn::mean_squared_error<float> (*)(const training_recipe&)>);
+static_assert(loss_factory<shipped_losses>);
+static_assert(!loss_factory<int (*)(const training_recipe&)>);
+static_assert(!loss_factory<nn::mean_squared_error<double> (*)(const training_recipe&)>);
 
 TEST_CASE("train_evaluator trains with the optimizer its factory makes of the recipe",
           "[evaluate][train]") {

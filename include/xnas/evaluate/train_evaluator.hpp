@@ -1,11 +1,13 @@
 #pragma once
 // train_evaluator: evaluates an architecture by building its network, training it on a
 // training split and measuring it on a validation split cut from the training set (the test
-// set is never seen during search). Reports validation accuracy, parameters, FLOPs and
-// measured inference latency; turns every failure of a candidate into a recorded evaluation.
-// The optimizer and the loss come from factories of the training recipe: the shipped ones by
-// default (sgd, adam, adamw by name; softmax cross-entropy), any nn::optimizer and any
-// train::classification_loss of the user's otherwise.
+// set is never seen during search). Reports validation accuracy (or, on a regression set,
+// validation RMSE and R^2), parameters, FLOPs and measured inference latency; turns every
+// failure of a candidate into a recorded evaluation. The optimizer and the loss come from
+// factories of the training recipe: the shipped ones by default (sgd, adam, adamw by name;
+// softmax cross-entropy on class labels, mean squared error on regression targets), any
+// nn::optimizer and any train::classification_loss or train::regression_loss of the user's
+// otherwise.
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +27,7 @@
 #include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/error.hpp>
+#include <xnas/core/trial.hpp>
 #include <xnas/data/dataset.hpp>
 #include <xnas/evaluate/builder.hpp>
 #include <xnas/nn/init.hpp>
@@ -33,6 +36,7 @@
 #include <xnas/nn/optim/adam.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
 #include <xnas/nn/optim/sgd.hpp>
+#include <xnas/train/loss.hpp>
 #include <xnas/train/trainer.hpp>
 
 namespace xnas {
@@ -43,9 +47,11 @@ struct training_recipe {
     /// reads it as it likes
     std::string optimizer = "sgd";
     double lr = 0.05;
-    double momentum = 0.9;        ///< sgd only
-    double weight_decay = 0.0;    ///< L2 for sgd and adam, decoupled for adamw
-    double label_smoothing = 0.0; ///< of the cross-entropy's targets, in [0, 1)
+    double momentum = 0.9;     ///< sgd only
+    double weight_decay = 0.0; ///< L2 for sgd and adam, decoupled for adamw
+    /// Of the cross-entropy's targets, in [0, 1); class labels only: a trial with a value > 0 on
+    /// a regression set fails (there are no classes to smooth).
+    double label_smoothing = 0.0;
     std::size_t batch_size = 64;
 };
 
@@ -69,7 +75,9 @@ struct train_evaluator_options {
     bool measure_latency = true;   ///< time single-image inference (median of 15 runs)
     nn::init::scheme init = nn::init::scheme::pytorch_default;
     std::uint64_t seed = 0; ///< with the trial id, seeds initialisation and shuffling
-    /// Augmentation of each candidate's training (none: train on the images as they are).
+    /// Augmentation of each candidate's training (none: train on the images as they are). Not
+    /// for regression sets: augmentation changes inputs whose targets it cannot change, and the
+    /// evaluator refuses it there (std::invalid_argument from the constructor).
     std::optional<data::augment_options> augment{};
     /// Anneal each trial's learning rate to 0 over its epochs (cosine), as a final retrain
     /// usually does. A constant rate ends a short trial wherever the last steps bounced it,
@@ -118,12 +126,14 @@ concept optimizer_factory = std::copy_constructible<F> &&
 };
 
 /// Makes the loss a candidate trains with from its recipe (train_evaluator's MakeLoss): any
-/// train::classification_loss over float logits. Requirements as for optimizer_factory; the
-/// loss made is also the one the validation pass computes (its accuracy does not depend on it).
+/// train::classification_loss over float logits, train::regression_loss over float outputs, or
+/// both (train::default_loss); it must be of the data's kind, or every trial fails naming the
+/// kind expected. Requirements as for optimizer_factory; the loss made is also the one the
+/// validation pass computes (its accuracy, RMSE and R^2 do not depend on it).
 template <class F>
 concept loss_factory = std::copy_constructible<F> &&
     requires(const F& make, const training_recipe& r) {
-    { make(r) } -> train::classification_loss<float>;
+    { make(r) } -> train::loss_function<float>;
 };
 
 /// The shipped optimizer recipe.optimizer names: nn::sgd (with the recipe's momentum), nn::adam
@@ -186,15 +196,46 @@ struct shipped_optimizers {
     named_optimizer operator()(const training_recipe& r) const { return named_optimizer(r); }
 };
 
-/// The default loss factory: softmax cross-entropy with the recipe's label smoothing.
+/// Softmax cross-entropy with the recipe's label smoothing (class labels only).
 struct cross_entropy_loss {
     nn::softmax_cross_entropy<float> operator()(const training_recipe& r) const {
         return {.label_smoothing = r.label_smoothing};
     }
 };
 
+/// The default loss factory: train::default_loss with the recipe's label smoothing, i.e.
+/// softmax cross-entropy on class labels and mean squared error on a regression set, whichever
+/// the data set being trained or validated has.
+struct shipped_losses {
+    train::default_loss<float> operator()(const training_recipe& r) const {
+        return {.label_smoothing = r.label_smoothing};
+    }
+};
+
 static_assert(optimizer_factory<shipped_optimizers>);
 static_assert(loss_factory<cross_entropy_loss>);
+static_assert(loss_factory<shipped_losses>);
+
+/// The objective a train_evaluator ranks candidates by first: val_accuracy (maximize) on a data
+/// set with class labels, val_rmse (minimize) on a regression set.
+inline objective primary_objective(bool regression) {
+    return regression ? objective{"val_rmse", direction::minimize}
+                      : objective{"val_accuracy", direction::maximize};
+}
+
+/// Every objective a train_evaluator reports, with its direction: the primary one
+/// (primary_objective), on a regression set val_r2 (maximize), then params, flops and, when
+/// latency is measured, latency_ms (minimize).
+inline std::vector<objective> reported_objectives(bool regression, bool latency = true) {
+    std::vector<objective> out{primary_objective(regression)};
+    if (regression)
+        out.push_back({"val_r2", direction::maximize});
+    out.push_back({"params", direction::minimize});
+    out.push_back({"flops", direction::minimize});
+    if (latency)
+        out.push_back({"latency_ms", direction::minimize});
+    return out;
+}
 
 namespace detail {
 
@@ -228,13 +269,14 @@ requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
                       std::forward<Callbacks>(callbacks)...);
 }
 
-/// As above with the shipped optimizer recipe.optimizer names and softmax cross-entropy.
+/// As above with the shipped optimizer recipe.optimizer names and the shipped loss (softmax
+/// cross-entropy on class labels, mean squared error on a regression set).
 template <class... Callbacks>
 requires(train::callback<std::remove_cvref_t<Callbacks>>&&...) train::history
     train_network(nn::network<float>& net, const data::dataset<float>& train,
                   const training_recipe& recipe, train::fit_options o, Callbacks&&... callbacks) {
-    return train_network(net, train, recipe, shipped_optimizers{}, cross_entropy_loss{},
-                         std::move(o), std::forward<Callbacks>(callbacks)...);
+    return train_network(net, train, recipe, shipped_optimizers{}, shipped_losses{}, std::move(o),
+                         std::forward<Callbacks>(callbacks)...);
 }
 
 /// The candidate training of a search: `epochs` epochs, shuffled with a seed drawn from `g`,
@@ -264,16 +306,21 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 
 /// Evaluates architectures of type A by training the network `builder` makes of them.
 ///
-/// Objectives reported: val_accuracy (maximise), params, flops (per sample) and latency_ms
-/// (single-image inference where the search runs; minimise). Metrics: train_loss, train_seconds,
-/// epochs, train_images, and whatever options.extra_metrics adds. Cost: wall-clock seconds of
-/// the evaluation.
+/// Objectives reported (reported_objectives lists them with their directions): on a data set
+/// with class labels val_accuracy (maximise); on a regression set (data::dataset::regression(),
+/// the network's outputs as wide as the targets) val_rmse (minimise; root mean squared error
+/// over all validation target values) and val_r2 (maximise; R^2, see train::r_squared) instead;
+/// then params, flops (per sample) and latency_ms (single-image inference where the search
+/// runs; minimise). primary_objective(regression()) is the one to rank by. Metrics: train_loss,
+/// train_seconds, epochs, train_images, and whatever options.extra_metrics adds. Cost:
+/// wall-clock seconds of the evaluation.
 ///
 /// The builder may supply the training recipe per architecture with a member
 /// `training_recipe recipe(const A&, const training_recipe& defaults) const`; otherwise
 /// options.recipe is used. `MakeOptimizer` and `MakeLoss` make each candidate's optimizer and
-/// loss from that recipe: by default the shipped optimizer recipe.optimizer names and softmax
-/// cross-entropy, otherwise the user's own (examples/custom_optimizer.cpp):
+/// loss from that recipe: by default the shipped optimizer recipe.optimizer names and
+/// train::default_loss (softmax cross-entropy on class labels, mean squared error on a
+/// regression set), otherwise the user's own (examples/custom_optimizer.cpp):
 ///
 ///     auto lion = [](const training_recipe& r) { return my_lion({.lr = r.lr}); };
 ///     train_evaluator<A, B, decltype(lion)> ev(builder, train, val, options, lion);
@@ -283,7 +330,9 @@ inline double latency_seconds(nn::network<float>& net, std::size_t runs = 15) {
 /// structure is built and before any activation or optimizer state exists; non-finite loss ->
 /// diverged; past the per-trial time limit -> timed_out (the network trained so far is not
 /// measured); extra_metrics throws -> failed with its message; so does a factory that throws
-/// (an optimizer name it does not know). Thread-safe: evaluate keeps all state local, the data
+/// (an optimizer name it does not know), a loss of the other kind than the data's, a network
+/// whose outputs are not as wide as a regression set's targets, and a recipe with
+/// label_smoothing > 0 on a regression set. Thread-safe: evaluate keeps all state local, the data
 /// sets are shared read-only, the factories are called concurrently (see optimizer_factory).
 namespace detail {
 
@@ -361,7 +410,7 @@ class checkpoint_store {
 } // namespace detail
 
 template <class A, builder<A> B, optimizer_factory MakeOptimizer = shipped_optimizers,
-          loss_factory MakeLoss = cross_entropy_loss>
+          loss_factory MakeLoss = shipped_losses>
 class train_evaluator {
     using optimizer_type = decltype(std::declval<const MakeOptimizer&>()(training_recipe{}));
     using store = detail::checkpoint_store<A, optimizer_type>;
@@ -382,6 +431,24 @@ class train_evaluator {
         if (!train_ || train_->empty() || !val_ || val_->empty())
             throw std::invalid_argument(
                 "xnas::train_evaluator: training and validation sets must be non-empty");
+        if (train_->regression() != val_->regression() ||
+            train_->target_size() != val_->target_size())
+            throw std::invalid_argument(
+                "xnas::train_evaluator: the training set " +
+                (train_->regression()
+                     ? "is a regression set of " + std::to_string(train_->target_size()) +
+                           " targets per sample"
+                     : std::string("has class labels")) +
+                ", the validation set " +
+                (val_->regression()
+                     ? "is a regression set of " + std::to_string(val_->target_size()) +
+                           " targets per sample"
+                     : std::string("has class labels")) +
+                "; expected both of one kind");
+        if (train_->regression() && options_.augment)
+            throw std::invalid_argument(
+                "xnas::train_evaluator: augmentation is set on a regression set; it changes "
+                "inputs whose targets it cannot change, expected no augmentation");
         if (options_.epochs == 0)
             throw std::invalid_argument("xnas::train_evaluator: epochs must be positive");
         if (options_.threads == 0)
@@ -390,6 +457,19 @@ class train_evaluator {
             !options_.cosine)
             checkpoints_ = std::make_shared<store>(static_cast<double>(options_.max_checkpoint_mb) *
                                                    1024.0 * 1024.0);
+    }
+
+    /// True when the data are a regression set: the evaluations report val_rmse and val_r2
+    /// instead of val_accuracy.
+    bool regression() const { return train_->regression(); }
+
+    /// The objective to rank this evaluator's candidates by first: primary_objective(
+    /// regression()), val_rmse (minimize) or val_accuracy (maximize).
+    objective primary_objective() const { return xnas::primary_objective(regression()); }
+
+    /// Every objective evaluate reports, with its direction (see reported_objectives).
+    std::vector<objective> objectives() const {
+        return reported_objectives(regression(), options_.measure_latency);
     }
 
     /// Checkpoints kept for promotions to continue (0 when promotions do not continue).
@@ -425,6 +505,13 @@ class train_evaluator {
         try {
             rng g(options_.seed * 0x9E3779B97F4A7C15ULL + t.id + 1);
             const training_recipe r = recipe(t.architecture);
+            if (regression() && r.label_smoothing != 0)
+                return evaluation::failure(
+                    status::failed,
+                    "label_smoothing is " + std::to_string(r.label_smoothing) +
+                        " on a regression set, expected 0 (label smoothing applies to class "
+                        "labels only)",
+                    elapsed());
             const double f = std::clamp(t.fidelity, 1e-6, 1.0);
             std::size_t epochs = options_.epochs;
             if (options_.fidelity == fidelity_axis::epochs)
@@ -501,7 +588,13 @@ class train_evaluator {
                         " s > time_limit_seconds " + std::to_string(options_.time_limit_seconds),
                     elapsed());
             evaluation e;
-            e.objectives["val_accuracy"] = train::evaluate(net, make_loss_(r), *val_).accuracy;
+            const train::eval_result v = train::evaluate(net, make_loss_(r), *val_);
+            if (regression()) {
+                e.objectives["val_rmse"] = v.rmse;
+                e.objectives["val_r2"] = v.r2;
+            } else {
+                e.objectives["val_accuracy"] = v.accuracy;
+            }
             e.objectives["params"] = static_cast<double>(params);
             e.objectives["flops"] = static_cast<double>(net.flops());
             if (options_.measure_latency)

@@ -16,8 +16,10 @@
 
 namespace xnas::train {
 
-/// The per-epoch metric a callback watches.
-enum class metric { loss, accuracy, val_loss, val_accuracy };
+/// The per-epoch metric a callback watches: the losses of either kind of data set, the
+/// accuracies of a classification set, the RMSEs and R^2 of a regression set (see
+/// epoch_result).
+enum class metric { loss, accuracy, val_loss, val_accuracy, rmse, val_rmse, val_r2 };
 
 inline const char* to_string(metric m) {
     switch (m) {
@@ -29,6 +31,12 @@ inline const char* to_string(metric m) {
         return "val_loss";
     case metric::val_accuracy:
         return "val_accuracy";
+    case metric::rmse:
+        return "rmse";
+    case metric::val_rmse:
+        return "val_rmse";
+    case metric::val_r2:
+        return "val_r2";
     }
     return "unknown";
 }
@@ -44,36 +52,62 @@ inline double value_of(const epoch_result& e, metric m) {
         return e.val_loss;
     case metric::val_accuracy:
         return e.val_accuracy;
+    case metric::rmse:
+        return e.rmse;
+    case metric::val_rmse:
+        return e.val_rmse;
+    case metric::val_r2:
+        return e.val_r2;
     }
     return std::numeric_limits<double>::quiet_NaN();
 }
 
-/// Accuracies are maximised, losses minimised.
+/// Accuracies and R^2 are maximised, losses and RMSEs minimised.
 inline bool maximizes(metric m) {
-    return m == metric::accuracy || m == metric::val_accuracy;
+    return m == metric::accuracy || m == metric::val_accuracy || m == metric::val_r2;
+}
+
+/// Whether `m` is a validation metric (NaN without a validation set).
+inline bool validation_metric(metric m) {
+    return m == metric::val_loss || m == metric::val_accuracy || m == metric::val_rmse ||
+           m == metric::val_r2;
 }
 
 namespace detail {
 
-/// value_of(e, m), or std::invalid_argument naming `who` when it is NaN (a validation metric
-/// without a validation set).
+/// value_of(e, m), or std::invalid_argument naming `who` when it is NaN: a validation metric
+/// without a validation set, an accuracy of a regression set or an RMSE or R^2 of a
+/// classification set.
 inline double monitored(const epoch_result& e, metric m, const char* who) {
     const double v = value_of(e, m);
-    if (std::isnan(v))
+    if (std::isnan(v)) {
+        const bool regression = !std::isnan(e.rmse);
+        const bool regression_metric =
+            m == metric::rmse || m == metric::val_rmse || m == metric::val_r2;
+        const bool classification_metric = m == metric::accuracy || m == metric::val_accuracy;
+        std::string why;
+        if (regression && classification_metric)
+            why = "; accuracy is defined for class labels only, monitor a loss, rmse, val_rmse or "
+                  "val_r2 on a regression set";
+        else if (!regression && regression_metric)
+            why = "; rmse and r2 are defined for regression sets only, monitor a loss or an "
+                  "accuracy on a set with class labels";
+        else if (validation_metric(m))
+            why = "; pass a validation set to fit";
         throw std::invalid_argument(std::string("xnas::train::") + who + ": metric " +
                                     to_string(m) + " is NaN at epoch " + std::to_string(e.epoch) +
-                                    (m == metric::val_loss || m == metric::val_accuracy
-                                         ? "; pass a validation set to fit"
-                                         : ""));
+                                    why);
+    }
     return v;
 }
 
 } // namespace detail
 
 struct early_stopping_options {
-    metric monitor = metric::val_loss; ///< losses are minimised, accuracies maximised
-    std::size_t patience = 5;          ///< epochs without improvement before stopping
-    double min_delta = 0.0;            ///< an improvement must exceed this
+    /// losses and RMSEs are minimised, accuracies and R^2 maximised
+    metric monitor = metric::val_loss;
+    std::size_t patience = 5; ///< epochs without improvement before stopping
+    double min_delta = 0.0;   ///< an improvement must exceed this
 };
 
 /// Stops fit() after `patience` consecutive epochs in which the monitored metric did not

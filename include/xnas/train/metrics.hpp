@@ -1,6 +1,7 @@
 #pragma once
 // Metrics the trainer reports: a sample-weighted running mean (epoch loss and accuracy over
-// batches of unequal size), a confusion matrix, and the result types of fit and evaluate.
+// batches of unequal size), a confusion matrix, the regression metrics rmse and r_squared, and
+// the result types of fit and evaluate.
 
 #include <cmath>
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <xnas/core/error.hpp>
 #include <xnas/nn/tensor.hpp>
 
 namespace xnas::train {
@@ -100,11 +102,114 @@ class confusion_matrix {
     std::vector<std::size_t> counts_;
 };
 
-/// What evaluate() measured on a data set (eval mode).
+namespace detail {
+
+/// Rows N of predictions and targets of one shape (N, ...), N >= 1 and at least one value, or
+/// xnas::shape_error naming `who`.
+template <class T>
+std::size_t regression_rows(const nn::array<T>& pred, const nn::array<T>& targets,
+                            const char* who) {
+    const nn::shape ps(pred.shape().begin(), pred.shape().end());
+    const nn::shape ts(targets.shape().begin(), targets.shape().end());
+    if (ps != ts)
+        throw shape_error(std::string(who) + ": predictions have shape " + nn::to_string(ps) +
+                          ", targets have " + nn::to_string(ts) + ", expected equal shapes");
+    if (ts.empty() || targets.size() == 0)
+        throw shape_error(std::string(who) + ": targets of shape " + nn::to_string(ts) +
+                          ", expected (N, K) with at least one value");
+    return ts[0];
+}
+
+/// Sum over all elements of (pred - targets)^2, accumulated in double. Sizes must agree.
+template <class T>
+double squared_error_sum(const nn::array<T>& pred, const nn::array<T>& targets) {
+    const T* a = pred.data();
+    const T* b = targets.data();
+    double s = 0;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+        s += d * d;
+    }
+    return s;
+}
+
+/// Total sum of squares of targets seen as N rows of K values: sum over k and i of
+/// (t_ik - mean_k)^2, each column about its own mean. A constant column adds exactly 0 (its
+/// mean, computed in double, need not equal its value to the last bit).
+template <class T>
+double total_sum_of_squares(const nn::array<T>& targets) {
+    const std::size_t n = targets.dimension() ? targets.shape()[0] : 0;
+    if (n == 0)
+        return 0;
+    const std::size_t k = targets.size() / n;
+    const T* t = targets.data();
+    std::vector<double> mean(k, 0.0);
+    std::vector<char> constant(k, 1);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < k; ++j) {
+            mean[j] += static_cast<double>(t[i * k + j]);
+            constant[j] = constant[j] && t[i * k + j] == t[j];
+        }
+    double ss = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+        if (constant[j])
+            continue;
+        const double m = mean[j] / static_cast<double>(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const double d = static_cast<double>(t[i * k + j]) - m;
+            ss += d * d;
+        }
+    }
+    return ss;
+}
+
+/// 1 - ss_res / ss_tot; when ss_tot is 0 (every target column constant), 1 for perfect
+/// predictions (ss_res 0) and 0 otherwise (scikit-learn's convention).
+inline double r_squared_of(double ss_res, double ss_tot) {
+    if (ss_tot == 0)
+        return ss_res == 0 ? 1.0 : 0.0;
+    return 1.0 - ss_res / ss_tot;
+}
+
+} // namespace detail
+
+/// Root mean squared error over all values of predictions and targets of one shape (N, K):
+/// sqrt(sum (y - t)^2 / (N K)). Throws xnas::shape_error when the shapes differ or are empty.
+template <class T>
+double rmse(const nn::array<T>& pred, const nn::array<T>& targets) {
+    detail::regression_rows(pred, targets, "xnas::train::rmse");
+    return std::sqrt(detail::squared_error_sum(pred, targets) /
+                     static_cast<double>(targets.size()));
+}
+
+/// Coefficient of determination R^2 = 1 - SS_res / SS_tot over all values of predictions and
+/// targets of one shape (N, K): SS_res = sum (y - t)^2, SS_tot = sum over every column k of
+/// (t_ik - mean_k)^2 (for K > 1 the pooled, variance-weighted R^2 of scikit-learn's
+/// multioutput="variance_weighted"). 1 is a perfect fit, 0 predicting each column's mean,
+/// negative worse than that. When SS_tot is 0 (constant targets) it is 1 for a perfect fit and 0
+/// otherwise. Throws xnas::shape_error when the shapes differ or are empty.
+template <class T>
+double r_squared(const nn::array<T>& pred, const nn::array<T>& targets) {
+    detail::regression_rows(pred, targets, "xnas::train::r_squared");
+    return detail::r_squared_of(detail::squared_error_sum(pred, targets),
+                                detail::total_sum_of_squares(targets));
+}
+
+/// What evaluate() measured on a data set (eval mode). A classification set fills loss and
+/// accuracy; a regression set fills loss, rmse and r2 and leaves accuracy NaN (it is meaningful
+/// for class labels only).
 struct eval_result {
-    double loss = std::numeric_limits<double>::quiet_NaN();     ///< mean over samples
-    double accuracy = std::numeric_limits<double>::quiet_NaN(); ///< NaN if outputs are not (N, C)
+    double loss = std::numeric_limits<double>::quiet_NaN(); ///< mean over samples
+    /// Classification: share of arg-max predictions equal to the label; NaN if outputs are not
+    /// (N, C), and for a regression set.
+    double accuracy = std::numeric_limits<double>::quiet_NaN();
     std::size_t samples = 0;
+    /// Regression: root mean squared error over all target values (see rmse); NaN for a
+    /// classification set.
+    double rmse = std::numeric_limits<double>::quiet_NaN();
+    /// Regression: coefficient of determination over all target values (see r_squared); NaN for
+    /// a classification set.
+    double r2 = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// One mini-batch of fit(), as on_batch_end sees it.
@@ -113,24 +218,33 @@ struct batch_result {
     std::size_t batch = 0;       ///< 0-based within the epoch
     std::size_t batch_count = 0; ///< batches per epoch
     std::size_t samples = 0;
-    double loss = 0;                                            ///< batch mean
-    double accuracy = std::numeric_limits<double>::quiet_NaN(); ///< NaN if outputs are not (N, C)
+    double loss = 0; ///< batch mean
+    /// Classification: NaN if outputs are not (N, C); NaN for a regression set.
+    double accuracy = std::numeric_limits<double>::quiet_NaN();
     double lr = 0; ///< learning rate of this batch's step
+    /// Regression: the batch's root mean squared error (train mode); NaN for classification.
+    double rmse = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// One epoch of fit(): training loss and accuracy are sample-weighted means over the epoch's
 /// batches in train mode (as Keras reports them); validation metrics come from evaluate().
+/// A classification set fills the accuracies and leaves the rmse and r2 fields NaN; a
+/// regression set the other way round: rmse is over all the epoch's target values
+/// (sqrt(summed squared errors / values)), val_rmse and val_r2 come from evaluate().
 struct epoch_result {
     std::size_t epoch = 0; ///< 0-based
     double loss = std::numeric_limits<double>::quiet_NaN();
-    double accuracy = std::numeric_limits<double>::quiet_NaN();
-    double val_loss = std::numeric_limits<double>::quiet_NaN(); ///< NaN without validation set
-    double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+    double accuracy = std::numeric_limits<double>::quiet_NaN();     ///< NaN for regression
+    double val_loss = std::numeric_limits<double>::quiet_NaN();     ///< NaN without validation set
+    double val_accuracy = std::numeric_limits<double>::quiet_NaN(); ///< NaN for regression
     double lr = 0;                ///< learning rate of the epoch's last step
     std::size_t images = 0;       ///< samples trained on
     double seconds = 0;           ///< wall time, validation included
     double images_per_second = 0; ///< training samples / training seconds
     bool complete = true;         ///< false for an epoch cut short by a stop request
+    double rmse = std::numeric_limits<double>::quiet_NaN();     ///< regression only (train mode)
+    double val_rmse = std::numeric_limits<double>::quiet_NaN(); ///< regression with validation
+    double val_r2 = std::numeric_limits<double>::quiet_NaN();   ///< regression with validation
 };
 
 /// Why fit() returned.

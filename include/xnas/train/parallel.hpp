@@ -8,7 +8,8 @@
 // step of a batch runs on one thread alone. Other optimizers: the gradients are summed on the
 // calling thread, fit runs the optimizer step there, and replicas copy the master's parameters at
 // the start of their next shard. A wide dense layer's weights are left out of both: the shards'
-// threads compute that layer together with the master's weights (see nn::dense).
+// threads compute that layer together with the master's weights (see nn::dense). A batch's
+// targets are class labels or, for a regression set, rows of real values, split alike.
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +36,8 @@
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/network.hpp>
 #include <xnas/nn/optim/optimizer.hpp>
+#include <xnas/train/loss.hpp>
+#include <xnas/train/metrics.hpp>
 
 #ifndef XNAS_TEAM_SPIN
 /// Polls of a waiting team thread before it sleeps (pause instructions, ~30 ns each).
@@ -179,11 +182,20 @@ void reseed_dropout(nn::network<T>& net, std::uint64_t seed) {
     }
 }
 
-/// Loss and accuracy of one sharded batch (sample-weighted means over the shards).
+/// Loss and accuracy of one sharded batch (sample-weighted means over the shards); for a
+/// regression batch accuracy is NaN and squared_error the sum of (y - t)^2 over all its values.
 struct shard_totals {
     double loss = 0;
     double accuracy = 0;
+    double squared_error = 0;
 };
+
+/// Gives `a` the shape (rows, cols) unless it has it already (no allocation then).
+template <class T>
+void ensure_rows(nn::array<T>& a, std::size_t rows, std::size_t cols) {
+    if (a.dimension() != 2 || a.shape()[0] != rows || a.shape()[1] != cols)
+        a.resize({rows, cols});
+}
 
 /// The sharded forward / loss / backward of fit_options::threads > 1 over a master network.
 ///
@@ -238,7 +250,16 @@ class data_parallel {
     /// rethrows any other exception of a shard unchanged.
     shard_totals step(const nn::array<T>& x, std::span<const std::int32_t> labels, const char* who,
                       std::size_t epoch, std::size_t batch) {
-        return run_step<void>(x, labels, who, epoch, batch, nullptr, {});
+        return run_step<void>(x, batch_targets<T>{.labels = labels}, who, epoch, batch, nullptr,
+                              {});
+    }
+
+    /// As step(x, labels, ...) for a regression batch: targets (N, K), rows split as the
+    /// samples (a regression_loss).
+    shard_totals step(const nn::array<T>& x, const nn::array<T>& targets, const char* who,
+                      std::size_t epoch, std::size_t batch) {
+        return run_step<void>(x, batch_targets<T>{.values = &targets}, who, epoch, batch, nullptr,
+                              {});
     }
 
     /// As step, then one update by `opt` of the master's parameters `params` (the master
@@ -248,15 +269,37 @@ class data_parallel {
     shard_totals step_and_update(const nn::array<T>& x, std::span<const std::int32_t> labels,
                                  const char* who, std::size_t epoch, std::size_t batch, Opt& opt,
                                  std::span<const nn::parameter<T>> params) {
-        return run_step(x, labels, who, epoch, batch, &opt, params);
+        return run_step(x, batch_targets<T>{.labels = labels}, who, epoch, batch, &opt, params);
+    }
+
+    /// step_and_update for a regression batch, targets (N, K).
+    template <nn::partitioned_optimizer Opt>
+    shard_totals step_and_update(const nn::array<T>& x, const nn::array<T>& targets,
+                                 const char* who, std::size_t epoch, std::size_t batch, Opt& opt,
+                                 std::span<const nn::parameter<T>> params) {
+        return run_step(x, batch_targets<T>{.values = &targets}, who, epoch, batch, &opt, params);
+    }
+
+    /// The step of either kind of batch (fit's).
+    shard_totals step(const nn::array<T>& x, const batch_targets<T>& targets, const char* who,
+                      std::size_t epoch, std::size_t batch) {
+        return run_step<void>(x, targets, who, epoch, batch, nullptr, {});
+    }
+    template <nn::partitioned_optimizer Opt>
+    shard_totals step_and_update(const nn::array<T>& x, const batch_targets<T>& targets,
+                                 const char* who, std::size_t epoch, std::size_t batch, Opt& opt,
+                                 std::span<const nn::parameter<T>> params) {
+        return run_step(x, targets, who, epoch, batch, &opt, params);
     }
 
   private:
     template <class Opt>
-    shard_totals run_step(const nn::array<T>& x, std::span<const std::int32_t> labels,
-                          const char* who, std::size_t epoch, std::size_t batch, Opt* opt,
+    shard_totals run_step(const nn::array<T>& x, const batch_targets<T>& targets, const char* who,
+                          std::size_t epoch, std::size_t batch, Opt* opt,
                           std::span<const nn::parameter<T>> params) {
-        const std::size_t n = labels.size();
+        const std::size_t n = targets.size();
+        const bool regression = targets.regression();
+        const std::size_t width = regression && n ? targets.values->size() / n : 0;
         const std::size_t count = std::max<std::size_t>(1, std::min(threads(), n / 2));
         const std::size_t sample = n ? x.size() / n : 0;
         const std::size_t base = n / count, extra = n % count;
@@ -288,15 +331,25 @@ class data_parallel {
                 xs[0] = s.size;
                 nn::ensure_shape(s.x, xs);
                 std::memcpy(s.x.data(), x.data() + s.begin * sample, s.size * sample * sizeof(T));
-                const auto ls = labels.subspan(s.begin, s.size);
+                batch_targets<T> st;
+                if (regression) {
+                    ensure_rows(s.targets, s.size, width);
+                    std::memcpy(s.targets.data(), targets.values->data() + s.begin * width,
+                                s.size * width * sizeof(T));
+                    st.values = &s.targets;
+                } else {
+                    st.labels = targets.labels.subspan(s.begin, s.size);
+                }
                 const nn::array<T>& out = net.forward(s.x, nn::mode::train);
-                s.loss = losses_[k](out, ls, &s.dy);
+                s.loss = apply_loss(losses_[k], out, st, &s.dy);
                 if (!std::isfinite(s.loss)) {
                     group_.abort(); // this shard's backward will not meet the others'
                     return;
                 }
-                s.accuracy = out.dimension() == 2 ? nn::accuracy(out, ls)
-                                                  : std::numeric_limits<double>::quiet_NaN();
+                s.accuracy = !regression && out.dimension() == 2
+                                 ? nn::accuracy(out, st.labels)
+                                 : std::numeric_limits<double>::quiet_NaN();
+                s.squared_error = regression ? squared_error_sum(out, s.targets) : 0.0;
                 if (count > 1) {
                     const T scale =
                         static_cast<T>(static_cast<double>(s.size) / static_cast<double>(n));
@@ -359,6 +412,7 @@ class data_parallel {
             const double w = static_cast<double>(s.size) / static_cast<double>(n);
             t.loss += s.loss * w;
             t.accuracy += s.accuracy * w;
+            t.squared_error += s.squared_error;
         }
         if (released) // no other shard failed: a logic error, not a result
             std::rethrow_exception(released->error);
@@ -371,8 +425,8 @@ class data_parallel {
 
     struct shard {
         std::size_t begin = 0, size = 0;
-        nn::array<T> x, dy;
-        double loss = 0, accuracy = 0;
+        nn::array<T> x, dy, targets; // targets: the shard's rows of a regression batch
+        double loss = 0, accuracy = 0, squared_error = 0;
         std::exception_ptr error;
         bool aborted = false; // error is shard_aborted
     };

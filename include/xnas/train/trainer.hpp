@@ -1,14 +1,23 @@
 #pragma once
-// train::fit and train::evaluate: the mini-batch training loop joining nn::network, a
-// classification loss, an nn::optimizer and data::dataset, with learning-rate schedules,
-// augmentation, callbacks, cooperative stopping (deadline, cancel flag) and divergence
-// detection.
+// train::fit and train::evaluate: the mini-batch training loop joining nn::network, a loss, an
+// nn::optimizer and data::dataset, with learning-rate schedules, augmentation, callbacks,
+// cooperative stopping (deadline, cancel flag) and divergence detection.
 //
 //     nn::sgd<float> opt({.lr = 0.1, .momentum = 0.9});
 //     train::early_stopping stop({.monitor = train::metric::val_loss, .patience = 3});
 //     auto h = train::fit(net, nn::softmax_cross_entropy<float>{}, opt, train_set, val_set,
 //                         {.epochs = 20, .batch_size = 64, .seed = 1}, stop);
 //     auto test = train::evaluate(net, nn::softmax_cross_entropy<float>{}, test_set);
+//
+// Classification and regression: a data set with class labels trains with a
+// train::classification_loss (nn::softmax_cross_entropy) and reports accuracies; a regression
+// set (targets (N, K), data::dataset::regression()) trains a network of K outputs with a
+// train::regression_loss (nn::mean_squared_error) and reports RMSE and R^2 instead, its
+// accuracies NaN (see eval_result, epoch_result). train::default_loss is both kinds at once.
+//
+//     auto h = train::fit(net, nn::mean_squared_error<float>{}, opt, train_set, val_set, {});
+//     auto test = train::evaluate(net, nn::mean_squared_error<float>{}, test_set);
+//     // test.loss (MSE), test.rmse, test.r2; h.last().rmse, h.last().val_rmse, .val_r2
 
 #include <algorithm>
 #include <atomic>
@@ -33,18 +42,11 @@
 #include <xnas/nn/optim/optimizer.hpp>
 #include <xnas/nn/optim/schedule.hpp>
 #include <xnas/train/callbacks.hpp>
+#include <xnas/train/loss.hpp>
 #include <xnas/train/metrics.hpp>
 #include <xnas/train/parallel.hpp>
 
 namespace xnas::train {
-
-/// A loss over network outputs and integer class labels: returns the batch mean and, when the
-/// gradient pointer is not null, writes d(mean)/d(outputs) there (nn::softmax_cross_entropy).
-template <class L, class T>
-concept classification_loss = requires(L& l, const nn::array<T>& y,
-                                       std::span<const std::int32_t> labels, nn::array<T>* dy) {
-    { l(y, labels, dy) } -> std::convertible_to<double>;
-};
 
 /// How fit() trains. Designated initializers: `{.epochs = 10, .batch_size = 64, .seed = 1}`.
 /// What train::fit needs to continue a training later as if it had not stopped (a
@@ -113,7 +115,10 @@ struct fit_options {
 
 namespace detail {
 
-template <class T>
+/// Throws std::invalid_argument for an empty set or a loss of the other kind than the set's
+/// targets, xnas::shape_error when samples do not fit the network or, for a regression set,
+/// the network's outputs are not (K) for targets (N, K).
+template <class Loss, class T>
 void check_inputs(const char* who, const nn::network<T>& net, const data::dataset<T>& ds,
                   const char* which) {
     if (ds.empty())
@@ -122,6 +127,40 @@ void check_inputs(const char* who, const nn::network<T>& net, const data::datase
         throw shape_error(std::string(who) + ": " + which + " samples have shape " +
                           nn::to_string(ds.sample_shape()) + ", the network expects " +
                           nn::to_string(net.input_shape()));
+    if (ds.regression()) {
+        if constexpr (!regression_loss<Loss, T>)
+            throw std::invalid_argument(
+                std::string(who) + ": the " + which +
+                " set is a regression set (real-valued targets), which needs a "
+                "train::regression_loss, loss(y, targets, dy) such as nn::mean_squared_error; "
+                "the loss given takes class labels");
+        ds.validate();
+        const nn::shape expected{ds.target_size()};
+        if (net.output_shape() != expected)
+            throw shape_error(std::string(who) + ": the network's outputs have shape " +
+                              nn::to_string(net.output_shape()) + ", the " + which +
+                              " set's targets have " + std::to_string(ds.target_size()) +
+                              " values per sample; expected outputs of shape " +
+                              nn::to_string(expected));
+    } else if constexpr (!classification_loss<Loss, T>) {
+        throw std::invalid_argument(
+            std::string(who) + ": the " + which +
+            " set has class labels, which need a train::classification_loss, loss(y, labels, dy) "
+            "such as nn::softmax_cross_entropy; the loss given takes regression targets");
+    }
+}
+
+/// Copies batch b into x and the labels or, for a regression set, the targets; returns them.
+template <class T>
+batch_targets<T> copy_batch(const data::batcher<T>& batches, std::size_t b, bool regression,
+                            nn::array<T>& x, std::vector<std::int32_t>& labels,
+                            nn::array<T>& targets) {
+    if (regression) {
+        batches.copy(b, x, targets);
+        return {.values = &targets};
+    }
+    batches.copy(b, x, labels);
+    return {.labels = labels};
 }
 
 template <class T>
@@ -152,53 +191,80 @@ void clip_gradients(std::span<const nn::parameter<T>> params, double max_norm) {
 
 } // namespace detail
 
-/// Mean loss and accuracy of `net` on `ds` in eval mode, in batches of `batch_size` (outputs
-/// of another shape than (N, C) give accuracy NaN). Throws std::invalid_argument for an empty
-/// set or batch size 0, xnas::shape_error when samples do not fit the network, and what the
-/// loss throws (xnas::numerical_error for a non-finite loss).
+/// Mean loss of `net` on `ds` in eval mode, in batches of `batch_size`, with the accuracy for a
+/// set with class labels (outputs of another shape than (N, C) give accuracy NaN) or RMSE and
+/// R^2 over all target values for a regression set (see eval_result, rmse, r_squared). The
+/// loss must be of the set's kind (classification_loss or regression_loss). Throws
+/// std::invalid_argument for an empty set, batch size 0 or a loss of the other kind,
+/// xnas::shape_error when samples do not fit the network or its outputs are not (K) for
+/// targets (N, K), and what the loss throws (xnas::numerical_error for a non-finite loss).
 template <class T, class Loss>
-requires classification_loss<std::remove_cvref_t<Loss>, T>
+requires loss_function<std::remove_cvref_t<Loss>, T>
     eval_result evaluate(nn::network<T>& net, Loss&& loss, const data::dataset<T>& ds,
                          std::size_t batch_size = 256) {
-    detail::check_inputs("xnas::train::evaluate", net, ds, "evaluation");
+    detail::check_inputs<std::remove_cvref_t<Loss>>("xnas::train::evaluate", net, ds, "evaluation");
     data::batcher<T> batches(ds, batch_size, {.shuffle = false});
-    nn::array<T> x;
-    std::vector<std::int32_t> y;
+    const bool regression = ds.regression();
+    nn::array<T> x, targets;
+    std::vector<std::int32_t> labels;
     running_mean l, acc;
+    double squared_error = 0;
     for (std::size_t b = 0; b < batches.batch_count(); ++b) {
-        batches.copy(b, x, y);
+        const detail::batch_targets<T> t =
+            detail::copy_batch(batches, b, regression, x, labels, targets);
         const nn::array<T>& out = net.forward(x, nn::mode::eval);
-        const double v = loss(out, std::span<const std::int32_t>(y), nullptr);
+        const double v = detail::apply_loss(loss, out, t, nullptr);
         if (!std::isfinite(v))
             throw numerical_error("xnas::train::evaluate: loss is " + std::to_string(v) +
                                   " on batch " + std::to_string(b) + ", expected a finite value");
-        l.add(v, y.size());
-        acc.add(detail::batch_accuracy(out, std::span<const std::int32_t>(y)), y.size());
+        l.add(v, t.size());
+        if (regression)
+            squared_error += detail::squared_error_sum(out, targets);
+        else
+            acc.add(detail::batch_accuracy(out, t.labels), t.size());
     }
-    return {l.value(), acc.value(), l.count()};
+    eval_result r{l.value(), acc.value(), l.count()};
+    if (regression) {
+        r.rmse = std::sqrt(squared_error / static_cast<double>(ds.targets.size()));
+        r.r2 = detail::r_squared_of(squared_error, detail::total_sum_of_squares(ds.targets));
+    }
+    return r;
 }
 
 /// Trains `net` on `train` with `loss` and `opt` (any nn::optimizer, its state kept across
 /// calls), evaluating on `validation` after every epoch when it is not null, and calling the
-/// hooks of `callbacks` (see callbacks.hpp). Parameters are updated in place; initialise them
-/// before (nn::init). Deterministic: the same network, seed and options (threads included)
-/// give the same weights; fit_options::threads > 1 trains each batch data-parallel (see
-/// parallel.hpp), callbacks still run in the calling thread. Stop requests (a hook returning true,
-/// the deadline, the time limit, the cancel flag) are honoured between batches; the history says
-/// which one ended the run. Throws xnas::numerical_error naming the epoch and batch when the loss
-/// is not finite (a diverged candidate), xnas::shape_error when the data do not fit the network,
-/// std::invalid_argument for bad options.
+/// hooks of `callbacks` (see callbacks.hpp). The loss must be of the training set's kind: a
+/// classification_loss for class labels, a regression_loss for a regression set (whose network
+/// has K outputs for targets (N, K); the epochs then report rmse, val_rmse and val_r2 and leave
+/// the accuracies NaN). The validation set must be of the same kind. Parameters are updated in
+/// place; initialise them before (nn::init). Deterministic: the same network, seed and options
+/// (threads included) give the same weights; fit_options::threads > 1 trains each batch
+/// data-parallel (see parallel.hpp), callbacks still run in the calling thread. Stop requests (a
+/// hook returning true, the deadline, the time limit, the cancel flag) are honoured between
+/// batches; the history says which one ended the run. Throws xnas::numerical_error naming the epoch
+/// and batch when the loss is not finite (a diverged candidate), xnas::shape_error when the data do
+/// not fit the network, std::invalid_argument for bad options or a loss of the other kind than the
+/// data's targets.
 template <class T, class Loss, class Opt, class... Callbacks>
-requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+requires loss_function<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
     std::same_as<typename Opt::value_type, T> &&
     (callback<std::remove_cvref_t<Callbacks>>&&...)history
     fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
         const data::dataset<T>* validation, const fit_options& o, Callbacks&&... callbacks) {
     constexpr const char* who = "xnas::train::fit";
     using clock = std::chrono::steady_clock;
-    detail::check_inputs(who, net, train, "training");
-    if (validation)
-        detail::check_inputs(who, net, *validation, "validation");
+    using loss_type = std::remove_cvref_t<Loss>;
+    detail::check_inputs<loss_type>(who, net, train, "training");
+    if (validation) {
+        detail::check_inputs<loss_type>(who, net, *validation, "validation");
+        if (validation->regression() != train.regression())
+            throw std::invalid_argument(
+                std::string(who) + ": the training set " +
+                (train.regression() ? "is a regression set" : "has class labels") +
+                ", the validation set " +
+                (validation->regression() ? "is a regression set" : "has class labels") +
+                "; expected both of one kind");
+    }
     if (o.batch_size == 0)
         throw std::invalid_argument(std::string(who) + ": batch_size is 0, expected > 0");
     if (o.threads == 0)
@@ -234,11 +300,11 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
     // Frozen nodes (network::freeze) are left out: the optimizer never sees them.
     const auto params = net.trainable_parameters();
     const std::span<const nn::parameter<T>> param_span(params);
-    nn::array<T> x, dy;
+    const bool regression = train.regression();
+    nn::array<T> x, dy, targets;
     std::vector<std::int32_t> labels;
     history h;
 
-    using loss_type = std::remove_cvref_t<Loss>;
     std::optional<detail::single_threaded_blas> blas_guard;
     std::optional<detail::data_parallel<T, loss_type>> parallel;
     if (o.threads > 1) {
@@ -269,6 +335,8 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
         if (parallel)
             parallel->new_epoch(e);
         running_mean epoch_loss, epoch_acc;
+        double epoch_squared_error = 0; // regression: over the epoch's target values
+        std::size_t epoch_values = 0;
         epoch_result r;
         r.epoch = e;
         r.lr = opt.learning_rate();
@@ -281,34 +349,37 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
             }
             if (o.schedule)
                 opt.set_learning_rate(nn::lr_at(*o.schedule, e, b, count));
-            batches.copy(b, x, labels);
+            const detail::batch_targets<T> ts =
+                detail::copy_batch(batches, b, regression, x, labels, targets);
             if (o.augment && e + o.plain_last_epochs < o.epochs)
                 data::augment(x, *o.augment, augment_rng);
-            const std::span<const std::int32_t> ls(labels);
+            const std::size_t samples = ts.size();
             batch_result br;
             br.epoch = e;
             br.batch = b;
             br.batch_count = count;
-            br.samples = labels.size();
+            br.samples = samples;
             br.lr = opt.learning_rate();
             double v;
+            double squared_error = 0;
             bool stepped = false; // the optimizer step ran inside the data-parallel step
             if (parallel) {
                 detail::shard_totals t;
                 if constexpr (nn::partitioned_optimizer<Opt>) {
                     if (o.clip_grad_norm == 0) {
-                        t = parallel->step_and_update(x, ls, who, e, b, opt, param_span);
+                        t = parallel->step_and_update(x, ts, who, e, b, opt, param_span);
                         stepped = true;
                     }
                 }
                 if (!stepped)
-                    t = parallel->step(x, ls, who, e, b);
+                    t = parallel->step(x, ts, who, e, b);
                 v = t.loss;
                 br.accuracy = t.accuracy;
+                squared_error = t.squared_error;
             } else {
                 const nn::array<T>& out = net.forward(x, nn::mode::train);
                 try {
-                    v = loss(out, ls, &dy);
+                    v = detail::apply_loss(loss, out, ts, &dy);
                 } catch (const numerical_error& ex) {
                     throw numerical_error(std::string(who) + ": diverged at epoch " +
                                           std::to_string(e) + ", batch " + std::to_string(b) +
@@ -318,18 +389,28 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
                     throw numerical_error(std::string(who) + ": diverged at epoch " +
                                           std::to_string(e) + ", batch " + std::to_string(b) +
                                           ": loss is " + std::to_string(v));
-                br.accuracy = detail::batch_accuracy(out, ls);
+                if (regression)
+                    squared_error = detail::squared_error_sum(out, targets);
+                else
+                    br.accuracy = detail::batch_accuracy(out, ts.labels);
                 net.backward(dy);
             }
             br.loss = v;
+            if (regression) {
+                br.accuracy = std::numeric_limits<double>::quiet_NaN();
+                br.rmse = std::sqrt(squared_error / static_cast<double>(targets.size()));
+                epoch_squared_error += squared_error;
+                epoch_values += targets.size();
+            } else {
+                epoch_acc.add(br.accuracy, samples);
+            }
             if (!stepped) {
                 if (o.clip_grad_norm > 0)
                     detail::clip_gradients(param_span, o.clip_grad_norm);
                 opt.step(param_span);
             }
-            epoch_loss.add(v, labels.size());
-            epoch_acc.add(br.accuracy, labels.size());
-            r.images += labels.size();
+            epoch_loss.add(v, samples);
+            r.images += samples;
             r.lr = br.lr;
             // every callback hears about the batch, even after one has asked to stop
             bool asked = false;
@@ -345,12 +426,16 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
             std::chrono::duration<double>(clock::now() - epoch_start).count();
         r.loss = epoch_loss.value();
         r.accuracy = epoch_acc.value();
+        if (epoch_values > 0)
+            r.rmse = std::sqrt(epoch_squared_error / static_cast<double>(epoch_values));
         r.images_per_second =
             train_seconds > 0 ? static_cast<double>(r.images) / train_seconds : 0.0;
         if (validation && r.complete) {
             const eval_result v = evaluate(net, loss, *validation, o.eval_batch_size);
             r.val_loss = v.loss;
             r.val_accuracy = v.accuracy;
+            r.val_rmse = v.rmse;
+            r.val_r2 = v.r2;
         }
         r.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
         h.images += r.images;
@@ -378,7 +463,7 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
 
 /// fit() without a validation set.
 template <class T, class Loss, class Opt, class... Callbacks>
-requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+requires loss_function<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
     std::same_as<typename Opt::value_type, T> &&
     (callback<std::remove_cvref_t<Callbacks>>&&...)history
     fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
@@ -388,9 +473,10 @@ requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt>
                std::forward<Callbacks>(callbacks)...);
 }
 
-/// fit() with a validation set evaluated after every epoch (val_loss, val_accuracy).
+/// fit() with a validation set evaluated after every epoch (val_loss and val_accuracy, or for a
+/// regression set val_loss, val_rmse and val_r2).
 template <class T, class Loss, class Opt, class... Callbacks>
-requires classification_loss<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
+requires loss_function<std::remove_cvref_t<Loss>, T> && nn::optimizer<Opt> &&
     std::same_as<typename Opt::value_type, T> &&
     (callback<std::remove_cvref_t<Callbacks>>&&...)history
     fit(nn::network<T>& net, Loss&& loss, Opt& opt, const data::dataset<T>& train,
