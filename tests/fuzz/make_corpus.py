@@ -65,6 +65,51 @@ put("idx", "pair-bad-label", b"\x02" + bytes([2]) + struct.pack("<H", len(labels
 put("idx", "pair-i32-labels", b"\x02" + bytes([0]) + struct.pack("<H", 16) +
     idx(0x0C, [2], struct.pack(">ii", 1, 0x7FFFFFFF)) + idx(8, [2, 1, 1], b"\x00\xff"))
 
+# npy: a whole .npy file (NumPy's header, padded so that the data starts at a multiple of 64)
+def npy(descr, shape, payload, fortran=False, major=1):
+    dims = "(%d,)" % shape[0] if len(shape) == 1 else "(" + ", ".join(map(str, shape)) + ")"
+    quoted = descr if descr.startswith("[") else "'%s'" % descr
+    header = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (quoted, fortran, dims)
+    prefix = 10 if major == 1 else 12
+    header += " " * ((64 - (prefix + len(header) + 1) % 64) % 64) + "\n"
+    size = struct.pack("<H" if major == 1 else "<I", len(header))
+    return b"\x93NUMPY" + bytes([major, 0]) + size + header.encode() + payload
+
+
+put("npy", "f4", npy("<f4", [2, 3], struct.pack("<6f", 1.5, -2, 0, 3e-8, 7, 8)))
+put("npy", "i8-labels", npy("<i8", [4], struct.pack("<4q", 0, 2, 1, 2)))
+put("npy", "u1-images", npy("|u1", [2, 2, 2], bytes([0, 255, 51, 102, 1, 2, 3, 4])))
+put("npy", "be-fortran", npy(">i2", [2, 3], struct.pack(">6h", 1, 400, -2, -500, 3, 32767),
+                             fortran=True))
+put("npy", "v2-f8", npy("<f8", [2, 1], struct.pack("<2d", 0.5, -1), major=2))
+put("npy", "v3-bool", npy("|b1", [3], bytes([1, 0, 2]), major=3))
+put("npy", "scalar", npy("<f8", [], struct.pack("<d", 4.5)))
+put("npy", "object", npy("|O", [1], bytes(8)))
+put("npy", "structured", npy("[('a', '<f4')]", [1], bytes(4)))
+put("npy", "huge-shape", npy("<f8", [1 << 40, 1 << 40], b""))
+put("npy", "truncated", npy("<i4", [3], struct.pack("<2i", 1, 2)))
+
+# cifar: byte 0 is the mode (bit 0 CIFAR-100, bit 1 coarse labels, bit 2 gzip, bit 3 a folder)
+def cifar_batch(labels, seed=0):
+    out = b""
+    for i, lab in enumerate(labels):
+        out += bytes(lab) + bytes((seed * 101 + i * 31 + k) % 256 for k in range(3072))
+    return out
+
+
+c10 = cifar_batch([[3], [9]])
+c100 = cifar_batch([[19, 99], [0, 5]], 1)
+put("cifar", "c10", b"\x00" + c10)
+put("cifar", "c10-gzip", b"\x04" + c10)
+put("cifar", "c100-fine", b"\x01" + c100)
+put("cifar", "c100-coarse", b"\x03" + c100)
+put("cifar", "c10-bad-label", b"\x00" + cifar_batch([[3], [10]]))
+put("cifar", "c10-bad-size", b"\x00" + c10 + b"\x00\x01\x02")
+names10 = b"".join(b"class%d\n" % i for i in range(10))
+put("cifar", "c10-folder", b"\x08" + struct.pack("<H", len(names10)) + names10 + c10)
+names20 = b"".join(b"super%d\r\n" % i for i in range(20))
+put("cifar", "c100-folder-coarse", b"\x0b" + struct.pack("<H", len(names20)) + names20 + c100)
+
 # csv: the label column of to_dataset and the columns of xnas-tabular's NAS-Bench-201 table
 put("csv", "dataset", "a,b,label\n1,2.5,0\n-3,1e3,1\n")
 put("csv", "text-labels", 'x,label\n1,"cat"\n2,dog\r\n3,"say ""hi"""\n')

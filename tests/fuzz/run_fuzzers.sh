@@ -20,7 +20,7 @@ minutes=${1:-10}
 [ $# -gt 0 ] && shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$src/build-fuzz}
-targets=${*:-json journal idx csv config space nn_load}
+targets=${*:-json journal idx npy cifar csv config space nn_load}
 launcher=""
 command -v ccache >/dev/null && launcher=-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 

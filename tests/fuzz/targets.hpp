@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,16 +17,21 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/core/json.hpp>
+#include <xnas/data/cifar.hpp>
 #include <xnas/data/csv.hpp>
 #include <xnas/data/idx.hpp>
+#include <xnas/data/load.hpp>
 #include <xnas/data/mnist.hpp>
+#include <xnas/data/npy.hpp>
 #include <xnas/evaluate/function_evaluator.hpp>
 #include <xnas/evaluate/tabular_evaluator.hpp>
 #include <xnas/evaluate/training_params.hpp>
@@ -56,6 +62,14 @@ inline void require_names(const std::exception& e, const std::string& name) {
     const std::string what = e.what();
     require(what.find(name) != std::string::npos,
             "the error \"" + what + "\" does not name \"" + name + "\"");
+}
+
+/// A documented error about a pair of files must name one of them.
+inline void require_names_either(const std::exception& e, const fs::path& a, const fs::path& b) {
+    const std::string what = e.what();
+    require(what.find(a.string()) != std::string::npos ||
+                what.find(b.string()) != std::string::npos,
+            "the error \"" + what + "\" names neither " + a.string() + " nor " + b.string());
 }
 
 /// A per-process scratch directory: readers that only take a path read the input from a file.
@@ -217,11 +231,199 @@ inline void idx(std::string_view bytes) {
         }
         require(classes || ds.labels.empty() || ds.num_classes == largest + 1,
                 "idx: num_classes is not the largest label + 1");
+        ds.validate();
     } catch (const xnas::file_error& e) {
-        const std::string what = e.what();
-        require(what.find(labels.string()) != std::string::npos ||
-                    what.find(images.string()) != std::string::npos,
-                "idx: the error \"" + what + "\" names neither file");
+        require_names_either(e, labels, images);
+    }
+    // The same pair as regression targets.
+    try {
+        const auto ds = xnas::data::load_idx_regression<float>(images, labels);
+        require(ds.regression() && ds.targets.shape()[0] == ds.x.shape()[0],
+                "idx: a row of targets per sample");
+        ds.validate();
+    } catch (const xnas::file_error& e) {
+        require_names_either(e, labels, images);
+    }
+}
+
+// ---- NumPy .npy, alone and as load_train_test's folder -------------------------------------
+
+/// Equal values, NaN equal to NaN.
+inline bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))))
+            return false;
+    return true;
+}
+
+/// An .npy file: read_npy throws xnas::file_error naming it, or the array holds as many bytes
+/// as its shape says and write_npy writes it back (in its own type) to the same shape, type and
+/// values. Then the file serves as all four arrays of an npy folder for load_train_test, for
+/// classification and regression: it names one of the files, or the sets validate.
+inline void npy(std::string_view bytes) {
+    const fs::path p = write_file("data.npy", bytes);
+    xnas::data::npy_array a;
+    try {
+        a = xnas::data::read_npy(p);
+    } catch (const xnas::file_error& e) {
+        require_names(e, p.string());
+        return;
+    }
+    require(a.bytes.size() == a.count() * a.item_size(),
+            "npy: the data is not as long as the shape says");
+    const std::vector<double> v = a.values<double>();
+    const fs::path again = scratch() / "again.npy";
+    auto write_as = [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_same_v<T, bool>) { // vector<bool> has no data()
+            const auto bytes01 = a.values<std::uint8_t>();
+            const std::unique_ptr<bool[]> flat(new bool[bytes01.size() + 1]);
+            for (std::size_t i = 0; i < bytes01.size(); ++i)
+                flat[i] = bytes01[i] != 0;
+            xnas::data::write_npy(again, a.shape, flat.get());
+        } else {
+            xnas::data::write_npy(again, a.shape, a.values<T>().data());
+        }
+    };
+    switch (a.type) {
+    case xnas::data::npy_type::b1:
+        write_as(false);
+        break;
+    case xnas::data::npy_type::u1:
+        write_as(std::uint8_t{});
+        break;
+    case xnas::data::npy_type::i1:
+        write_as(std::int8_t{});
+        break;
+    case xnas::data::npy_type::u2:
+        write_as(std::uint16_t{});
+        break;
+    case xnas::data::npy_type::i2:
+        write_as(std::int16_t{});
+        break;
+    case xnas::data::npy_type::u4:
+        write_as(std::uint32_t{});
+        break;
+    case xnas::data::npy_type::i4:
+        write_as(std::int32_t{});
+        break;
+    case xnas::data::npy_type::u8:
+        write_as(std::uint64_t{});
+        break;
+    case xnas::data::npy_type::i8:
+        write_as(std::int64_t{});
+        break;
+    case xnas::data::npy_type::f4:
+        write_as(float{});
+        break;
+    case xnas::data::npy_type::f8:
+        write_as(double{});
+        break;
+    }
+    const auto b = xnas::data::read_npy(again); // an error here is a finding
+    require(b.type == a.type && b.shape == a.shape && same_values(b.values<double>(), v),
+            "npy: write_npy's file reads back to another array");
+
+    const fs::path dir = scratch() / "npy-folder";
+    fs::create_directories(dir);
+    const char* names[] = {"x_train.npy", "y_train.npy", "x_test.npy", "y_test.npy"};
+    for (const char* name : names)
+        fs::copy_file(p, dir / name, fs::copy_options::overwrite_existing);
+    for (const auto kind : {xnas::data::task::classification, xnas::data::task::regression}) {
+        xnas::data::load_options o;
+        o.kind = kind;
+        try {
+            const auto tt = xnas::data::load_train_test<float>(dir, o);
+            require(tt.train.size() == tt.test.size() &&
+                        tt.train.num_classes == tt.test.num_classes,
+                    "npy: the same files give two different sets");
+        } catch (const xnas::file_error& e) {
+            require_names(e, dir.string());
+        }
+    }
+}
+
+// ---- CIFAR batches and folders ---------------------------------------------------------------
+
+/// Byte 0 chooses: bit 0 CIFAR-100 (else CIFAR-10), bit 1 coarse labels, bit 2 gzip; with bit
+/// 3 the rest is a folder (bytes 1-2 the length of the class names file, little-endian, that
+/// file, then a batch serving as every batch file of the folder), otherwise a batch file for
+/// load_cifar_batch. A batch that loads must have the records the file holds, its labels in
+/// range and its pixels scaled from its bytes; every error is xnas::file_error naming the file.
+inline void cifar(std::string_view bytes) {
+    if (bytes.empty())
+        return;
+    using xnas::data::cifar_labels;
+    using xnas::data::cifar_version;
+    const unsigned mode = static_cast<unsigned char>(bytes[0]);
+    bytes.remove_prefix(1);
+    const cifar_version v = (mode & 1) ? cifar_version::cifar100 : cifar_version::cifar10;
+    const cifar_labels which = (mode & 2) ? cifar_labels::coarse : cifar_labels::fine;
+    auto put = [&](const fs::path& name, std::string_view content) {
+        return (mode & 4) ? write_gzip(name.string(), content) : write_file(name.string(), content);
+    };
+    if (!(mode & 8)) {
+        const fs::path p = put("batch.bin", bytes);
+        try {
+            const auto ds = xnas::data::load_cifar_batch<float>(p, v, which);
+            const std::size_t rec = xnas::data::cifar_record_size(v);
+            require(ds.size() * rec == bytes.size(), "cifar: not one sample per record");
+            require(ds.x.shape() == std::vector<std::size_t>{ds.size(), 3, 32, 32},
+                    "cifar: samples are not (N, 3, 32, 32)");
+            ds.validate();
+            for (std::size_t i = 0; i < ds.size(); ++i) {
+                const auto* r = reinterpret_cast<const unsigned char*>(bytes.data()) + i * rec;
+                const std::size_t label_at =
+                    v == cifar_version::cifar100 && which == cifar_labels::fine;
+                require(ds.labels[i] == r[label_at], "cifar: a label is not its record's byte");
+                for (std::size_t k = 0; k < xnas::data::cifar_image_bytes; ++k)
+                    require(ds.sample(i)[k] == static_cast<float>(r[rec - 3072 + k]) / 255.0f,
+                            "cifar: a pixel is not its byte / 255");
+            }
+        } catch (const xnas::file_error& e) {
+            require_names(e, p.string());
+        }
+        return;
+    }
+    if (bytes.size() < 2)
+        return;
+    const std::size_t names_len = std::min<std::size_t>(
+        bytes.size() - 2, static_cast<unsigned char>(bytes[0]) |
+                              (std::size_t(static_cast<unsigned char>(bytes[1])) << 8));
+    const fs::path dir = scratch() / "cifar-folder";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string_view names = bytes.substr(2, names_len);
+    const std::string_view batch = bytes.substr(2 + names_len);
+    xnas::data::load_options o;
+    o.cifar100_labels = which;
+    if (v == cifar_version::cifar10) {
+        o.format = xnas::data::data_format::cifar10;
+        write_file("cifar-folder/batches.meta.txt", names);
+        put(fs::path("cifar-folder") / "data_batch_1.bin", batch);
+        put(fs::path("cifar-folder") / "data_batch_2.bin", batch);
+        put(fs::path("cifar-folder") / "test_batch.bin", batch);
+    } else {
+        o.format = xnas::data::data_format::cifar100;
+        write_file(which == cifar_labels::fine ? "cifar-folder/fine_label_names.txt"
+                                               : "cifar-folder/coarse_label_names.txt",
+                   names);
+        put(fs::path("cifar-folder") / "train.bin", batch);
+        put(fs::path("cifar-folder") / "test.bin", batch);
+    }
+    require(xnas::data::detect_format(dir) == o.format,
+            "cifar: the folder's format is not detected");
+    try {
+        const auto tt = xnas::data::load_train_test<float>(dir, o);
+        require(tt.train.size() == (v == cifar_version::cifar10 ? 2 : 1) * tt.test.size(),
+                "cifar: the training set is not its batches");
+        require(tt.train.class_names.empty() ||
+                    tt.train.class_names.size() == xnas::data::cifar_classes(v, which),
+                "cifar: the class names are not one per class");
+    } catch (const xnas::file_error& e) {
+        require_names(e, dir.string());
     }
 }
 
@@ -381,8 +583,8 @@ struct target {
 };
 
 inline constexpr target targets[] = {
-    {"json", json},     {"journal", journal}, {"idx", idx},         {"csv", csv},
-    {"config", config}, {"space", space},     {"nn_load", nn_load},
+    {"json", json}, {"journal", journal}, {"idx", idx},     {"npy", npy},         {"cifar", cifar},
+    {"csv", csv},   {"config", config},   {"space", space}, {"nn_load", nn_load},
 };
 
 inline const target* find_target(std::string_view name) {
