@@ -204,7 +204,7 @@ int retrain_speedups(const Space& space, const Builder& builder, const data::dat
         for (int i = 0; i < 2; ++i) {
             const int which = (k % 2) ? 1 - i : i;
             const auto start = std::chrono::steady_clock::now();
-            (void)experiment::retrain(o, builder, a, recipe(a), images, stats, c.space == "rnn",
+            (void)experiment::retrain(o, builder, a, recipe(a), images, stats, c.space != "rnn",
                                       threads[which], quiet);
             const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
             rate[which] = static_cast<double>(images.size() * c.epochs) / took.count();

@@ -43,13 +43,13 @@ int main(int argc, char** argv) try {
     using Space = std::remove_const_t<decltype(space)>;
     using A = Space::architecture;
     const with_training_params<chain_builder> builder(chain_builder(space.first()));
-    const ex::prepared_data d = ex::prepare_data(o, false);
+    const ex::prepared_data d = ex::prepare_data(o);
     ex::record_options(o); // options.json, command.toml
     ex::record_split(o, d.split);
 
     // The search: a strategy by name, every trial journaled, a progress line per trial.
     auto strategy = ex::shipped_strategies<Space>().make(o.strategy, {.budget = o.trials});
-    auto evaluator = ex::search_evaluator<A>(o, builder, d, false);
+    auto evaluator = ex::search_evaluator<A>(o, builder, d);
     ex::search_progress progress{.total = o.trials};
     ex::job_record<A> rec{.search = search(space, strategy, evaluator,
                                            ex::job_search_options(o, o.workers), progress)};
@@ -66,7 +66,7 @@ int main(int argc, char** argv) try {
     const auto& best = rec.winner();
     ex::retrained r =
         ex::retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
-                    *d.full_train, d.stats, false, o.workers, std::cerr);
+                    *d.full_train, d.stats, d.images(), o.workers, std::cerr);
     rec.test_accuracy =
         train::evaluate(r.net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     ex::save_model(r.net, o.out + "/best_model.xnas");

@@ -1,8 +1,8 @@
-// xnas-search: neural architecture search on Fashion-MNIST (or any IDX image set) from the
-// command line. Searches a space with a strategy, writes everything it learned to --out, then
-// retrains the best architecture on the whole training set and evaluates the test set once.
-// The tool is a front-end of xnas::experiment::run_main_job: every option is a field of
-// xnas::experiment::options.
+// xnas-search: neural architecture search on Fashion-MNIST or a user's data set (IDX, CIFAR,
+// NumPy or CSV files; classification or regression) from the command line. Searches a space with a
+// strategy, writes everything it learned to --out, then retrains the best architecture on the whole
+// training set and evaluates the test set once. The tool is a front-end of
+// xnas::experiment::run_main_job: every option is a field of xnas::experiment::options.
 //
 //   xnas-search --space chain --strategy tpe --trials 20 --epochs 1 --out out/run1
 //
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
 #endif
     xnas::experiment::options c;
     CLI::App app{
-        "xnas-search: neural architecture search on Fashion-MNIST.\n"
+        "xnas-search: neural architecture search on Fashion-MNIST or your own data set.\n"
         "Writes options.json, command.toml, journal.jsonl, split.json, trials.csv, pareto.csv,\n"
         "best.json, best_model.xnas (the retrained network; also as best_model.onnx with\n"
         "--export-onnx) and report.html to --out,\n"

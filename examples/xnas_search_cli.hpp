@@ -14,8 +14,34 @@ namespace xnas_search {
 /// Declares xnas-search's options on `app`, each writing its field of `c`. Returns the --config
 /// option, whose file (when given) the caller names in the errors of values read from it.
 inline CLI::Option* add_options(CLI::App& app, xnas::experiment::options& c) {
-    app.add_option("--data", c.data, "directory with the IDX files (Debian: dataset-fashion-mnist)")
+    app.add_option("--data", c.data,
+                   "directory of the data set: IDX files (train-images-idx3-ubyte, ...; Debian: "
+                   "dataset-fashion-mnist), CIFAR-10/100 binary batches (data_batch_*.bin and "
+                   "test_batch.bin, or train.bin and test.bin), NumPy arrays (x_train.npy, "
+                   "y_train.npy, x_test.npy, y_test.npy) or CSV tables (train.csv, test.csv)")
         ->capture_default_str();
+    app.add_option("--data-format", c.data_format,
+                   "how to read --data: auto (detected from its files), idx, cifar10, cifar100, "
+                   "npy or csv")
+        ->check(CLI::IsMember({"auto", "idx", "cifar10", "cifar100", "npy", "csv"}))
+        ->capture_default_str();
+    app.add_option("--label", c.label,
+                   "csv: the column holding the class label (or the regression target); every "
+                   "other column is a feature")
+        ->capture_default_str();
+    app.add_option("--task", c.task,
+                   "classification (val_accuracy maximised) or regression (mean squared error on "
+                   "standardised targets; val_rmse minimised, R² reported)")
+        ->check(CLI::IsMember({"classification", "regression"}))
+        ->capture_default_str();
+    app.add_option("--transfer", c.transfer,
+                   "a network an earlier run saved (best_model.xnas): its head replaced for this "
+                   "data, it is fine-tuned as one more candidate (trained as a trial is, scored on "
+                   "validation) and, when it beats the search's best, fine-tuned on the whole "
+                   "training set in place of the retrain");
+    app.add_flag("--transfer-only", c.transfer_only,
+                 "fine-tune --transfer on the whole training set for --final-epochs and test it, "
+                 "without a search");
     app.add_option("--space", c.space,
                    "chain (conv + dense macro space), cell (NAS-Bench-201 cells), "
                    "rnn (LSTM/GRU over image rows)")

@@ -163,7 +163,7 @@ TEST_CASE("a real retrain reports each epoch and follows the final recipe",
     CHECK(r.fit.schedule.has_value()); // cosine unless final_constant_lr
     CHECK(r.plain_epochs == 3);        // no augmentation: every epoch is plain
     const std::string text = log.str();
-    CHECK_THAT(text, StartsWith("retraining the best architecture on 120 images for 3 epochs on 2 "
+    CHECK_THAT(text, StartsWith("retraining the best architecture on 120 samples for 3 epochs on 2 "
                                 "threads (adamw, cosine-annealed learning rate, weight decay "
                                 "0.01, label smoothing 0.1)...\n"));
     CHECK(count(text, "\nretrain epoch ") == 3);

@@ -213,3 +213,40 @@ TEST_CASE("write_atomically replaces a file whole and names a path it cannot wri
                       Contains((dir / "missing" / "b.txt").string()));
     fs::remove_all(dir);
 }
+
+TEST_CASE("the task decides the primary objective; options that do not fit it are refused",
+          "[experiment][record]") {
+    options o;
+    CHECK(primary_objective(o) == xnas::objective{"val_accuracy", xnas::direction::maximize});
+    o.task = "regression";
+    CHECK(primary_objective(o) == xnas::objective{"val_rmse", xnas::direction::minimize});
+    o.strategy = "nsga2";
+    o.objectives = "val_rmse,flops";
+    const auto named = named_objectives(o);
+    REQUIRE(named.size() == 2);
+    CHECK(named[0].dir == xnas::direction::minimize);
+    CHECK_NOTHROW(validate(o));
+    o.objectives = "val_accuracy,flops";
+    CHECK_THROWS_WITH(validate(o), Contains("unknown: \"val_accuracy\"") && Contains("val_rmse"));
+    o.objectives.clear();
+    o.final_label_smoothing = 0.1;
+    CHECK_THROWS_WITH(validate(o), Contains("--final-label-smoothing"));
+    o.final_label_smoothing = 0;
+    o.trial_augment = true;
+    CHECK_THROWS_WITH(validate(o), Contains("--trial-augment") && Contains("regression"));
+    o.trial_augment = false;
+    o.task = "ranking";
+    CHECK_THROWS_WITH(validate(o),
+                      Contains("--task ranking is unknown (classification, regression)"));
+    o.task = "classification";
+    o.data_format = "parquet";
+    CHECK_THROWS_WITH(validate(o), Contains("--data-format parquet is unknown"));
+    o.data_format = "npy";
+    o.transfer_only = true;
+    CHECK_THROWS_WITH(validate(o), Contains("--transfer-only needs --transfer"));
+    o.transfer = "model.xnas";
+    CHECK_NOTHROW(validate(o));
+    // Recorded only when not the default, so a run recorded before these options resumes.
+    CHECK(!trial_options(options{}).find("task"));
+    CHECK(trial_options(o).at("data-format").get<std::string>() == "npy");
+}

@@ -1,12 +1,15 @@
 #pragma once
-// The main job's data: Fashion-MNIST (or any IDX image set of its shape) split into the search's
-// training and validation parts, the final selection's and the retrain's training sets and the
-// test set, all normalised with the search's training statistics; and the augmentation the
-// retrain and the trials train under.
+// The main job's data: Fashion-MNIST or a user's data set (IDX, CIFAR, NumPy or CSV files;
+// images, sequences or tabular features; class labels or regression targets) split into the
+// search's training and validation parts, the final selection's and the retrain's training sets
+// and the test set, all standardised with the search's training statistics; and the
+// augmentation the retrain and the trials train under.
 
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -15,6 +18,7 @@
 #include <xnas/core/rng.hpp>
 #include <xnas/data/augment.hpp>
 #include <xnas/data/dataset.hpp>
+#include <xnas/data/load.hpp>
 #include <xnas/data/mnist.hpp>
 #include <xnas/data/normalize.hpp>
 #include <xnas/data/split.hpp>
@@ -24,17 +28,36 @@ namespace xnas::experiment {
 
 /// The data sets of a main job, shared read-only by the evaluators.
 struct prepared_data {
-    /// The search's: the first o.train_subset images of the training split, and the split's
+    /// The search's: the first o.train_subset samples of the training split, and the split's
     /// validation part.
     std::shared_ptr<data::dataset<float>> train, validation;
     /// The whole training set (training split and validation together): the retrain's.
     std::shared_ptr<data::dataset<float>> full_train;
     std::shared_ptr<data::dataset<float>> test;
-    /// The final selection's: the first o.select_subset images of the training split (null
+    /// The final selection's: the first o.select_subset samples of the training split (null
     /// without a final selection).
     std::shared_ptr<data::dataset<float>> select_train;
     data::split_indices split;
-    data::normalization stats; ///< one global (mean, stddev) of the search's training images
+    /// The inputs' standardisation, from the search's training samples: one (mean, stddev) for
+    /// single-channel images and sequences, one per channel of colour images and per feature of
+    /// tabular data.
+    data::normalization stats;
+    /// Regression: the targets' one global (mean, stddev), which every target was standardised
+    /// by (a network's outputs times stddev plus mean are in the data's units); empty otherwise.
+    data::normalization target_stats;
+    nn::shape input;         ///< one sample as the networks read it: (C, H, W), (T, F) or (F)
+    std::size_t outputs = 0; ///< classes, or the values per regression target
+    bool sequences = false;  ///< images were turned into sequences of their rows
+    bool regression = false; ///< the samples carry real-valued targets
+    std::string format;      ///< the format the data was read as (idx, cifar10, npy, ...)
+
+    /// Whether samples are images (C, H, W): what crops, flips and erasing apply to.
+    bool images() const { return input.size() == 3; }
+    /// RMSE in standardised target units times this is RMSE in the data's units (1 for
+    /// classification).
+    double target_scale() const {
+        return target_stats.stddev.empty() ? 1.0 : target_stats.stddev[0];
+    }
 };
 
 /// Cuts `ds` to its first k samples (k = 0 or k >= size: all of them, uncopied).
@@ -74,39 +97,107 @@ inline data::train_test<float> load_data(const std::string& dir) {
     }
 }
 
-/// Loads o.data and splits it: a stratified validation split of o.validation_fraction seeded by
-/// o.seed, the search's first o.train_subset training images, the selection's first
-/// o.select_subset. Statistics come from the search's training images only, so nothing of
-/// validation or test leaks in. With `sequences` every image becomes 28 rows of 28 features.
+/// Images (N, C, H, W) as sequences (N, H, C * W) of their rows, each row the C channels'
+/// pixels side by side (a reshape when C = 1).
+inline void images_as_rows(data::dataset<float>& ds) {
+    const auto& sh = ds.x.shape();
+    const std::size_t n = sh[0], c = sh[1], h = sh[2], w = sh[3];
+    if (c == 1) {
+        ds.x.reshape({n, h, w});
+        return;
+    }
+    auto rows = nn::array<float>::from_shape({n, h, c * w});
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < c; ++k)
+            for (std::size_t r = 0; r < h; ++r)
+                std::copy_n(ds.x.data() + ((i * c + k) * h + r) * w, w,
+                            rows.data() + (i * h + r) * c * w + k * w);
+    ds.x = std::move(rows);
+}
+
+/// A data set as read, with the format it was read as.
+struct loaded_data {
+    data::train_test<float> data;
+    std::string format;
+};
+
+/// The data set of o.data in o.data_format (data::load_train_test; the Fashion-MNIST files
+/// through load_data(dir), whose errors say how to install or restore them), for o.task.
+/// Throws xnas::file_error naming the file (and the offset or element where it applies),
+/// xnas::parse_error for a bad CSV file, std::invalid_argument when the data does not fit the
+/// task.
+inline loaded_data load_data(const options& o) {
+    namespace fs = std::filesystem;
+    const data::load_options lo{.format = data::parse_data_format(o.data_format),
+                                .kind = regression(o) ? data::task::regression
+                                                      : data::task::classification,
+                                .label = o.label};
+    std::error_code ec;
+    const bool fashion_mnist =
+        !regression(o) && (o.data_format == "auto" || o.data_format == "idx") &&
+        (data_files_present(o.data) || (!fs::exists(o.data, ec) && o.data == default_data_dir));
+    if (fashion_mnist)
+        return {load_data(o.data), "idx"};
+    const data::data_format format =
+        lo.format == data::data_format::automatic ? data::detect_format(o.data) : lo.format;
+    return {data::load_train_test<float>(o.data, lo), data::to_string(format)};
+}
+
+/// Loads o.data and splits it: a validation split of o.validation_fraction seeded by o.seed
+/// (stratified for classification), the search's first o.train_subset training samples, the
+/// selection's first o.select_subset. Statistics come from the search's training samples only,
+/// so nothing of validation or test leaks in; regression targets are standardised by theirs.
+/// With `sequences` every image (C, H, W) becomes H rows of C x W features (samples that are
+/// already (T, F) stay as they are). Throws xnas::file_error for unusable files and
+/// std::invalid_argument when the data does not fit the task (class labels for regression).
 inline prepared_data prepare_data(const options& o, bool sequences) {
-    auto tt = load_data(o.data);
+    auto tt = load_data(o);
     rng g(o.seed ^ 0x5EED5EEDULL);
     prepared_data p;
-    p.split = data::stratified_split(tt.train.labels, o.validation_fraction, g);
-    auto train = tt.train.subset(p.split.train);
-    auto validation = tt.train.subset(p.split.validation);
+    p.format = tt.format;
+    p.regression = tt.data.train.regression();
+    p.split = data::split_of(tt.data.train, o.validation_fraction, g);
+    auto train = tt.data.train.subset(p.split.train);
+    auto validation = tt.data.train.subset(p.split.validation);
     data::dataset<float> select_train;
     if (o.select) {
         select_train = train;
         keep_first(select_train, o.select_subset);
     }
     keep_first(train, o.train_subset);
-    p.stats = data::compute_normalization(train, data::norm_scope::global);
-    std::vector<data::dataset<float>*> all{&train, &validation, &tt.train, &tt.test};
+    const nn::shape sample = train.sample_shape();
+    // Colour channels differ in brightness; a grey image's one channel and a sequence's steps
+    // are one kind of value; tabular features each have their own units.
+    const bool per_channel = (sample.size() == 3 && sample[0] > 1) || sample.size() == 1;
+    p.stats = data::compute_normalization(train, per_channel ? data::norm_scope::channel
+                                                             : data::norm_scope::global);
+    if (p.regression)
+        p.target_stats = data::compute_normalization(train.targets, data::norm_scope::global);
+    std::vector<data::dataset<float>*> all{&train, &validation, &tt.data.train, &tt.data.test};
     if (o.select)
         all.push_back(&select_train);
+    p.sequences = sequences && sample.size() == 3;
     for (auto* ds : all) {
         data::normalize(*ds, p.stats);
-        if (sequences)
-            ds->x.reshape({ds->size(), 28, 28});
+        if (p.regression)
+            data::normalize(ds->targets, p.target_stats);
+        if (p.sequences)
+            images_as_rows(*ds);
     }
+    p.input = train.sample_shape();
+    p.outputs = p.regression ? train.target_size() : train.num_classes;
     if (o.select)
         p.select_train = std::make_shared<data::dataset<float>>(std::move(select_train));
     p.train = std::make_shared<data::dataset<float>>(std::move(train));
     p.validation = std::make_shared<data::dataset<float>>(std::move(validation));
-    p.full_train = std::make_shared<data::dataset<float>>(std::move(tt.train));
-    p.test = std::make_shared<data::dataset<float>>(std::move(tt.test));
+    p.full_train = std::make_shared<data::dataset<float>>(std::move(tt.data.train));
+    p.test = std::make_shared<data::dataset<float>>(std::move(tt.data.test));
     return p;
+}
+
+/// prepare_data with images read as rows for the rnn space.
+inline prepared_data prepare_data(const options& o) {
+    return prepare_data(o, o.space == "rnn");
 }
 
 /// Crops (2 pixels) and flips when `crop_flip`, random erasing with probability `erase`, for

@@ -90,20 +90,25 @@ struct selection_reserve {
 /// trained selection_epochs(o) / o.epochs as long on the selection's images as on the search's.
 inline selection_reserve reserve_for(const options& o, const prepared_data& d,
                                      std::size_t workers) {
+    const objective by = primary_objective(o);
     const double scale =
         o.select && d.select_train
             ? static_cast<double>(selection_epochs(o)) / static_cast<double>(o.epochs) *
                   static_cast<double>(d.select_train->size()) / static_cast<double>(d.train->size())
             : 1.0;
-    return {.budget_seconds = o.minutes * 60, .k = o.select, .scale = scale, .workers = workers};
+    return {.budget_seconds = o.minutes * 60,
+            .k = o.select,
+            .scale = scale,
+            .workers = workers,
+            .by = by};
 }
 
 /// The final selection: the o.select best networks of `s` (same_network) trained for
 /// selection_epochs(o) on d.select_train, with the search's augmentation (`search`'s options)
-/// and a cosine schedule unless o.final_constant_lr, ranked best first by validation accuracy.
-/// Logs each network's search and selection accuracy. Empty when o.select is 0 or every
-/// re-evaluation failed (logged as a warning: the search's best is retrained instead).
-/// `reserved_seconds`, the reserve's last estimate, is logged under a time budget.
+/// and a cosine schedule unless o.final_constant_lr, ranked best first by the job's primary
+/// objective (primary_objective). Logs each network's search and selection score. Empty when
+/// o.select is 0 or every re-evaluation failed (logged as a warning: the search's best is retrained
+/// instead). `reserved_seconds`, the reserve's last estimate, is logged under a time budget.
 template <class Space, class A, class Builder>
 std::vector<reevaluated<A>>
 final_selection(const options& o, const Space& space, const study<A>& s, const Builder& builder,
@@ -112,7 +117,7 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
     std::vector<reevaluated<A>> selection;
     if (!o.select)
         return selection;
-    const objective by{"val_accuracy", direction::maximize};
+    const objective by = primary_objective(o);
     char line[512];
     std::snprintf(line, sizeof line,
                   "final selection: re-evaluating the %zu best networks for %zu epochs on %zu "
@@ -134,10 +139,9 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
          .threads = search.threads});
     selection = reevaluate_best(s, evaluator, by, o.select, workers, same_network{});
     for (const auto& r : selection) {
-        std::snprintf(line, sizeof line, "  trial %llu  val_acc %.4f -> %.4f  ",
-                      static_cast<unsigned long long>(r.result.t.id),
-                      s.history[r.history_index].e.value("val_accuracy"),
-                      r.result.e.value("val_accuracy"));
+        std::snprintf(line, sizeof line, "  trial %llu  %s %.4f -> %.4f  ",
+                      static_cast<unsigned long long>(r.result.t.id), short_name(by).c_str(),
+                      s.history[r.history_index].e.value(by.name), r.result.e.value(by.name));
         log << line << space.to_string(r.result.t.architecture)
             << (r.result.e.ok() ? "" : "  failed: ") << r.result.e.message << '\n';
     }

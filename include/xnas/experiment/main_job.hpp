@@ -39,6 +39,7 @@
 #include <xnas/experiment/run_record.hpp>
 #include <xnas/experiment/spaces.hpp>
 #include <xnas/experiment/strategy_registry.hpp>
+#include <xnas/experiment/transfer.hpp>
 #include <xnas/experiment/warm_start.hpp>
 #include <xnas/nn/loss.hpp>
 #include <xnas/nn/onnx.hpp>
@@ -48,8 +49,9 @@
 
 namespace xnas::experiment {
 
-/// The main job's objectives: validation accuracy first (what it selects by), parameters second
-/// (the Pareto front of pareto.csv and nsga2's second objective).
+/// The main job's objectives: validation accuracy first (what a classification job selects by;
+/// a regression job's is val_rmse, see primary_objective), parameters second (the Pareto front
+/// of pareto.csv and nsga2's second objective).
 inline const objective accuracy_objective{"val_accuracy", direction::maximize};
 inline const objective params_objective{"params", direction::minimize};
 
@@ -106,12 +108,17 @@ any_strategy<Space> job_strategy(const options& o) {
         throw std::invalid_argument("--strategy " + o.strategy +
                                     " is unknown or not available for the " + o.space + " space (" +
                                     registry.describe() + ")");
-    return registry.make(o.strategy, {.budget = o.trials ? o.trials : 50,
-                                      .min_fidelity = 1.0 / 9,
-                                      .cost_exponent = o.cost_exponent,
-                                      .cost = "flops",
-                                      .cost_cooling = o.cost_cooling,
-                                      .objectives = named_objectives(o.objectives)});
+    // Field by field: g++ 12 warns (falsely) that a designated initializer leaves the
+    // objectives' strings uninitialised.
+    strategy_settings settings;
+    settings.primary = primary_objective(o);
+    settings.budget = o.trials ? o.trials : 50;
+    settings.min_fidelity = 1.0 / 9;
+    settings.cost_exponent = o.cost_exponent;
+    settings.cost = "flops";
+    settings.cost_cooling = o.cost_cooling;
+    settings.objectives = named_objectives(o);
+    return registry.make(o.strategy, settings);
 }
 
 /// The strategies the named spaces offer, with notes ("random, evolution, ..., bohb (hyperband
@@ -122,14 +129,13 @@ inline std::string describe_strategies() {
 
 /// The search's evaluator: o.epochs of training on d.train (the fidelity cutting o.fidelity),
 /// validation on d.validation, the budgets, the trial seconds, the trials' augmentation
-/// (o.trial_augment, image spaces) and schedule (o.trial_cosine), and promotions continuing
+/// (o.trial_augment, images only) and schedule (o.trial_cosine), and promotions continuing
 /// their parents' training unless o.restart_promotions or `ranks` > 1 (a checkpoint stays on the
 /// rank that trained it, and a promotion may go to another: continued or not would then depend
 /// on timing).
 template <class A, class Builder>
 train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& builder,
-                                             const prepared_data& d, bool sequences,
-                                             int ranks = 1) {
+                                             const prepared_data& d, int ranks = 1) {
     return train_evaluator<A, Builder>(
         builder, d.train, d.validation,
         {.epochs = o.epochs,
@@ -138,7 +144,7 @@ train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& bu
          .max_flops = static_cast<std::size_t>(o.max_mflops * 1e6),
          .time_limit_seconds = o.trial_seconds,
          .seed = o.seed,
-         .augment = o.trial_augment && !sequences ? std::optional(augmentation(true, 0, d.stats))
+         .augment = o.trial_augment && d.images() ? std::optional(augmentation(true, 0, d.stats))
                                                   : std::nullopt,
          .cosine = o.trial_cosine,
          .threads = static_cast<std::size_t>(std::max(o.threads, 1)),
@@ -180,13 +186,15 @@ inline std::size_t job_lookahead(const options& o, std::size_t workers) {
     return o.lookahead ? o.lookahead : std::max<std::size_t>(4, 2 * workers);
 }
 
-/// The search's options: validation accuracy, parameters and any other objective o.objectives
-/// names (the study's front), the trial or time budget, the seed, the workers, the order results
-/// are told in, and the journal in o.out (resumed with o.resume).
+/// The search's options: the primary objective (validation accuracy or RMSE), parameters and any
+/// other objective o.objectives names (the study's front), the trial or time budget, the seed,
+/// the workers, the order results are told in, and the journal in o.out (resumed with
+/// o.resume).
 inline search_options job_search_options(const options& o, std::size_t workers) {
-    std::vector<objective> objectives{accuracy_objective, params_objective};
-    for (const auto& named : named_objectives(o.objectives))
-        if (named.name != accuracy_objective.name && named.name != params_objective.name)
+    const objective primary = primary_objective(o);
+    std::vector<objective> objectives{primary, params_objective};
+    for (const auto& named : named_objectives(o))
+        if (named.name != primary.name && named.name != params_objective.name)
             objectives.push_back(named);
     return {.objectives = std::move(objectives),
             .max_trials = o.trials,
@@ -212,22 +220,25 @@ struct job_result {
     bool worker = false; ///< this process only evaluated trials for rank 0 (a backend's rank > 0)
 };
 
-/// The main job over `space`, whose networks `builder` builds (`sequences`: they read images as
-/// rows, see visit_space), its trials evaluated by `backend`, its progress logged to `log`:
+/// The main job over `space`, whose networks `builder` builds for the samples of `d`, its
+/// trials evaluated by `backend`, its progress logged to `log`:
 ///  1. check_out_dir (no overwrite; a resume keeps its trial options) and the removal of
-///     temporary files a killed run left (remove_temporaries), the strategy, the
-///     warm-start journal, the data (prepare_data), then record_options and split.json;
-///  2. o.prescreen's picks and the warm start's seeds asked first (warm_start), then the search,
-///     journaled, with search_progress and the final selection's reserve under o.minutes;
-///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads;
-///     its test accuracy, best_model.xnas (and best_model.onnx with o.export_onnx), best.json,
-///     report.html; the top decisions logged.
+///     temporary files a killed run left (remove_temporaries), the strategy, the warm-start
+///     journal, then record_options and split.json;
+///  2. with o.transfer the transfer candidate (transfer_candidate); o.prescreen's picks and the
+///     warm start's seeds asked first (warm_start), then the search, journaled, with
+///     search_progress and the final selection's reserve under o.minutes;
+///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads
+///     (or the transfer's fine-tune when it beat the winner); its test figures, best_model.xnas
+///     (and best_model.onnx with o.export_onnx), best.json, report.html; the top decisions
+///     logged.
 /// Throws std::invalid_argument for bad options (validate), xnas::file_error and
 /// xnas::parse_error for unusable files, std::runtime_error when no trial succeeded (trials.csv
 /// says why).
 template <class Space, class Builder, class Backend = local_backend>
-job_result run_main_job(options o, const Space& space, const Builder& builder, bool sequences,
-                        std::ostream& log = std::cerr, const Backend& backend = {}) {
+job_result run_main_job(options o, const prepared_data& d, const Space& space,
+                        const Builder& builder, std::ostream& log = std::cerr,
+                        const Backend& backend = {}) {
     using A = typename Space::architecture;
     const auto t0 = std::chrono::steady_clock::now();
     auto since = [](std::chrono::steady_clock::time_point t) {
@@ -235,8 +246,9 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     };
     validate(o);
     resolve_defaults(o);
+    const objective primary = primary_objective(o);
     // Under MPI rank 0 searches and writes o.out; every other rank only trains the candidates it
-    // is sent, so it loads the data and builds the evaluator and nothing else.
+    // is sent, so it builds the evaluator and nothing else.
     const bool searcher = backend.rank() == 0;
     any_strategy<Space> strategy = job_strategy<Space>(o);
     if (searcher) {
@@ -251,34 +263,41 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     log << oversubscription_warning(workers, threads, backend.ranks());
     std::vector<A> seeds;
     if (!o.warm_start.empty() && searcher)
-        seeds = best_from_journal(space, o.space, o.warm_start, o.warm_start_count);
-    prepared_data d = prepare_data(o, sequences);
+        seeds = best_from_journal(space, o.space, o.warm_start, o.warm_start_count, primary);
     if (searcher) {
         record_options(o);
         record_split(o, d.split);
     }
     nn::set_blas_threads(o.threads);
+    std::optional<transfer_outcome> transfer;
+    if (!o.transfer.empty() && searcher)
+        transfer = transfer_candidate(o, d, workers * threads, log);
     if (o.prescreen && searcher)
         for (auto& a : prescreened(o, space, builder, d, log))
             if (std::find(seeds.begin(), seeds.end(), a) == seeds.end())
                 seeds.push_back(std::move(a));
-    auto evaluator = search_evaluator<A>(o, builder, d, sequences, backend.ranks());
+    auto evaluator = search_evaluator<A>(o, builder, d, backend.ranks());
     if (!seeds.empty())
         strategy = warm_started<Space>(std::move(strategy), std::move(seeds));
 
     const search_options opt = job_search_options(o, workers);
-    search_progress bar{
-        .total = o.trials, .budget_seconds = o.minutes * 60, .out = &log, .tty = is_terminal(log)};
+    search_progress bar{.total = o.trials,
+                        .budget_seconds = o.minutes * 60,
+                        .by = primary,
+                        .out = &log,
+                        .tty = is_terminal(log)};
     selection_reserve reserve = reserve_for(o, d, workers);
     const auto search_start = std::chrono::steady_clock::now();
     auto searched = backend.search(space, strategy, evaluator, opt, bar, reserve);
     if (!searched)
         return {.worker = true};
     job_record<A> rec{.search = std::move(*searched), .finished_at = std::move(bar.finished_at)};
+    rec.input_stats = d.stats;
+    rec.target_stats = d.target_stats;
     // A resumed search counts the seconds its journal spent, as o.minutes does.
     rec.search_seconds = rec.search.resumed_seconds + since(search_start);
-    write_search_tables(o.out, rec.search, space);
-    if (!rec.search.best_index(accuracy_objective))
+    write_search_tables(o.out, rec.search, space, primary);
+    if (!rec.search.best_index(primary))
         throw std::runtime_error("no trial succeeded (" +
                                  std::to_string(rec.search.history.size()) + " failed); see " +
                                  (std::filesystem::path(o.out) / "trials.csv").string());
@@ -291,29 +310,71 @@ job_result run_main_job(options o, const Space& space, const Builder& builder, b
     rec.selection_images = d.select_train ? d.select_train->size() : 0;
 
     const auto& best = rec.winner();
-    retrained r = retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
-                          *d.full_train, d.stats, sequences, workers * threads, log);
-    rec.test_accuracy =
-        train::evaluate(r.net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
-    save_model(r.net, std::filesystem::path(o.out) / "best_model.xnas");
-    if (o.export_onnx)
-        write_atomically(std::filesystem::path(o.out) / "best_model.onnx", nn::onnx_model(r.net));
-    rec.retrain_epochs = r.history.epochs.size();
-    rec.retrain_plain_epochs = r.plain_epochs;
-    rec.retrain_recipe = r.recipe;
-    log << top_decisions(write_job_results(o, space, rec, workers));
+    rec.transfer = transfer;
+    if (rec.transfer)
+        rec.transfer->chosen = transfer_wins(o, *rec.transfer, best);
+    const bool transferred = rec.transfer && rec.transfer->chosen;
+    if (transferred)
+        log << "the transfer candidate beat the search's best (" << short_name(primary) << " "
+            << rec.transfer->value << " against " << best.e.value(primary.name) << ")\n";
+    nn::network<float> final_net = [&] {
+        if (transferred) {
+            rec.retrain_epochs = rec.retrain_plain_epochs = retrain_epochs(o);
+            rec.retrain_recipe = {.optimizer = "sgd", .lr = 0.01, .momentum = 0.9};
+            return fine_tune_transfer(o, d, workers * threads, log);
+        }
+        retrained r =
+            retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
+                    *d.full_train, d.stats, d.images(), workers * threads, log);
+        rec.retrain_epochs = r.history.epochs.size();
+        rec.retrain_plain_epochs = r.plain_epochs;
+        rec.retrain_recipe = r.recipe;
+        return std::move(r.net);
+    }();
+    const scores test = score(final_net, *d.test, d);
+    rec.test_accuracy = test.accuracy;
+    rec.test_rmse = test.rmse;
+    rec.test_r2 = test.r2;
+    save_final_model(o, final_net);
+    log << top_decisions(write_job_results(o, space, rec, workers), 5,
+                         regression(o) ? "validation-RMSE" : "validation-accuracy");
     log.flush();
     rec.seconds = since(t0);
     return {.summary = job_summary(o, space.to_string(best.t.architecture), rec)};
 }
 
-/// The main job over the space o.space names (visit_space), after validate(o).
+/// run_main_job on the data o.data holds (prepare_data, with images read as rows when
+/// `sequences`).
+template <class Space, class Builder, class Backend = local_backend>
+job_result run_main_job(const options& o, const Space& space, const Builder& builder,
+                        bool sequences, std::ostream& log = std::cerr,
+                        const Backend& backend = {}) {
+    validate(o);
+    if (backend.rank() == 0)
+        check_out_dir(o); // before the data loads: a run that would overwrite fails at once
+    return run_main_job(o, prepare_data(o, sequences), space, builder, log, backend);
+}
+
+/// The main job over the space o.space names (visit_space) for the data o.data holds, after
+/// validate(o); with o.transfer_only the fine-tune of o.transfer alone (run_transfer_only).
 template <class Backend = local_backend>
 job_result run_main_job(const options& o, std::ostream& log = std::cerr,
                         const Backend& backend = {}) {
     validate(o);
-    return visit_space(o, [&](const auto& space, const auto& builder, bool sequences) {
-        return run_main_job(o, space, builder, sequences, log, backend);
+    if (backend.rank() == 0)
+        check_out_dir(o);
+    const prepared_data d = prepare_data(o);
+    if (o.transfer_only) {
+        if (backend.rank() != 0)
+            return {.worker = true};
+        record_options(o);
+        nn::set_blas_threads(o.threads);
+        const std::size_t threads =
+            worker_count(o, backend.ranks()) * static_cast<std::size_t>(std::max(o.threads, 1));
+        return {.summary = run_transfer_only(o, d, threads, log)};
+    }
+    return visit_space(o, d.input, d.outputs, [&](const auto& space, const auto& builder, bool) {
+        return run_main_job(o, d, space, builder, log, backend);
     });
 }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -28,7 +29,15 @@ inline constexpr const char* default_data_dir = "/usr/share/datasets/fashion-mni
 /// Everything a main job is told. Defaults are the command-line tool's; each field's comment
 /// names its option (`--final-epochs` is final_epochs).
 struct options {
-    std::string data = default_data_dir; ///< directory of the four IDX files, raw or gzipped
+    /// Directory of the data set: four IDX files (raw or gzipped), CIFAR-10/100 binary
+    /// batches, x_train.npy, y_train.npy, x_test.npy and y_test.npy, or train.csv and test.csv.
+    std::string data = default_data_dir;
+    /// auto (detected from the files in `data`), idx, cifar10, cifar100, npy or csv.
+    std::string data_format = "auto";
+    std::string label = "label"; ///< csv: the column of the class label or regression target
+    /// classification (softmax cross-entropy; val_accuracy maximised) or regression (mean squared
+    /// error on standardised targets; val_rmse minimised, val_r2 reported).
+    std::string task = "classification";
     std::string space = "chain"; ///< chain (image chain x training hyperparameters), cell, rnn
     /// A name of the strategy registry (strategy_registry.hpp). TPE: its regret on the generated
     /// NB201-like problems is far below regularized evolution's
@@ -87,6 +96,13 @@ struct options {
     std::size_t warm_start_count = 5;
     std::size_t prescreen = 0;
     std::size_t prescreen_keep = 5;
+    /// A network saved by an earlier run (best_model.xnas) fine-tuned on this data (--transfer):
+    /// its head replaced for this task, it is trained as a trial is and competes with the
+    /// search's best on validation; the winner is retrained (a transfer winner fine-tuned again
+    /// from the saved weights) on the whole training set.
+    std::string transfer{};
+    /// Fine-tune `transfer` on the whole training set instead of searching (--transfer-only).
+    bool transfer_only = false;
     /// The options given, as the tool's --config reads them back; record_options writes it to
     /// command.toml (empty: an empty file).
     std::string command_toml{};
@@ -241,38 +257,63 @@ void for_each_number(Options& o, F&& f) {
     f("--prescreen-keep", o.prescreen_keep, count_from(1), false);
 }
 
-/// The objectives --objectives names, with their directions: val_accuracy is maximised, params,
-/// flops and latency_ms minimised. Empty text: none. Throws std::invalid_argument naming the
-/// option for an unknown or repeated name, or a list without val_accuracy.
-inline std::vector<objective> named_objectives(const std::string& text) {
+/// Whether the job fits real-valued targets (--task regression).
+inline bool regression(const options& o) {
+    return o.task == "regression";
+}
+
+/// What the job selects by: validation accuracy (maximised) for classification, validation
+/// RMSE (minimised) for regression.
+inline objective primary_objective(const options& o) {
+    return regression(o) ? objective{"val_rmse", direction::minimize}
+                         : objective{"val_accuracy", direction::maximize};
+}
+
+/// An objective's name as progress lines print it: val_acc for val_accuracy.
+inline std::string short_name(const objective& o) {
+    return o.name == "val_accuracy" ? std::string("val_acc") : o.name;
+}
+
+/// The objectives --objectives names, with their directions: `primary` (val_accuracy, or
+/// val_rmse for regression) as it is, params, flops and latency_ms minimised. Empty text: none.
+/// Throws std::invalid_argument naming the option for an unknown or repeated name, or a list
+/// without the primary objective.
+inline std::vector<objective> named_objectives(const std::string& text,
+                                               const objective& primary = {"val_accuracy",
+                                                                           direction::maximize}) {
     std::vector<objective> out;
     if (text.empty())
         return out;
     auto refuse = [&](const std::string& why) {
-        return std::invalid_argument(
-            "--objectives: expected comma-separated names among val_accuracy, params, flops and "
-            "latency_ms, each once, val_accuracy among them (the winner is the best network by "
-            "validation accuracy), not \"" +
-            text + "\" (" + why + ")");
+        return std::invalid_argument("--objectives: expected comma-separated names among " +
+                                     primary.name + ", params, flops and latency_ms, each once, " +
+                                     primary.name +
+                                     " among them (the winner is the best network by it), not \"" +
+                                     text + "\" (" + why + ")");
     };
     for (std::size_t from = 0;;) {
         const std::size_t comma = text.find(',', from);
         const std::string name =
             text.substr(from, comma == std::string::npos ? comma : comma - from);
-        if (name != "val_accuracy" && name != "params" && name != "flops" && name != "latency_ms")
+        if (name != primary.name && name != "params" && name != "flops" && name != "latency_ms")
             throw refuse("unknown: \"" + name + "\"");
         for (const auto& o : out)
             if (o.name == name)
                 throw refuse(name + " twice");
-        out.push_back({name, name == "val_accuracy" ? direction::maximize : direction::minimize});
+        out.push_back(name == primary.name ? primary : objective{name, direction::minimize});
         if (comma == std::string::npos)
             break;
         from = comma + 1;
     }
     if (std::none_of(out.begin(), out.end(),
-                     [](const objective& o) { return o.name == "val_accuracy"; }))
-        throw refuse("no val_accuracy");
+                     [&](const objective& o) { return o.name == primary.name; }))
+        throw refuse("no " + primary.name);
     return out;
+}
+
+/// named_objectives(o.objectives) with the job's primary objective.
+inline std::vector<objective> named_objectives(const options& o) {
+    return named_objectives(o.objectives, primary_objective(o));
 }
 
 /// Whether the strategy ranks by several objectives (strategy_settings::objectives).
@@ -316,7 +357,33 @@ inline void validate(const options& o) {
     if (o.cost_exponent != 0 && o.strategy != "tpe" && o.strategy != "bohb")
         throw std::invalid_argument("--cost-exponent applies to tpe and bohb, not to --strategy " +
                                     o.strategy);
-    if (named_objectives(o.objectives).size() > 1 && !ranks_by_several(o.strategy))
+    auto one_of = [](std::string_view option, const std::string& v,
+                     std::initializer_list<std::string_view> allowed) {
+        std::string list;
+        for (auto a : allowed) {
+            if (v == a)
+                return;
+            list += (list.empty() ? "" : ", ") + std::string(a);
+        }
+        throw std::invalid_argument(std::string(option) + " " + v + " is unknown (" + list + ")");
+    };
+    one_of("--task", o.task, {"classification", "regression"});
+    one_of("--data-format", o.data_format, {"auto", "idx", "cifar10", "cifar100", "npy", "csv"});
+    if (o.label.empty())
+        throw std::invalid_argument("--label: expected the name of a column, not an empty text");
+    if (regression(o) && o.final_label_smoothing > 0)
+        throw std::invalid_argument(
+            "--final-label-smoothing applies to classification, not to --task regression");
+    // A crop or flip changes an input whose target it cannot change.
+    if (regression(o) && (o.trial_augment || o.final_augment || o.final_erase > 0))
+        throw std::invalid_argument(std::string(o.trial_augment   ? "--trial-augment"
+                                                : o.final_augment ? "--final-augment"
+                                                                  : "--final-erase") +
+                                    " applies to classification, not to --task regression");
+    if (o.transfer_only && o.transfer.empty())
+        throw std::invalid_argument("--transfer-only needs --transfer MODEL (the network to "
+                                    "fine-tune)");
+    if (named_objectives(o).size() > 1 && !ranks_by_several(o.strategy))
         throw std::invalid_argument("--objectives " + o.objectives +
                                     " applies to tpe, tpe-multivariate, nsga2, hyperband, asha "
                                     "and bohb, not to --strategy " +

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/experiment/options.hpp>
 #include <xnas/train/metrics.hpp>
 
 namespace xnas::experiment {
@@ -98,9 +99,9 @@ struct search_progress {
             eta = std::max(0.0, budget_seconds - now);
         char line[256];
         std::snprintf(line, sizeof line,
-                      "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best val_acc %s  failed %zu", done,
-                      total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta, best,
-                      failed);
+                      "trial %zu%s%s  elapsed %.0fs  eta %.0fs  best %s %s  failed %zu", done,
+                      total ? "/" : "", total ? std::to_string(total).c_str() : "", now, eta,
+                      short_name(by).c_str(), best, failed);
         if (tty)
             *out << '\r' << progress_bar(done, total) << ' ' << line;
         else

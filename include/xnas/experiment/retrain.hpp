@@ -47,16 +47,16 @@ inline training_recipe retrain_recipe(const options& o, training_recipe searched
 /// The fit options of the retrain on `threads` threads (data-parallel), seeded with `seed`:
 /// cosine annealing to 0 over the retrain unless o.final_constant_lr (the usual final-training
 /// recipe of DARTS and NAS-Bench-201: it settles into a minimum a constant rate keeps bouncing
-/// around), crops and flips (o.final_augment) and random erasing (o.final_erase) for image
-/// spaces, the last o.final_plain_epochs epochs plain.
+/// around), crops and flips (o.final_augment) and random erasing (o.final_erase) when the samples
+/// are `images`, the last o.final_plain_epochs epochs plain.
 inline train::fit_options retrain_fit_options(const options& o, const training_recipe& recipe,
-                                              const data::normalization& stats, bool sequences,
+                                              const data::normalization& stats, bool images,
                                               std::size_t threads, std::uint64_t seed) {
     const std::size_t epochs = retrain_epochs(o);
     train::fit_options fit{.epochs = epochs, .seed = seed, .threads = threads};
     if (!o.final_constant_lr)
         fit.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = epochs};
-    if ((o.final_augment || o.final_erase > 0) && !sequences)
+    if ((o.final_augment || o.final_erase > 0) && images)
         fit.augment = augmentation(o.final_augment, o.final_erase, stats);
     fit.plain_last_epochs = o.final_plain_epochs;
     return fit;
@@ -73,32 +73,33 @@ struct retrained {
 
 /// Retrains `architecture` from scratch: built by `builder` and initialised (PyTorch's default)
 /// from a generator seeded o.seed + 1, trained on the first o.final_limit images of `train` (0:
-/// all) with retrain_recipe(o, searched) and retrain_fit_options on `threads` threads. Logs the
+/// all) with retrain_recipe(o, searched) and retrain_fit_options on `threads` threads (`images`:
+/// whether the samples are images, which augmentation applies to). Logs the
 /// recipe, then progress (retrain_progress; a bar with the time left when `log` is a terminal).
 /// Throws what training throws (xnas::numerical_error for a diverged loss).
 template <class Builder, class A>
 retrained retrain(const options& o, const Builder& builder, const A& architecture,
                   const training_recipe& searched, const data::dataset<float>& train,
-                  const data::normalization& stats, bool sequences, std::size_t threads,
+                  const data::normalization& stats, bool images, std::size_t threads,
                   std::ostream& log) {
     rng g(o.seed + 1);
     retrained r{builder.build(architecture, g), {}, retrain_recipe(o, searched), {}, 0};
     nn::init::apply(r.net, nn::init::scheme::pytorch_default, g);
-    r.fit = retrain_fit_options(o, r.recipe, stats, sequences, threads, g());
-    const data::dataset<float>* images = &train;
+    r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, g());
+    const data::dataset<float>* samples = &train;
     data::dataset<float> first;
     if (o.final_limit && o.final_limit < train.size()) {
         first = train.first(o.final_limit);
-        images = &first;
+        samples = &first;
     }
     const std::size_t epochs = r.fit.epochs;
     r.plain_epochs = r.fit.augment ? std::min(o.final_plain_epochs, epochs) : epochs;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "retraining the best architecture on %zu images for %zu epochs on %zu "
+                  "retraining the best architecture on %zu samples for %zu epochs on %zu "
                   "threads (%s, %s learning rate%s%s%s, weight decay %g, label smoothing "
                   "%g)...\n",
-                  images->size(), epochs, r.fit.threads, r.recipe.optimizer.c_str(),
+                  samples->size(), epochs, r.fit.threads, r.recipe.optimizer.c_str(),
                   o.final_constant_lr ? "constant" : "cosine-annealed",
                   o.final_augment && r.fit.augment ? ", crop and flip" : "",
                   o.final_erase > 0 && r.fit.augment ? ", random erasing" : "",
@@ -109,7 +110,7 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
     log << line;
     log.flush();
     retrain_progress progress{.epochs = epochs, .out = &log, .tty = is_terminal(log)};
-    r.history = train_network(r.net, *images, r.recipe, r.fit, progress);
+    r.history = train_network(r.net, *samples, r.recipe, r.fit, progress);
     return r;
 }
 

@@ -51,6 +51,15 @@ inline json::value trial_options(const options& o) {
         record["objectives"] = o.objectives;
     if (o.restart_promotions && multi_fidelity(o.strategy))
         record["restart-promotions"] = true;
+    // Recorded only when not the default, so that runs recorded without them still resume.
+    if (regression(o))
+        record["task"] = o.task;
+    if (o.data_format != "auto")
+        record["data-format"] = o.data_format;
+    if (o.label != "label")
+        record["label"] = o.label;
+    if (!o.transfer.empty())
+        record["transfer"] = o.transfer;
     return record;
 }
 

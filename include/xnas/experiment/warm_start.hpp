@@ -100,7 +100,7 @@ warm_started(St inner, std::vector<typename Space::architecture> seeds) {
     return warm_start<Space, St>(std::move(inner), std::move(seeds));
 }
 
-/// The k best distinct architectures of the journal at `path` by val_accuracy, best first (ok
+/// The k best distinct architectures of the journal at `path` by `by`, best first (ok
 /// results only; ties keep journal order), parsed with `space`. `space_name` names the space in
 /// the error of a journal of another space. Errors name the journal as the --warm-start option:
 /// xnas::file_error when it cannot be read, xnas::parse_error naming the line of a malformed
@@ -109,7 +109,7 @@ warm_started(St inner, std::vector<typename Space::architecture> seeds) {
 template <serializable_space Space>
 std::vector<typename Space::architecture>
 best_from_journal(const Space& space, const std::string& space_name, const std::string& path,
-                  std::size_t k) {
+                  std::size_t k, const objective& by = {"val_accuracy", direction::maximize}) {
     const auto j = read_journal(path);
     struct asked {
         std::string text;
@@ -128,7 +128,7 @@ best_from_journal(const Space& space, const std::string& space_name, const std::
                                                          r.line};
             } else if (event == "result" && d.get_or("status", std::string()) == "ok") {
                 const json::value* objectives = d.find("objectives");
-                const json::value* acc = objectives ? objectives->find("val_accuracy") : nullptr;
+                const json::value* acc = objectives ? objectives->find(by.name) : nullptr;
                 if (acc && !acc->is_null()) {
                     const auto id = d.at("id").get<std::uint64_t>();
                     const auto it = arch.find(id);
@@ -142,8 +142,9 @@ best_from_journal(const Space& space, const std::string& space_name, const std::
             throw parse_error(where + "malformed record: " + e.what());
         }
     }
-    std::stable_sort(scored_archs.begin(), scored_archs.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(scored_archs.begin(), scored_archs.end(), [&](const auto& a, const auto& b) {
+        return better(a.first, b.first, by.dir);
+    });
     std::vector<typename Space::architecture> out;
     for (const auto& entry : scored_archs) {
         // Not a structured binding: clang 14 cannot capture one in the lambda below.
@@ -166,8 +167,8 @@ best_from_journal(const Space& space, const std::string& space_name, const std::
             break;
     }
     if (out.empty())
-        throw std::invalid_argument("--warm-start " + path +
-                                    ": no successful trial with val_accuracy");
+        throw std::invalid_argument("--warm-start " + path + ": no successful trial with " +
+                                    by.name);
     return out;
 }
 

@@ -178,6 +178,10 @@ class chain_space {
         return chain_space({stage{"conv", 1, 4, {conv_op()}, true, 0.5},
                             stage{"dense", 0, 2, {dense_op()}, false, 0.5}});
     }
+    /// Flat features (tabular data): 1-3 dense layers, with skips, before the head.
+    static chain_space tabular() {
+        return chain_space({stage{"dense", 1, 3, {dense_op()}, true, 0.5}});
+    }
     /// Sequences: 1-2 recurrent layers (lstm or gru), then 0-1 dense layers.
     static chain_space sequence() {
         return chain_space({stage{"recurrent", 1, 2, {lstm_op(), gru_op()}, false, 0.5},
