@@ -213,7 +213,8 @@ nn::array<T> npy_targets(const npy_array& y, const std::filesystem::path& p,
     if (y.shape.empty() || y.shape.size() > 2)
         throw file_error(fn + ": " + p.string() + " has shape " + dims_string(y.shape) +
                          "; regression targets are of shape (N) or (N, K)");
-    auto t = nn::array<T>::from_shape({y.shape[0], y.shape.size() == 2 ? y.shape[1] : 1});
+    const nn::shape shape{y.shape[0], y.shape.size() == 2 ? y.shape[1] : 1};
+    auto t = nn::array<T>::from_shape(shape);
     const std::size_t n = y.count();
     y.copy_to(t.data(), n);
     for (std::size_t i = 0; i < n; ++i)
