@@ -98,6 +98,7 @@ TEST_CASE("a regression job on .npy files learns a known relation and reports RM
     write_regression_npy(dir / "data", 1200, 400);
     options o = small_job(dir / "data", dir / "out");
     o.task = "regression";
+    o.select = 2; // the final selection ranks by val_rmse too
     std::ostringstream log;
     const auto result = run_main_job(o, log);
     const json::value& s = result.summary;
@@ -114,6 +115,13 @@ TEST_CASE("a regression job on .npy files learns a known relation and reports RM
 
     const json::value best = read_json(dir / "out" / "best.json");
     CHECK(best.at("task").get<std::string>() == "regression");
+    // The selection's winner has the lowest val_rmse of the re-evaluated networks.
+    const json::value& selection = best.at("selection");
+    REQUIRE(selection.size() == 2);
+    CHECK(selection.at(std::size_t{0}).at("selection_val_rmse").get<double>() <=
+          selection.at(std::size_t{1}).at("selection_val_rmse").get<double>());
+    CHECK(s.at("selection_val_rmse").get<double>() ==
+          selection.at(std::size_t{0}).at("selection_val_rmse").get<double>());
     CHECK(best.at("target_normalization").at("stddev").size() == 1);
     CHECK(best.at("input_normalization").at("mean").size() == 3); // one per feature
     CHECK_THAT(best.at("architecture").get<std::string>(), StartsWith("dense("));
