@@ -189,3 +189,28 @@ TEST_CASE("the terminal lists the top decisions, leaving out those near 0 %",
     few_trials.history.resize(8); // one of them failed
     CHECK(decisions_by_importance(space, few_trials).empty());
 }
+
+TEST_CASE("a transfer that beat the search is the winner of best.json and the summary",
+          "[experiment][results]") {
+    const auto space = cell_space::nb201();
+    auto rec = searched(space);
+    const options o{.out = "out"};
+    rec.transfer = transfer_outcome{.model = "old/best_model.xnas", .value = 0.99, .params = 4321};
+    const auto searched_best = best_json(o, space, rec);
+    CHECK(searched_best.at("transfer").at("chosen").get<bool>() == false);
+    CHECK(searched_best.at("architecture").get<std::string>() ==
+          space.to_string(rec.winner().t.architecture));
+
+    rec.transfer->chosen = true;
+    const auto j = best_json(o, space, rec);
+    CHECK(j.at("architecture").get<std::string>() == "transfer of old/best_model.xnas");
+    CHECK(j.at("search_architecture").get<std::string>() ==
+          space.to_string(rec.winner().t.architecture));
+    CHECK(j.at("val_accuracy").get<double>() == 0.99);
+    CHECK(j.at("params").get<std::int64_t>() == 4321);
+    CHECK(j.at("flops").is_null());
+    CHECK(j.at("transfer").at("val_accuracy").get<double>() == 0.99);
+    const auto summary = job_summary(o, "searched", rec);
+    CHECK(summary.at("best_arch").get<std::string>() == "transfer of old/best_model.xnas");
+    CHECK(summary.at("params").get<std::int64_t>() == 4321);
+}

@@ -112,6 +112,8 @@ TEST_CASE("a regression job on .npy files learns a known relation and reports RM
     CHECK(s.at("val_rmse").get<double>() < 0.5 * spread);
     CHECK(!s.find("test_accuracy"));
     CHECK_THAT(log.str(), Contains("best val_rmse"));
+    CHECK_THAT(log.str(), Contains("data: npy, 1200 training samples (1080 searched, 120 "
+                                   "validating), 400 test samples, each (3), 1 target value\n"));
 
     const json::value best = read_json(dir / "out" / "best.json");
     CHECK(best.at("task").get<std::string>() == "regression");

@@ -195,6 +195,19 @@ inline prepared_data prepare_data(const options& o, bool sequences) {
     return p;
 }
 
+/// One line describing the prepared data: "data: npy, 30000 training samples (5000 searched,
+/// 3000 validating), 5000 test samples, each (1, 28, 28), 10 classes".
+inline std::string describe(const prepared_data& d) {
+    std::string text = "data: " + d.format + ", " + std::to_string(d.full_train->size()) +
+                       " training samples (" + std::to_string(d.train->size()) + " searched, " +
+                       std::to_string(d.validation->size()) + " validating), " +
+                       std::to_string(d.test->size()) + " test samples, each " +
+                       nn::to_string(d.input) + ", " + std::to_string(d.outputs);
+    if (!d.regression)
+        return text + " classes\n";
+    return text + (d.outputs == 1 ? " target value\n" : " target values\n");
+}
+
 /// prepare_data with images read as rows for the rnn space.
 inline prepared_data prepare_data(const options& o) {
     return prepare_data(o, o.space == "rnn");

@@ -267,6 +267,7 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
     if (searcher) {
         record_options(o);
         record_split(o, d.split);
+        log << describe(d);
     }
     nn::set_blas_threads(o.threads);
     std::optional<transfer_outcome> transfer;
@@ -368,6 +369,7 @@ job_result run_main_job(const options& o, std::ostream& log = std::cerr,
         if (backend.rank() != 0)
             return {.worker = true};
         record_options(o);
+        log << describe(d);
         nn::set_blas_threads(o.threads);
         const std::size_t threads =
             worker_count(o, backend.ranks()) * static_cast<std::size_t>(std::max(o.threads, 1));

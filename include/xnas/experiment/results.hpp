@@ -203,25 +203,27 @@ json::value best_json(const options& o, const Space& space,
     const objective by = primary_objective(o);
     const auto& best = rec.winner();
     const bool transferred = rec.transfer && rec.transfer->chosen;
-    auto record =
-        json::value::object({{"architecture", transferred ? "transfer of " + rec.transfer->model
-                                                          : space.to_string(best.t.architecture)},
-                             {"trial", best.t.id},
-                             {"seed", o.seed},
-                             {"space", o.space},
-                             {"strategy", o.strategy},
-                             {"task", o.task},
-                             {by.name, best.e.value(by.name)},
-                             {"params", count_value(best.e.value("params"))},
-                             {"flops", count_value(best.e.value("flops"))},
-                             {"latency_ms", best.e.value("latency_ms")},
-                             {"retrain_epochs", rec.retrain_epochs},
-                             {"retrain_plain_epochs", rec.retrain_plain_epochs},
-                             {"retrain_optimizer", rec.retrain_recipe.optimizer},
-                             {"retrain_weight_decay", rec.retrain_recipe.weight_decay},
-                             {"retrain_label_smoothing", rec.retrain_recipe.label_smoothing},
-                             {"model", "best_model.xnas"},
-                             {"input_normalization", normalization_json(rec.input_stats)}});
+    auto record = json::value::object(
+        {{"architecture", transferred ? "transfer of " + rec.transfer->model
+                                      : space.to_string(best.t.architecture)},
+         {"trial", best.t.id},
+         {"seed", o.seed},
+         {"space", o.space},
+         {"strategy", o.strategy},
+         {"task", o.task},
+         {by.name, transferred ? rec.transfer->value : best.e.value(by.name)},
+         {"params",
+          transferred ? json::value(rec.transfer->params) : count_value(best.e.value("params"))},
+         // The transfer's network was not measured as trials are.
+         {"flops", transferred ? json::value() : count_value(best.e.value("flops"))},
+         {"latency_ms", transferred ? json::value() : json::value(best.e.value("latency_ms"))},
+         {"retrain_epochs", rec.retrain_epochs},
+         {"retrain_plain_epochs", rec.retrain_plain_epochs},
+         {"retrain_optimizer", rec.retrain_recipe.optimizer},
+         {"retrain_weight_decay", rec.retrain_recipe.weight_decay},
+         {"retrain_label_smoothing", rec.retrain_recipe.label_smoothing},
+         {"model", "best_model.xnas"},
+         {"input_normalization", normalization_json(rec.input_stats)}});
     put_test_figures(record, o, rec.test_accuracy, rec.test_rmse, rec.test_r2);
     if (regression(o))
         record["target_normalization"] = normalization_json(rec.target_stats);

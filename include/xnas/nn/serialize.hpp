@@ -159,7 +159,11 @@ void save(const network<T>& net, std::ostream& out, const std::string& what = "s
 template <class T>
 void save(const network<T>& net, const std::filesystem::path& path) {
     std::ostringstream bytes(std::ios::binary);
-    save(net, bytes, "'" + path.string() + "'");
+    // Appended, not "'" + path.string(): g++ 12 warns falsely (-Wrestrict) where that inlines.
+    std::string what(1, '\'');
+    what += path.string();
+    what += '\'';
+    save(net, bytes, what);
     try {
         write_file_atomically(path, bytes.view());
     } catch (const file_error& e) {
