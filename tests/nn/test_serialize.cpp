@@ -354,8 +354,12 @@ TEST_CASE("load refuses a structure larger than its payload before allocating it
     CHECK_THROWS_WITH(load_dense("6", "4000000000", "1", "[]"),
                       Contains("huge.xnas") && Contains("28000000000 parameters") &&
                           Contains("0-byte payload"));
-    // 2^32 x 2^32 weights count 0 in size_t: the shape itself is refused.
+    // 2^32 x 2^32 weights count 0 in size_t: the layer itself is refused, before anything is
+    // allocated at the wrapped size.
     CHECK_THROWS_WITH(load_dense("4294967296", "4294967296", "0",
                                  R"([{"name":"1.weight","shape":[4294967296,4294967296]}])"),
-                      Contains("huge.xnas") && Contains("more elements than size_t counts"));
+                      Contains("huge.xnas") && Contains("more than an array can hold"));
+    CHECK_THROWS_WITH(nn::conv2d<float>(std::size_t{1} << 31, std::size_t{1} << 31, 3),
+                      Contains("more than an array can hold"));
+    CHECK_NOTHROW(nn::dense<float>(std::size_t{1} << 20, std::size_t{1} << 20)); // not allocated
 }

@@ -5,6 +5,7 @@
 // translation unit compile time for nothing (include them where you use them).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 #include <xtensor/xarray.hpp>
@@ -31,6 +32,22 @@ inline std::size_t volume(const shape& s) {
     for (auto d : s)
         n *= d;
     return n;
+}
+
+/// Whether an array of T of shape `s` can exist: its element count neither overflows size_t
+/// nor exceeds PTRDIFF_MAX / sizeof(T), the most an allocation, and xtensor's signed strides,
+/// can hold. Layers check their weights with it when constructed, since a damaged or hostile
+/// size (a saved model's header) would otherwise wrap and be allocated at its wrapped size.
+template <class T>
+bool fits_in_array(const shape& s) {
+    const std::size_t max = static_cast<std::size_t>(PTRDIFF_MAX) / sizeof(T);
+    std::size_t n = 1;
+    for (auto d : s) {
+        if (d != 0 && n > max / d)
+            return false;
+        n *= d;
+    }
+    return true;
 }
 
 /// "(1, 28, 28)" for messages.

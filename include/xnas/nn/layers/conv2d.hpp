@@ -68,6 +68,11 @@ class conv2d {
             throw bad("groups = " + std::to_string(o.groups) +
                       " must divide in_channels = " + std::to_string(o.in_channels) +
                       " and out_channels = " + std::to_string(o.out_channels));
+        if (!fits_in_array<T>({o.out_channels, o.in_channels / o.groups, o.kernel_h, o.kernel_w}))
+            throw bad(std::to_string(o.out_channels) + " x " +
+                      std::to_string(o.in_channels / o.groups) + " x " +
+                      std::to_string(o.kernel_h) + " x " + std::to_string(o.kernel_w) +
+                      " weights are more than an array can hold");
     }
 
     /// Square kernel, stride and padding.

@@ -38,6 +38,10 @@ class dense {
         if (in == 0 || out == 0)
             throw std::invalid_argument("xnas::nn::dense: in and out must be positive, got " +
                                         std::to_string(in) + " and " + std::to_string(out));
+        if (!fits_in_array<T>({out, in}))
+            throw std::invalid_argument("xnas::nn::dense: " + std::to_string(out) + " x " +
+                                        std::to_string(in) +
+                                        " weights are more than an array can hold");
     }
 
     void forward(const array<T>& x, array<T>& y, mode) {
