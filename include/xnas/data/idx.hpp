@@ -233,6 +233,24 @@ class byte_source {
 
     [[noreturn]] void fail(const std::string& what) const { throw file_error(prefix_ + what); }
 
+    /// Reads up to `expected` bytes into `bytes` (resized to what arrived) and returns how many
+    /// came. The buffer grows with the data, doubling from 1 MiB, so a header that declares far
+    /// more than the file holds costs no more memory than the file.
+    std::size_t read_growing(std::vector<std::uint8_t>& bytes, std::size_t expected) {
+        std::size_t have = 0;
+        while (have < expected) {
+            const std::size_t step =
+                std::min(expected - have, std::max<std::size_t>(have, 1u << 20));
+            bytes.resize(have + step);
+            const std::size_t n = read(bytes.data() + have, step);
+            have += n;
+            if (n < step)
+                break;
+        }
+        bytes.resize(have);
+        return have;
+    }
+
   private:
     std::string prefix_;
     std::FILE* file_ = nullptr;
@@ -292,15 +310,7 @@ inline idx_array read_idx(const std::filesystem::path& path) {
         expected *= v;
     }
 
-    std::size_t have = 0;
-    while (have < expected) {
-        const std::size_t step = std::min(expected - have, std::max<std::size_t>(have, 1u << 20));
-        out.bytes.resize(have + step);
-        const std::size_t n = in.read(out.bytes.data() + have, step);
-        have += n;
-        if (n < step)
-            break;
-    }
+    const std::size_t have = in.read_growing(out.bytes, expected);
     if (have < expected)
         in.fail("truncated data: dimensions " + detail::dims_string(out.dims) + " of " +
                 idx_type_name(magic[2]) + " need " + std::to_string(expected) +

@@ -450,15 +450,7 @@ inline npy_array read_npy(const std::filesystem::path& path) {
                     " (the file ends at offset " + std::to_string(size) + ", expected " +
                     std::to_string(data_at + expected) + ")");
     }
-    std::size_t have = 0;
-    while (have < expected) {
-        const std::size_t step = std::min(expected - have, std::max<std::size_t>(have, 1u << 20));
-        out.bytes.resize(have + step);
-        const std::size_t n = in.read(out.bytes.data() + have, step);
-        have += n;
-        if (n < step)
-            break;
-    }
+    const std::size_t have = in.read_growing(out.bytes, expected);
     if (have < expected)
         in.fail("truncated data: " + need + ", found " + std::to_string(have) +
                 " (the data ends at offset " + std::to_string(data_at + have) + ", expected " +
