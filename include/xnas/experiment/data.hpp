@@ -128,19 +128,20 @@ struct loaded_data {
 /// task.
 inline loaded_data load_data(const options& o) {
     namespace fs = std::filesystem;
-    const data::load_options lo{.format = data::parse_data_format(o.data_format),
-                                .kind = regression(o) ? data::task::regression
-                                                      : data::task::classification,
-                                .label = o.label};
+    data::load_options lo{.format = data::parse_data_format(o.data_format),
+                          .kind =
+                              regression(o) ? data::task::regression : data::task::classification,
+                          .label = o.label};
     std::error_code ec;
     const bool fashion_mnist =
         !regression(o) && (o.data_format == "auto" || o.data_format == "idx") &&
         (data_files_present(o.data) || (!fs::exists(o.data, ec) && o.data == default_data_dir));
     if (fashion_mnist)
         return {load_data(o.data), "idx"};
-    const data::data_format format =
-        lo.format == data::data_format::automatic ? data::detect_format(o.data) : lo.format;
-    return {data::load_train_test<float>(o.data, lo), data::to_string(format)};
+    // Detected once here, so the loader does not list the folder again.
+    if (lo.format == data::data_format::automatic)
+        lo.format = data::detect_format(o.data);
+    return {data::load_train_test<float>(o.data, lo), data::to_string(lo.format)};
 }
 
 /// Loads o.data and splits it: a validation split of o.validation_fraction seeded by o.seed
