@@ -141,27 +141,33 @@ TEST_CASE("the HTML report draws the three charts and the Pareto front", "[repor
 #include <xnas/report/decisions.hpp>
 #include <xnas/space.hpp>
 
+namespace {
+
+/// How often `what` occurs in `html`.
+std::size_t occurrences(const std::string& html, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = html.find(what); p != std::string::npos; p = html.find(what, p + 1))
+        ++n;
+    return n;
+}
+
+} // namespace
+
 TEST_CASE("the HTML report leaves low-fidelity trials out of the staircase and the front",
           "[report][html]") {
-    auto count = [](const std::string& html, const std::string& what) {
-        std::size_t n = 0;
-        for (auto p = html.find(what); p != std::string::npos; p = html.find(what, p + 1))
-            ++n;
-        return n;
-    };
     report::report_data data;
     // A 1/9-fidelity trial that would top both charts: (5 parameters, 0.95).
     data.trials = {{1, 1.0, 0.95, 5, true, "rung", 1.0 / 9},
                    {2, 2.0, 0.5, 10, true, "a"},
                    {3, 3.0, 0.8, 100, true, "b"}};
     const std::string html = report::render_html(data);
-    CHECK(count(html, "r='4' fill='#c33'") == 2);             // front: a and b only
-    CHECK(count(html, "fill='none' stroke='#9ab'") == 3);     // hollow in all three charts
-    CHECK(count(html, "rung : 0.95 at fidelity 0.111") == 2); // the two staircase charts
+    CHECK(occurrences(html, "r='4' fill='#c33'") == 2);             // front: a and b only
+    CHECK(occurrences(html, "fill='none' stroke='#9ab'") == 3);     // hollow in all three charts
+    CHECK(occurrences(html, "rung : 0.95 at fidelity 0.111") == 2); // the two staircase charts
     data.trials[0].fidelity = 1.0;
     const std::string all_full = report::render_html(data);
-    CHECK(count(all_full, "r='4' fill='#c33'") == 1); // the rung now dominates a and b
-    CHECK(count(all_full, "fill='none' stroke='#9ab'") == 0);
+    CHECK(occurrences(all_full, "r='4' fill='#c33'") == 1); // the rung now dominates a and b
+    CHECK(occurrences(all_full, "fill='none' stroke='#9ab'") == 0);
 }
 
 TEST_CASE("decisions name every choice of cell, chain, param and product architectures",
@@ -197,12 +203,6 @@ TEST_CASE("decisions name every choice of cell, chain, param and product archite
 
 TEST_CASE("a minimised objective's report and importance put the lowest value first",
           "[report][html]") {
-    auto count = [](const std::string& html, const std::string& what) {
-        std::size_t n = 0;
-        for (auto p = html.find(what); p != std::string::npos; p = html.find(what, p + 1))
-            ++n;
-        return n;
-    };
     // RMSE against size: (10, 0.5) and (100, 0.2) are the front, (50, 0.9) is dominated by the
     // first; maximised instead, (50, 0.9) would join the front and (100, 0.2) would not.
     report::report_data data;
@@ -211,14 +211,14 @@ TEST_CASE("a minimised objective's report and importance put the lowest value fi
     data.trials = {
         {1, 1.0, 0.5, 10, true, "a"}, {2, 2.0, 0.9, 50, true, "b"}, {3, 3.0, 0.2, 100, true, "c"}};
     const std::string html = report::render_html(data);
-    CHECK(count(html, "r='4' fill='#c33'") == 2);
-    CHECK(count(html, "fill='#c33'><title>a : 0.5, 10</title>") == 1);
-    CHECK(count(html, "fill='#c33'><title>c : 0.2, 100</title>") == 1);
+    CHECK(occurrences(html, "r='4' fill='#c33'") == 2);
+    CHECK(occurrences(html, "fill='#c33'><title>a : 0.5, 10</title>") == 1);
+    CHECK(occurrences(html, "fill='#c33'><title>c : 0.2, 100</title>") == 1);
     // The staircase steps down at trial 3 only: one H..V segment after the start.
     const auto first_path = html.find("<path d='M");
     REQUIRE(first_path != std::string::npos);
     const std::string path = html.substr(first_path, html.find('\'', first_path + 9) - first_path);
-    CHECK(count(path, " V") == 1);
+    CHECK(occurrences(path, " V") == 1);
 
     std::vector<report::decision_row> rows;
     for (int rep = 0; rep < 4; ++rep) {
