@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 #include <xnas/core/error.hpp>
@@ -58,8 +59,39 @@ class cell_builder {
     }
 
     const cell_space& space() const { return space_; }
+    const cell_builder_options& options() const { return options_; }
 
     nn::network<float> build(const cell_space::architecture& a, rng&) const {
+        return build_with([&](nn::network<float>& net, std::size_t from, std::size_t edge,
+                              std::size_t channels) -> std::optional<std::size_t> {
+            const auto [i, j] = space_.edge(edge);
+            const std::string& name = space_.op(a, i, j); // checks a against the space
+            if (name == "none")
+                return std::nullopt;
+            for (auto& l : op_layers(name, channels))
+                from = net.add(std::move(l), {from});
+            return from;
+        });
+    }
+
+    /// The layers of edge op `name` at `channels` channels (empty for "none"). Throws
+    /// std::invalid_argument for an op the builder has no layers for.
+    std::vector<nn::any_layer<float>> op_layers(const std::string& name,
+                                                std::size_t channels) const {
+        if (name == "none")
+            return {};
+        const auto it = ops_.find(name);
+        if (it == ops_.end())
+            throw std::invalid_argument("xnas::cell_builder: no layers for op \"" + name + "\"");
+        return it->second(channels);
+    }
+
+    /// The network around the cells (stem, reductions, head) with each cell's edges added by
+    /// `add_edge(net, from, edge, channels)`: it appends the layers of edge number `edge` fed by
+    /// node `from` and returns the node holding the edge's output, or std::nullopt for an absent
+    /// edge. build() adds an architecture's ops; a supernet adds the edges that hold every op.
+    template <class AddEdge>
+    nn::network<float> build_with(AddEdge&& add_edge) const {
         nn::network<float> net(options_.input);
         std::size_t c = options_.channels;
         std::size_t node = net.add(conv(options_.input[0], c, 3, 1));
@@ -72,7 +104,7 @@ class cell_builder {
                 node = net.add(nn::batch_norm<float>(c));
             }
             for (std::size_t k = 0; k < options_.cells_per_stage; ++k)
-                node = add_cell(net, node, a, c);
+                node = add_cell(net, node, c, add_edge);
         }
         node = net.add(nn::relu<float>());
         node = net.add(nn::global_avg_pool<float>());
@@ -112,20 +144,16 @@ class cell_builder {
              }}};
     }
 
-    std::size_t add_cell(nn::network<float>& net, std::size_t input,
-                         const cell_space::architecture& a, std::size_t channels) const {
+    template <class AddEdge>
+    std::size_t add_cell(nn::network<float>& net, std::size_t input, std::size_t channels,
+                         AddEdge& add_edge) const {
         std::vector<std::size_t> cell_node{input};
         for (std::size_t j = 1; j < space_.nodes(); ++j) {
             std::vector<std::size_t> incoming;
-            for (std::size_t i = 0; i < j; ++i) {
-                const std::string& name = space_.op(a, i, j);
-                if (name == "none")
-                    continue;
-                std::size_t n = cell_node[i];
-                for (auto& l : ops_.at(name)(channels))
-                    n = net.add(std::move(l), {n});
-                incoming.push_back(n);
-            }
+            for (std::size_t i = 0; i < j; ++i)
+                if (const std::optional<std::size_t> out =
+                        add_edge(net, cell_node[i], space_.edge_index(i, j), channels))
+                    incoming.push_back(*out);
             if (incoming.empty())
                 cell_node.push_back(net.add(nn::zero<float>(), {input}));
             else if (incoming.size() == 1)

@@ -213,6 +213,15 @@ class batch_norm {
     }
 
     const batch_norm_options& options() const { return o_; }
+    /// Sets the running statistics' momentum (train::recalibrate_batch_norm makes their update a
+    /// cumulative average with momentum 1 / (k + 1) at batch k). Throws std::invalid_argument
+    /// outside [0, 1].
+    void set_momentum(double momentum) {
+        if (!(momentum >= 0.0 && momentum <= 1.0))
+            throw std::invalid_argument("xnas::nn::batch_norm::set_momentum: momentum = " +
+                                        std::to_string(momentum) + ", expected in [0, 1]");
+        o_.momentum = momentum;
+    }
     array<T>& weight() { return gamma_; }
     array<T>& bias() { return beta_; }
     array<T>& running_mean() { return mean_; }
