@@ -176,6 +176,11 @@ inline CLI::Option* add_options(CLI::App& app, xnas::experiment::options& c) {
     app.add_option("--warm-start-count", c.warm_start_count,
                    "how many architectures --warm-start takes")
         ->capture_default_str();
+    app.add_option("--supernet-epochs", c.supernet_epochs,
+                   "one-shot strategies (spos, random-ws, enas, darts): epochs of supernet "
+                   "training on the search's training split (--train-subset) before its shared "
+                   "weights score the candidates")
+        ->capture_default_str();
     // Every numeric option takes the values the library lists for it (for_each_number), checked
     // on the text as typed or read from a config file: CLI11 2.1 reads "-3" for an unsigned
     // option as 2^64 - 3, and a NaN passes any comparison.

@@ -13,8 +13,8 @@ using xnas::temporary_path;
 
 /// The files a main job writes to its results folder atomically (the journal is appended).
 inline const std::vector<std::string> results_folder_files{
-    "options.json", "command.toml", "split.json",      "trials.csv",     "pareto.csv",
-    "best.json",    "report.html",  "best_model.xnas", "best_model.onnx"};
+    "options.json", "command.toml", "split.json",      "trials.csv",      "pareto.csv",
+    "best.json",    "report.html",  "best_model.xnas", "best_model.onnx", "supernet.ckpt"};
 
 /// Writes `text` to `path` atomically. Throws xnas::file_error naming the path when it cannot
 /// (the temporary file is removed).

@@ -32,6 +32,7 @@
 #include <xnas/experiment/data.hpp>
 #include <xnas/experiment/files.hpp>
 #include <xnas/experiment/final_selection.hpp>
+#include <xnas/experiment/one_shot.hpp>
 #include <xnas/experiment/options.hpp>
 #include <xnas/experiment/progress.hpp>
 #include <xnas/experiment/results.hpp>
@@ -124,7 +125,10 @@ any_strategy<Space> job_strategy(const options& o) {
 /// The strategies the named spaces offer, with notes ("random, evolution, ..., bohb (hyperband
 /// with TPE proposals)"): the chain space's, which offers every shipped one. For --help.
 inline std::string describe_strategies() {
-    return shipped_strategies<decltype(image_search_space())>().describe();
+    return shipped_strategies<decltype(image_search_space())>().describe() +
+           "; one-shot, with --space cell: spos (single-path supernet, then evolution), "
+           "random-ws (then random candidates), enas (LSTM controller trained with the "
+           "supernet), darts (first-order DARTS)";
 }
 
 /// The search's evaluator: o.epochs of training on d.train (the fidelity cutting o.fidelity),
@@ -250,7 +254,14 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
     // Under MPI rank 0 searches and writes o.out; every other rank only trains the candidates it
     // is sent, so it builds the evaluator and nothing else.
     const bool searcher = backend.rank() == 0;
-    any_strategy<Space> strategy = job_strategy<Space>(o);
+    // A one-shot strategy is not one of the registry's: it trains a supernet first
+    // (one_shot_search).
+    std::optional<any_strategy<Space>> strategy;
+    if (!one_shot(o.strategy))
+        strategy.emplace(job_strategy<Space>(o));
+    else if (backend.ranks() > 1)
+        throw std::invalid_argument("--strategy " + o.strategy +
+                                    " trains one supernet in one process; run it without MPI");
     if (searcher) {
         check_out_dir(o);
         // A run killed mid-write leaves its temporary file; the rerun's own has another name.
@@ -279,7 +290,7 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
                 seeds.push_back(std::move(a));
     auto evaluator = search_evaluator<A>(o, builder, d, backend.ranks());
     if (!seeds.empty())
-        strategy = warm_started<Space>(std::move(strategy), std::move(seeds));
+        strategy.emplace(warm_started<Space>(std::move(*strategy), std::move(seeds)));
 
     const search_options opt = job_search_options(o, workers);
     search_progress bar{.total = o.trials,
@@ -289,7 +300,15 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
                         .tty = is_terminal(log)};
     selection_reserve reserve = reserve_for(o, d, workers);
     const auto search_start = std::chrono::steady_clock::now();
-    auto searched = backend.search(space, strategy, evaluator, opt, bar, reserve);
+    auto searched = [&]() -> std::optional<study<A>> {
+        if (!strategy) {
+            if constexpr (std::is_same_v<Space, cell_space>)
+                return one_shot_search(o, d, space, builder, opt, log, bar, reserve);
+            else
+                throw std::invalid_argument("--strategy " + o.strategy + " needs --space cell");
+        }
+        return backend.search(space, *strategy, evaluator, opt, bar, reserve);
+    }();
     if (!searched)
         return {.worker = true};
     job_record<A> rec{.search = std::move(*searched), .finished_at = std::move(bar.finished_at)};

@@ -103,6 +103,9 @@ struct options {
     std::string transfer{};
     /// Fine-tune `transfer` on the whole training set instead of searching (--transfer-only).
     bool transfer_only = false;
+    /// One-shot strategies (spos, random-ws, enas, darts): epochs of supernet training on the
+    /// search's training split before its shared weights score the candidates.
+    std::size_t supernet_epochs = 10;
     /// The options given, as the tool's --config reads them back; record_options writes it to
     /// command.toml (empty: an empty file).
     std::string command_toml{};
@@ -255,6 +258,7 @@ void for_each_number(Options& o, F&& f) {
     f("--warm-start-count", o.warm_start_count, count_from(1), false);
     f("--prescreen", o.prescreen, count_from(0), false);
     f("--prescreen-keep", o.prescreen_keep, count_from(1), false);
+    f("--supernet-epochs", o.supernet_epochs, count_from(1), false);
 }
 
 /// Whether the job fits real-valued targets (--task regression).
@@ -314,6 +318,13 @@ inline std::vector<objective> named_objectives(const std::string& text,
 /// named_objectives(o.objectives) with the job's primary objective.
 inline std::vector<objective> named_objectives(const options& o) {
     return named_objectives(o.objectives, primary_objective(o));
+}
+
+/// Whether the strategy is a one-shot method, which trains one weight-sharing supernet and scores
+/// candidates with the weights they inherit from it (experiment/one_shot.hpp).
+inline bool one_shot(const std::string& strategy) {
+    return strategy == "spos" || strategy == "random-ws" || strategy == "enas" ||
+           strategy == "darts";
 }
 
 /// Whether the strategy ranks by several objectives (strategy_settings::objectives).
@@ -388,17 +399,32 @@ inline void validate(const options& o) {
                                     " applies to tpe, tpe-multivariate, nsga2, hyperband, asha "
                                     "and bohb, not to --strategy " +
                                     o.strategy);
+    if (one_shot(o.strategy)) {
+        if (o.space != "cell")
+            throw std::invalid_argument("--strategy " + o.strategy +
+                                        " needs --space cell (its supernet), not --space " +
+                                        o.space);
+        if (regression(o) && (o.strategy == "enas" || o.strategy == "darts"))
+            throw std::invalid_argument("--strategy " + o.strategy +
+                                        " rewards validation accuracy; --task regression needs "
+                                        "spos or random-ws");
+        if (!o.warm_start.empty() || o.prescreen)
+            throw std::invalid_argument(std::string(o.prescreen ? "--prescreen" : "--warm-start") +
+                                        " applies to strategies that train each candidate, not "
+                                        "to the one-shot --strategy " +
+                                        o.strategy);
+    }
     if (o.lookahead && o.asynchronous)
         throw std::invalid_argument("--lookahead " + std::to_string(o.lookahead) +
                                     " has no effect with --async (results are told as they "
                                     "arrive)");
 }
 
-/// The default budget, 20 trials, when neither trials nor minutes is set: a few minutes on two
-/// cores.
+/// The default budget when neither trials nor minutes is set: 20 trials, a few minutes on two
+/// cores; 100 for a one-shot strategy, whose candidates are scored in about a second each.
 inline void resolve_defaults(options& o) {
     if (!o.trials && o.minutes <= 0)
-        o.trials = 20;
+        o.trials = one_shot(o.strategy) ? 100 : 20;
 }
 
 } // namespace xnas::experiment

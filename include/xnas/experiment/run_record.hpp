@@ -60,6 +60,8 @@ inline json::value trial_options(const options& o) {
         record["label"] = o.label;
     if (!o.transfer.empty())
         record["transfer"] = o.transfer;
+    if (one_shot(o.strategy))
+        record["supernet-epochs"] = o.supernet_epochs;
     return record;
 }
 

@@ -61,7 +61,8 @@ class shared_weight_evaluator {
             throw std::invalid_argument(
                 "xnas::shared_weight_evaluator: empty validation or recalibration set");
         if (options.batch_size == 0)
-            throw std::invalid_argument("xnas::shared_weight_evaluator: batch_size must be positive");
+            throw std::invalid_argument(
+                "xnas::shared_weight_evaluator: batch_size must be positive");
     }
 
     const shared_weight_evaluator_options& options() const { return options_; }
@@ -85,8 +86,8 @@ class shared_weight_evaluator {
         };
         try {
             nn::network<float> net = network(t.architecture);
-            const train::eval_result v =
-                train::evaluate(net, train::default_loss<float>{}, *validation_, options_.batch_size);
+            const train::eval_result v = train::evaluate(net, train::default_loss<float>{},
+                                                         *validation_, options_.batch_size);
             evaluation e;
             if (validation_->regression()) {
                 e.objectives["val_rmse"] = v.rmse;

@@ -145,7 +145,8 @@ double train_controller(S& s, const Space& space, Controller& controller, rng& g
                         const data::dataset<float>& validation,
                         const controller_training_options& o, std::size_t first_batch = 0) {
     if (o.steps == 0 || o.batch_size == 0)
-        throw std::invalid_argument("xnas::train_controller: steps and batch_size must be positive");
+        throw std::invalid_argument(
+            "xnas::train_controller: steps and batch_size must be positive");
     data::batcher<float> batches(validation, o.batch_size, {.shuffle = false});
     nn::array<float> x;
     std::vector<std::int32_t> labels;
@@ -180,8 +181,8 @@ struct darts_options {
 /// the epoch's training loss and accuracy. Throws xnas::numerical_error when the loss diverges.
 inline train::epoch_result train_darts_epoch(cell_supernet& s, const data::dataset<float>& train,
                                              const data::dataset<float>& validation,
-                                             const supernet_training_options& o,
-                                             std::size_t epoch, const darts_options& d = {}) {
+                                             const supernet_training_options& o, std::size_t epoch,
+                                             const darts_options& d = {}) {
     o.validate();
     if (epoch >= o.epochs)
         throw std::invalid_argument("xnas::train_darts_epoch: epoch " + std::to_string(epoch) +
@@ -189,12 +190,14 @@ inline train::epoch_result train_darts_epoch(cell_supernet& s, const data::datas
     if (train.regression() || validation.regression())
         throw std::invalid_argument("xnas::train_darts_epoch: DARTS here classifies; the data "
                                     "set has regression targets");
-    data::batcher<float> weights_batches(train, o.batch_size), alpha_batches(validation, o.batch_size);
+    data::batcher<float> weights_batches(train, o.batch_size),
+        alpha_batches(validation, o.batch_size);
     rng shuffle = detail::epoch_rng(o.seed, epoch, 1);
     weights_batches.new_epoch(shuffle);
     alpha_batches.new_epoch(shuffle);
     nn::sgd<float> w_opt = detail::supernet_optimizer(o);
-    nn::adam<float> a_opt({.lr = d.alpha_lr, .beta1 = d.alpha_beta1, .weight_decay = d.alpha_weight_decay});
+    nn::adam<float> a_opt(
+        {.lr = d.alpha_lr, .beta1 = d.alpha_beta1, .weight_decay = d.alpha_weight_decay});
     const auto weights = s.network().parameters();
     const std::vector<nn::parameter<float>> alpha{s.alpha()};
     nn::softmax_cross_entropy<float> loss;

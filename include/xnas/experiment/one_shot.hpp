@@ -1,0 +1,193 @@
+#pragma once
+// The main job's one-shot search (--strategy spos | random-ws | enas | darts): train a
+// weight-sharing supernet of the space for o.supernet_epochs epochs (checkpointed after each in
+// o.out, so --resume loses at most the epoch in progress), then search it with the
+// shared-weight evaluator, every scored candidate journaled as a trial. The main job then goes
+// on as after any search: the final selection and the retrain train the best candidates from
+// scratch.
+//
+//   spos       uniform single paths, then regularized evolution over shared-weight scores
+//              (Guo et al. 2020);
+//   random-ws  uniform single paths, then random candidates (Li & Talwalkar 2019);
+//   enas       paths drawn by an LSTM controller, trained in alternation with it, which then
+//              proposes the candidates (Pham et al. 2018);
+//   darts      first-order DARTS; the derived cell first, then cells drawn from the learned
+//              per-edge op distributions (Liu et al. 2019). Cell space only.
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+#include <xnas/core/json.hpp>
+#include <xnas/core/rng.hpp>
+#include <xnas/core/study.hpp>
+#include <xnas/evaluate/cell_builder.hpp>
+#include <xnas/experiment/data.hpp>
+#include <xnas/experiment/options.hpp>
+#include <xnas/experiment/warm_start.hpp>
+#include <xnas/oneshot/cell_supernet.hpp>
+#include <xnas/oneshot/checkpoint.hpp>
+#include <xnas/oneshot/shared_weight_evaluator.hpp>
+#include <xnas/oneshot/training.hpp>
+#include <xnas/run/search.hpp>
+#include <xnas/space/cell_space.hpp>
+#include <xnas/strategy/lstm_controller.hpp>
+#include <xnas/strategy/random_search.hpp>
+#include <xnas/strategy/regularized_evolution.hpp>
+#include <xnas/strategy/reinforce.hpp>
+
+namespace xnas::experiment {
+
+/// The supernet checkpoint's file name in o.out.
+inline constexpr const char* supernet_checkpoint_file = "supernet.ckpt";
+
+/// How the one-shot methods train a supernet: o.supernet_epochs of SGD (momentum 0.9, weight
+/// decay 3e-4, cosine-annealed from 0.05) in batches of 64, seeded o.seed.
+inline supernet_training_options supernet_options(const options& o) {
+    return {.epochs = o.supernet_epochs, .batch_size = 64, .lr = 0.05, .seed = o.seed};
+}
+
+/// Validation samples a shared-weight score is measured on: the first 2,000 of the validation
+/// split. Candidates are scored hundreds of times; 2,000 samples keep a score under a second
+/// on the cell space and its standard error near 0.01.
+inline constexpr std::size_t shared_weight_validation_samples = 2000;
+
+/// The candidates of DARTS's search phase: each edge's op drawn from the softmax of its logits
+/// (the distribution the relaxation learned); warm_start puts the derived cell first.
+class logit_sampler {
+  public:
+    using architecture = cell_space::architecture;
+    explicit logit_sampler(std::vector<std::vector<double>> probabilities)
+        : p_(std::move(probabilities)) {}
+    trial<architecture> ask(const cell_space& space, rng& g) {
+        trial<architecture> t;
+        t.id = next_id_++;
+        t.architecture.ops.resize(space.edges());
+        for (std::size_t e = 0; e < space.edges(); ++e) {
+            double u = g.uniform(0, 1);
+            std::size_t k = 0;
+            while (k + 1 < p_[e].size() && u >= p_[e][k])
+                u -= p_[e][k++];
+            t.architecture.ops[e] = static_cast<std::uint8_t>(k);
+        }
+        return t;
+    }
+    void tell(const trial<architecture>&, const evaluation&) {}
+
+  private:
+    std::vector<std::vector<double>> p_;
+    std::uint64_t next_id_ = 0;
+};
+
+/// Per edge, the softmax of s.alpha()'s row.
+inline std::vector<std::vector<double>> edge_probabilities(cell_supernet& s) {
+    const std::size_t ops = s.space().ops().size();
+    const float* a = s.alpha().value->data();
+    std::vector<std::vector<double>> p(s.space().edges(), std::vector<double>(ops));
+    for (std::size_t e = 0; e < p.size(); ++e) {
+        double top = a[e * ops], sum = 0;
+        for (std::size_t k = 1; k < ops; ++k)
+            top = std::max(top, static_cast<double>(a[e * ops + k]));
+        for (std::size_t k = 0; k < ops; ++k)
+            sum += p[e][k] = std::exp(a[e * ops + k] - top);
+        for (auto& v : p[e])
+            v /= sum;
+    }
+    return p;
+}
+
+/// The one-shot search of the cell space `space` (o.strategy spos, random-ws, enas or darts) on
+/// d's search split, as described at the top of this header, with the search options `opt` (its
+/// journal, budget, workers and seed) and `callbacks` (progress): supernet training logged one
+/// line per epoch to `log`, then xnas::search over a shared_weight_evaluator, whose trials carry
+/// the metric shared_weights = 1. A --resume continues from the checkpoint's epochs and replays
+/// the journal. Throws std::invalid_argument for another strategy or regression data (DARTS),
+/// xnas::file_error for an unreadable checkpoint.
+template <class... Callbacks>
+study<cell_space::architecture>
+one_shot_search(const options& o, const prepared_data& d, const cell_space& space,
+                const cell_builder& builder, const search_options& opt, std::ostream& log,
+                Callbacks&... callbacks) {
+    const std::string& method = o.strategy;
+    if (!one_shot(method))
+        throw std::invalid_argument("xnas::experiment::one_shot_search: --strategy " + method +
+                                    " is not a one-shot method (spos, random-ws, enas, darts)");
+    const supernet_training_options so = supernet_options(o);
+    cell_supernet s(space, builder.options(), {}, o.seed);
+    std::vector<nn::parameter<float>> tensors = s.network().parameters();
+    tensors.push_back(s.alpha());
+    const auto checkpoint = std::filesystem::path(o.out) / supernet_checkpoint_file;
+    std::size_t done = 0;
+    std::error_code ec;
+    if (o.resume && std::filesystem::exists(checkpoint, ec)) {
+        done = load_supernet_checkpoint(tensors, checkpoint).epochs_done;
+        log << "resumed the supernet after " << done << " of " << so.epochs << " epochs from "
+            << checkpoint.string() << "\n";
+    }
+    // ENAS's controller lives in memory: a resumed run's controller starts afresh at the
+    // checkpoint's epoch (the supernet's weights are what the checkpoint keeps).
+    reinforce<cell_space, lstm_policy> controller({.objective = primary_objective(o)},
+                                                  lstm_policy({.learning_rate = 0.01}));
+    rng controller_rng(o.seed ^ 0xC0FFEEULL);
+    const controller_training_options co{.steps = 50, .batch_size = 128};
+    auto uniform = [&space](rng& g) { return space.sample(g); };
+    auto from_controller = [&](rng& g) { return controller.ask(space, g).architecture; };
+    for (std::size_t e = done; e < so.epochs; ++e) {
+        const auto start = std::chrono::steady_clock::now();
+        train::epoch_result r;
+        double reward = -1;
+        if (method == "darts") {
+            r = train_darts_epoch(s, *d.train, *d.validation, so, e);
+        } else if (method == "enas") {
+            r = train_single_path_epoch(s, from_controller, *d.train, so, e);
+            reward = train_controller(s, space, controller, controller_rng, *d.validation, co,
+                                      e * co.steps);
+        } else {
+            r = train_single_path_epoch(s, uniform, *d.train, so, e);
+        }
+        save_supernet_checkpoint(tensors, e + 1, checkpoint,
+                                 json::value::object({{"strategy", method}, {"seed", o.seed}}));
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f%s, %.1f s\n",
+                      e + 1, so.epochs, method.c_str(), r.loss, r.accuracy,
+                      reward >= 0
+                          ? (", controller reward " + std::to_string(reward).substr(0, 6)).c_str()
+                          : "",
+                      seconds);
+        log << line << std::flush;
+    }
+
+    const data::dataset<float> scored_on =
+        d.validation->size() > shared_weight_validation_samples
+            ? d.validation->first(shared_weight_validation_samples)
+            : *d.validation;
+    shared_weight_evaluator<cell_supernet> evaluator(
+        s, *d.train, scored_on, {.recalibration_batches = 8, .batch_size = 128});
+    const objective by = primary_objective(o);
+    if (method == "darts") {
+        const auto derived = derive_darts(s);
+        log << "DARTS derived " << space.to_string(derived) << "\n";
+        auto strategy = warm_started<cell_space>(logit_sampler(edge_probabilities(s)), {derived});
+        return xnas::search(space, strategy, evaluator, opt, callbacks...);
+    }
+    if (method == "enas")
+        return xnas::search(space, controller, evaluator, opt, callbacks...);
+    if (method == "random-ws") {
+        random_search<cell_space> strategy({.unique = true});
+        return xnas::search(space, strategy, evaluator, opt, callbacks...);
+    }
+    regularized_evolution<cell_space> strategy(
+        {.population_size = 20, .sample_size = 5, .objective = by});
+    return xnas::search(space, strategy, evaluator, opt, callbacks...);
+}
+
+} // namespace xnas::experiment
