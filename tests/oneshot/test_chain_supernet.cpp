@@ -6,8 +6,12 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <xnas/data/dataset.hpp>
 #include <xnas/evaluate/chain_builder.hpp>
+#include <xnas/nn/loss.hpp>
+#include <xnas/nn/optim/sgd.hpp>
 #include <xnas/oneshot/chain_supernet.hpp>
+#include <xnas/train/trainer.hpp>
 
 using namespace xnas;
 
@@ -336,4 +340,40 @@ TEST_CASE("chain_supernet: same seed, same weights, and ops it cannot slice are 
     CHECK_THROWS_AS(a.activate(outside), std::invalid_argument);
     CHECK_THROWS_WITH(a.extract(outside), Contains("not an architecture"));
     CHECK_THROWS_AS(a.activate(chain_space::tabular().sample(g)), std::invalid_argument);
+}
+
+TEST_CASE("chain_supernet trains data-parallel as on one thread", "[oneshot][chain_supernet]") {
+    // Batch norm, and a dense layer with more weights than nn::dense's split_min_weights, from
+    // which data-parallel shards compute it together.
+    const chain_builder_options options{.input = {3, 8, 8}, .classes = 3};
+    rng g(31);
+    data::dataset<float> ds;
+    ds.num_classes = 3;
+    ds.x = random_batch(64, options.input, g);
+    for (std::size_t i = 0; i < 64; ++i)
+        ds.labels.push_back(static_cast<std::int32_t>(g.below(3)));
+    const nn::array<float> warm_up = random_batch(8, options.input, g);
+    std::vector<nn::network<float>> trained;
+    for (std::size_t threads : {1, 2}) {
+        chain_supernet sn(chain_space::image(), options, 9);
+        const auto a =
+            sn.space().parse("conv(k=3,c=64,act=relu,bn=1,pool=none)+dense(w=256,act=relu,drop=0)");
+        REQUIRE(256 * 64 * 8 * 8 >= nn::dense<float>::split_min_weights);
+        sn.activate(a);
+        rng step(4);
+        sgd_step(sn.network(), warm_up, step); // the replicas copy a path with gradients
+        nn::sgd<float> opt({.lr = 0.05});
+        nn::softmax_cross_entropy<float> ce;
+        const auto h =
+            train::fit(sn.network(), ce, opt, ds,
+                       {.epochs = 2, .batch_size = 32, .shuffle = false, .threads = threads});
+        CHECK(h.epochs.size() == 2);
+        trained.push_back(sn.extract(a));
+    }
+    const auto p1 = trained[0].parameters(), p2 = trained[1].parameters();
+    REQUIRE(p1.size() == p2.size());
+    for (std::size_t k = 0; k < p1.size(); ++k) {
+        INFO(p1[k].name);
+        CHECK(max_difference(*p1[k].value, *p2[k].value) <= 1e-4f);
+    }
 }

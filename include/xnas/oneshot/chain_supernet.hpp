@@ -18,7 +18,6 @@
 #include <xnas/core/error.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/evaluate/chain_builder.hpp>
-#include <xnas/nn/detail/shard_sync.hpp>
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/network.hpp>
 #include <xnas/oneshot/supernet.hpp>
@@ -38,6 +37,14 @@ namespace detail {
 /// the copies cost far less than the convolutions over a batch. Shapes inside vary with the
 /// path, which an nn::network's nodes cannot (their shapes are fixed when added), hence one
 /// node from the input to the logits.
+///
+/// Data-parallel training (train::fit with threads > 1) runs a copy of the path in every
+/// replica, and the path's layers see the shards as the builder's network would: batch norms
+/// share their statistics, and a wide dense layer computes the whole batch with the other
+/// shards' copies, leaving its whole gradient in the first shard's copy (nn::dense) and the
+/// others' untouched. Backward therefore zeroes the path's gradients first (a replica, a copy
+/// of the supernet, may hold those of an earlier step): the shards' scattered gradients then
+/// add up to the batch's.
 class chain_supernet_layer {
   public:
     using value_type = float;
@@ -51,7 +58,6 @@ class chain_supernet_layer {
         auto params = p.net.parameters();
         for (std::size_t k = 0; k < params.size(); ++k)
             gather(tensors_[p.slices[k].tensor].value, *params[k].value, p.slices[k]);
-        const unsharded scope;
         const nn::array<float>& out = p.net.forward(x, m);
         nn::ensure_shape(y, {out.shape().begin(), out.shape().end()});
         std::copy(out.data(), out.data() + out.size(), y.data());
@@ -64,17 +70,16 @@ class chain_supernet_layer {
     void backward(const nn::array<float>&, const nn::array<float>&, const nn::array<float>& dy,
                   nn::array<float>* dx) {
         path& p = active("backward");
-        {
-            const unsharded scope;
-            p.net.backward(dy, dx);
-        }
+        auto params = p.net.parameters();
+        for (const auto& q : params) // see the class comment on data parallelism
+            std::fill(q.gradient->begin(), q.gradient->end(), 0.0f);
+        p.net.backward(dy, dx);
         // Off the path the gradient is zero: clear what the last backward wrote, then scatter.
         for (auto& t : tensors_)
             if (t.dirty) {
                 std::fill(t.gradient.begin(), t.gradient.end(), 0.0f);
                 t.dirty = false;
             }
-        auto params = p.net.parameters();
         for (std::size_t k = 0; k < params.size(); ++k)
             if (!p.slices[k].running) {
                 tensor& t = tensors_[p.slices[k].tensor];
@@ -124,15 +129,6 @@ class chain_supernet_layer {
         chain_space::architecture architecture;
         nn::network<float> net;
         std::vector<slice> slices; ///< one per net.parameters(), in order
-    };
-
-    /// A wide dense layer of a path would compute a data-parallel shard's batch with the other
-    /// shards' copies of it, leaving the whole gradient in the first shard's copy only (see
-    /// nn::dense): the scatter reads every shard's own. So each shard's path runs on its own,
-    /// and its batch norms normalise with the shard's statistics.
-    struct unsharded : nn::detail::shard_scope {
-        unsharded()
-            : shard_scope(nullptr, 0) {}
     };
 
     path& active(const char* fn) {
