@@ -486,6 +486,9 @@ class chain_supernet {
                 slices.push_back(s);
             }
         }
+        if (next != owners.size())
+            throw std::logic_error("xnas::chain_supernet: the builder's network has fewer "
+                                   "weighted layers than the architecture's layers need");
         return slices;
     }
 
