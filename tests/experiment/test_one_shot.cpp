@@ -87,6 +87,13 @@ std::string trials_without_cost(const fs::path& out) {
     return kept;
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
 } // namespace one_shot_test
 
 using namespace one_shot_test;
@@ -111,6 +118,25 @@ TEST_CASE("one-shot strategies journal shared-weight trials and retrain their wi
         const json::value best = json::value::parse(xnas_test::read_text(out / "best.json"));
         CHECK(best.at("test_accuracy").get<double>() >= 0);
         CHECK(result.summary.at("trials").get<std::size_t>() == 6);
+    }
+}
+
+TEST_CASE("one-shot strategies search the chain space with the training parameters pinned",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("chain");
+    for (const std::string strategy : {"spos", "enas"}) {
+        INFO(strategy);
+        options o = one_shot_job(dir, strategy, "chain-" + strategy);
+        o.space = "chain";
+        std::ostringstream log;
+        run_main_job(o, log);
+        INFO(log.str());
+        const std::string trials = xnas_test::read_text(fs::path(o.out) / "trials.csv");
+        CHECK_THAT(trials, Contains("shared_weights"));
+        CHECK(std::count(trials.begin(), trials.end(), '\n') == 7);
+        // every candidate carries the supernet's recipe, which the retrain then uses
+        CHECK(occurrences(trials, "optimizer=sgd") == 6);
+        CHECK_THAT(log.str(), Contains("(sgd,"));
     }
 }
 
@@ -147,8 +173,11 @@ TEST_CASE("one-shot strategies refuse options that do not apply to them",
           "[experiment][one_shot]") {
     const fs::path dir = position_images("refused");
     options o = one_shot_job(dir, "spos", "out");
+    o.space = "rnn";
+    CHECK_THROWS_WITH(validate(o), Contains("--strategy spos needs --space cell or chain"));
+    o = one_shot_job(dir, "darts", "out");
     o.space = "chain";
-    CHECK_THROWS_WITH(validate(o), Contains("--strategy spos needs --space cell"));
+    CHECK_THROWS_WITH(validate(o), Contains("--strategy darts needs --space cell (a supernet"));
     o = one_shot_job(dir, "darts", "out");
     o.task = "regression";
     CHECK_THROWS_WITH(validate(o), Contains("--task regression needs spos or random-ws"));

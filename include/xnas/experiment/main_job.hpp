@@ -302,10 +302,11 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
     const auto search_start = std::chrono::steady_clock::now();
     auto searched = [&]() -> std::optional<study<A>> {
         if (!strategy) {
-            if constexpr (std::is_same_v<Space, cell_space>)
+            if constexpr (requires { one_shot_search(o, d, space, builder, opt, log); })
                 return one_shot_search(o, d, space, builder, opt, log, bar, reserve);
             else
-                throw std::invalid_argument("--strategy " + o.strategy + " needs --space cell");
+                throw std::invalid_argument("--strategy " + o.strategy +
+                                            " needs --space cell or chain");
         }
         return backend.search(space, *strategy, evaluator, opt, bar, reserve);
     }();

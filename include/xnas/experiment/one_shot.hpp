@@ -1,10 +1,10 @@
 #pragma once
-// The main job's one-shot search (--strategy spos | random-ws | enas | darts): train a
-// weight-sharing supernet of the space for o.supernet_epochs epochs (checkpointed after each in
-// o.out, so --resume loses at most the epoch in progress), then search it with the
-// shared-weight evaluator, every scored candidate journaled as a trial. The main job then goes
-// on as after any search: the final selection and the retrain train the best candidates from
-// scratch.
+// The main job's one-shot search (--strategy spos | random-ws | enas | darts; --space cell, or
+// chain for all but darts): train a weight-sharing supernet of the space for o.supernet_epochs
+// epochs (checkpointed after each in o.out, so --resume loses at most the epoch in progress), then
+// search it with the shared-weight evaluator, every scored candidate journaled as a trial. The main
+// job then goes on as after any search: the final selection and the retrain train the best
+// candidates from scratch.
 //
 //   spos       uniform single paths, then regularized evolution over shared-weight scores
 //              (Guo et al. 2020);
@@ -28,15 +28,21 @@
 #include <xnas/core/rng.hpp>
 #include <xnas/core/study.hpp>
 #include <xnas/evaluate/cell_builder.hpp>
+#include <xnas/evaluate/chain_builder.hpp>
+#include <xnas/evaluate/training_params.hpp>
 #include <xnas/experiment/data.hpp>
 #include <xnas/experiment/options.hpp>
 #include <xnas/experiment/warm_start.hpp>
 #include <xnas/oneshot/cell_supernet.hpp>
+#include <xnas/oneshot/chain_supernet.hpp>
 #include <xnas/oneshot/checkpoint.hpp>
 #include <xnas/oneshot/shared_weight_evaluator.hpp>
 #include <xnas/oneshot/training.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/space/cell_space.hpp>
+#include <xnas/space/chain_space.hpp>
+#include <xnas/space/param_space.hpp>
+#include <xnas/space/product_space.hpp>
 #include <xnas/strategy/lstm_controller.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/regularized_evolution.hpp>
@@ -102,26 +108,65 @@ inline std::vector<std::vector<double>> edge_probabilities(cell_supernet& s) {
     return p;
 }
 
-/// The one-shot search of the cell space `space` (o.strategy spos, random-ws, enas or darts) on
-/// d's search split, as described at the top of this header, with the search options `opt` (its
-/// journal, budget, workers and seed) and `callbacks` (progress): supernet training logged one
-/// line per epoch to `log`, then xnas::search over a shared_weight_evaluator, whose trials carry
-/// the metric shared_weights = 1. A --resume continues from the checkpoint's epochs and replays
-/// the journal. Throws std::invalid_argument for another strategy or regression data (DARTS),
-/// xnas::file_error for an unreadable checkpoint.
-template <class... Callbacks>
-study<cell_space::architecture>
-one_shot_search(const options& o, const prepared_data& d, const cell_space& space,
-                const cell_builder& builder, const search_options& opt, std::ostream& log,
+/// A supernet over the first factor of product architectures (a chain x training
+/// parameters): the parameters pick no weights, so every value shares the chain's path.
+template <supernet S, class ProductArchitecture>
+class first_factor_supernet {
+  public:
+    using architecture = ProductArchitecture;
+    explicit first_factor_supernet(S& s)
+        : s_(&s) {}
+    void activate(const architecture& a) { s_->activate(a.first); }
+    nn::network<float>& network() { return s_->network(); }
+    nn::network<float> extract(const architecture& a) { return s_->extract(a.first); }
+
+  private:
+    S* s_;
+};
+
+/// A strategy over the first factor of a product space asked as one over the product: its
+/// architectures get `second` as their second part, and results are told with the first part
+/// alone. The one-shot search of the chain space searches the layers, its training parameters
+/// pinned to the supernet's recipe.
+template <class Strategy, class Product>
+class first_factor_strategy {
+  public:
+    using architecture = typename Product::architecture;
+    first_factor_strategy(Strategy& inner, decltype(architecture{}.second) second)
+        : inner_(&inner)
+        , second_(std::move(second)) {}
+    trial<architecture> ask(const Product& space, rng& g) {
+        auto t = inner_->ask(space.first(), g);
+        return {t.id, {std::move(t.architecture), second_}, t.fidelity, std::move(t.parents)};
+    }
+    void tell(const trial<architecture>& t, const evaluation& e) {
+        inner_->tell({t.id, t.architecture.first, t.fidelity, t.parents}, e);
+    }
+
+  private:
+    Strategy* inner_;
+    decltype(architecture{}.second) second_;
+};
+
+namespace detail {
+
+/// The one-shot search with supernet `s` over `inner` (the space the supernet and the
+/// strategies know), the trials asked over `space` through `wrap` (a strategy over `inner` ->
+/// one over `space`) and scored by `shared` (over `space`'s architectures); see one_shot_search.
+template <class Space, class Inner, class S, class Shared, class Wrap, class... Callbacks>
+study<typename Space::architecture>
+one_shot_search(const options& o, const prepared_data& d, const Space& space, const Inner& inner,
+                S& s, Shared& shared, Wrap&& wrap, const search_options& opt, std::ostream& log,
                 Callbacks&... callbacks) {
     const std::string& method = o.strategy;
     if (!one_shot(method))
         throw std::invalid_argument("xnas::experiment::one_shot_search: --strategy " + method +
                                     " is not a one-shot method (spos, random-ws, enas, darts)");
     const supernet_training_options so = supernet_options(o);
-    cell_supernet s(space, builder.options(), {}, o.seed);
     std::vector<nn::parameter<float>> tensors = s.network().parameters();
-    tensors.push_back(s.alpha());
+    constexpr bool differentiable = std::is_same_v<S, cell_supernet>;
+    if constexpr (differentiable)
+        tensors.push_back(s.alpha());
     const auto checkpoint = std::filesystem::path(o.out) / supernet_checkpoint_file;
     std::size_t done = 0;
     std::error_code ec;
@@ -132,23 +177,25 @@ one_shot_search(const options& o, const prepared_data& d, const cell_space& spac
     }
     // ENAS's controller lives in memory: a resumed run's controller starts afresh at the
     // checkpoint's epoch (the supernet's weights are what the checkpoint keeps).
-    reinforce<cell_space, lstm_policy> controller({.objective = primary_objective(o)},
-                                                  lstm_policy({.learning_rate = 0.01}));
+    reinforce<Inner, lstm_policy> controller({.objective = primary_objective(o)},
+                                             lstm_policy({.learning_rate = 0.01}));
     rng controller_rng(o.seed ^ 0xC0FFEEULL);
     const controller_training_options co{.steps = 50, .batch_size = 128};
-    auto uniform = [&space](rng& g) { return space.sample(g); };
-    auto from_controller = [&](rng& g) { return controller.ask(space, g).architecture; };
+    auto uniform = [&inner](rng& g) { return inner.sample(g); };
+    auto from_controller = [&](rng& g) { return controller.ask(inner, g).architecture; };
     for (std::size_t e = done; e < so.epochs; ++e) {
         const auto start = std::chrono::steady_clock::now();
         train::epoch_result r;
         double reward = -1;
-        if (method == "darts") {
-            r = train_darts_epoch(s, *d.train, *d.validation, so, e);
-        } else if (method == "enas") {
+        if constexpr (differentiable) {
+            if (method == "darts")
+                r = train_darts_epoch(s, *d.train, *d.validation, so, e);
+        }
+        if (method == "enas") {
             r = train_single_path_epoch(s, from_controller, *d.train, so, e);
-            reward = train_controller(s, space, controller, controller_rng, *d.validation, co,
+            reward = train_controller(s, inner, controller, controller_rng, *d.validation, co,
                                       e * co.steps);
-        } else {
+        } else if (method != "darts") {
             r = train_single_path_epoch(s, uniform, *d.train, so, e);
         }
         save_supernet_checkpoint(tensors, e + 1, checkpoint,
@@ -157,37 +204,104 @@ one_shot_search(const options& o, const prepared_data& d, const cell_space& spac
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         char line[200];
         std::snprintf(line, sizeof line,
-                      "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f%s, %.1f s\n",
-                      e + 1, so.epochs, method.c_str(), r.loss, r.accuracy,
-                      reward >= 0
-                          ? (", controller reward " + std::to_string(reward).substr(0, 6)).c_str()
-                          : "",
-                      seconds);
+                      "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f", e + 1,
+                      so.epochs, method.c_str(), r.loss, r.accuracy);
+        log << line;
+        if (reward >= 0) {
+            std::snprintf(line, sizeof line, ", controller reward %.4f", reward);
+            log << line;
+        }
+        std::snprintf(line, sizeof line, ", %.1f s\n", seconds);
         log << line << std::flush;
     }
 
-    const data::dataset<float> scored_on =
-        d.validation->size() > shared_weight_validation_samples
-            ? d.validation->first(shared_weight_validation_samples)
-            : *d.validation;
-    shared_weight_evaluator<cell_supernet> evaluator(
-        s, *d.train, scored_on, {.recalibration_batches = 8, .batch_size = 128});
     const objective by = primary_objective(o);
-    if (method == "darts") {
-        const auto derived = derive_darts(s);
-        log << "DARTS derived " << space.to_string(derived) << "\n";
-        auto strategy = warm_started<cell_space>(logit_sampler(edge_probabilities(s)), {derived});
-        return xnas::search(space, strategy, evaluator, opt, callbacks...);
+    if constexpr (differentiable) {
+        if (method == "darts") {
+            const auto derived = derive_darts(s);
+            log << "DARTS derived " << space.to_string(derived) << "\n";
+            auto strategy =
+                warm_started<cell_space>(logit_sampler(edge_probabilities(s)), {derived});
+            return xnas::search(space, strategy, shared, opt, callbacks...);
+        }
     }
-    if (method == "enas")
-        return xnas::search(space, controller, evaluator, opt, callbacks...);
+    if (method == "enas") {
+        auto strategy = wrap(controller);
+        return xnas::search(space, strategy, shared, opt, callbacks...);
+    }
     if (method == "random-ws") {
-        random_search<cell_space> strategy({.unique = true});
-        return xnas::search(space, strategy, evaluator, opt, callbacks...);
+        random_search<Inner> inner_strategy({.unique = true});
+        auto strategy = wrap(inner_strategy);
+        return xnas::search(space, strategy, shared, opt, callbacks...);
     }
-    regularized_evolution<cell_space> strategy(
+    regularized_evolution<Inner> inner_strategy(
         {.population_size = 20, .sample_size = 5, .objective = by});
-    return xnas::search(space, strategy, evaluator, opt, callbacks...);
+    auto strategy = wrap(inner_strategy);
+    return xnas::search(space, strategy, shared, opt, callbacks...);
+}
+
+/// The first shared_weight_validation_samples samples of the validation split.
+inline data::dataset<float> shared_weight_validation(const prepared_data& d) {
+    return d.validation->size() > shared_weight_validation_samples
+               ? d.validation->first(shared_weight_validation_samples)
+               : *d.validation;
+}
+
+inline constexpr shared_weight_evaluator_options shared_weight_scoring{.recalibration_batches = 8,
+                                                                       .batch_size = 128};
+
+} // namespace detail
+
+/// The one-shot search of the cell space `space` (o.strategy spos, random-ws, enas or darts) on
+/// d's search split, as described at the top of this header, with the search options `opt` (its
+/// journal, budget, workers and seed) and `callbacks` (progress): supernet training logged one
+/// line per epoch to `log`, then xnas::search over a shared_weight_evaluator, whose trials carry
+/// the metric shared_weights = 1. A --resume continues from the checkpoint's epochs and replays
+/// the journal. Throws std::invalid_argument for another strategy, xnas::file_error for an
+/// unreadable checkpoint.
+template <class... Callbacks>
+study<cell_space::architecture>
+one_shot_search(const options& o, const prepared_data& d, const cell_space& space,
+                const cell_builder& builder, const search_options& opt, std::ostream& log,
+                Callbacks&... callbacks) {
+    cell_supernet s(space, builder.options(), {}, o.seed);
+    const data::dataset<float> scored_on = detail::shared_weight_validation(d);
+    shared_weight_evaluator<cell_supernet> shared(s, *d.train, scored_on,
+                                                  detail::shared_weight_scoring);
+    auto same = [](auto& strategy) -> auto& {
+        return strategy;
+    };
+    return detail::one_shot_search(o, d, space, space, s, shared, same, opt, log, callbacks...);
+}
+
+/// The one-shot search of the main job's chain space (layers x training parameters; spos,
+/// random-ws or enas): a chain_supernet of the layers (Once-for-All slicing) trained and searched
+/// as for the cell space, the candidates' training parameters pinned to the supernet's recipe
+/// (SGD, lr 0.05, batches of 64), which the final selection and the retrain then use.
+template <class... Callbacks>
+study<product_space<chain_space, param_space>::architecture>
+one_shot_search(const options& o, const prepared_data& d,
+                const product_space<chain_space, param_space>& space,
+                const with_training_params<chain_builder>& builder, const search_options& opt,
+                std::ostream& log, Callbacks&... callbacks) {
+    using product = product_space<chain_space, param_space>;
+    if (o.strategy == "darts")
+        throw std::invalid_argument("--strategy darts needs --space cell");
+    chain_supernet s(space.first(), builder.inner().options(), o.seed);
+    first_factor_supernet<chain_supernet, product::architecture> over_product(s);
+    const data::dataset<float> scored_on = detail::shared_weight_validation(d);
+    shared_weight_evaluator<first_factor_supernet<chain_supernet, product::architecture>> shared(
+        over_product, *d.train, scored_on, detail::shared_weight_scoring);
+    const supernet_training_options so = supernet_options(o);
+    const param_space::architecture recipe{{"optimizer", std::string("sgd")},
+                                           {"lr", so.lr},
+                                           {"batch_size", std::to_string(so.batch_size)}};
+    auto pinned = [&recipe](auto& strategy) {
+        return first_factor_strategy<std::remove_reference_t<decltype(strategy)>, product>(strategy,
+                                                                                           recipe);
+    };
+    return detail::one_shot_search(o, d, space, space.first(), s, shared, pinned, opt, log,
+                                   callbacks...);
 }
 
 } // namespace xnas::experiment

@@ -400,10 +400,11 @@ inline void validate(const options& o) {
                                     "and bohb, not to --strategy " +
                                     o.strategy);
     if (one_shot(o.strategy)) {
-        if (o.space != "cell")
-            throw std::invalid_argument("--strategy " + o.strategy +
-                                        " needs --space cell (its supernet), not --space " +
-                                        o.space);
+        if (o.space != "cell" && (o.strategy == "darts" || o.space != "chain"))
+            throw std::invalid_argument(
+                "--strategy " + o.strategy + " needs --space cell" +
+                (o.strategy == "darts" ? std::string() : std::string(" or chain")) +
+                " (a supernet of the space), not --space " + o.space);
         if (regression(o) && (o.strategy == "enas" || o.strategy == "darts"))
             throw std::invalid_argument("--strategy " + o.strategy +
                                         " rewards validation accuracy; --task regression needs "
