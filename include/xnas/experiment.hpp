@@ -8,6 +8,7 @@
 #include <xnas/experiment/files.hpp>
 #include <xnas/experiment/final_selection.hpp>
 #include <xnas/experiment/main_job.hpp>
+#include <xnas/experiment/one_shot.hpp>
 #include <xnas/experiment/options.hpp>
 #include <xnas/experiment/progress.hpp>
 #include <xnas/experiment/results.hpp>

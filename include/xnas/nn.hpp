@@ -15,6 +15,7 @@
 #include <xnas/nn/layers/identity.hpp>
 #include <xnas/nn/layers/lstm.hpp>
 #include <xnas/nn/layers/merge.hpp>
+#include <xnas/nn/layers/mixed_op.hpp>
 #include <xnas/nn/layers/pooling.hpp>
 #include <xnas/nn/layers/zero.hpp>
 #include <xnas/nn/loss.hpp>

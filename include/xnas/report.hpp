@@ -4,3 +4,4 @@
 #include <xnas/report/decisions.hpp>
 #include <xnas/report/html_report.hpp>
 #include <xnas/report/importance.hpp>
+#include <xnas/report/rank_correlation.hpp>

@@ -6,4 +6,5 @@
 #include <xnas/train/fine_tune.hpp>
 #include <xnas/train/loss.hpp>
 #include <xnas/train/metrics.hpp>
+#include <xnas/train/recalibrate.hpp>
 #include <xnas/train/trainer.hpp>

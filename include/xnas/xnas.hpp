@@ -9,6 +9,7 @@
 #include <xnas/data.hpp>
 #include <xnas/evaluate.hpp>
 #include <xnas/nn.hpp>
+#include <xnas/oneshot.hpp>
 #include <xnas/report.hpp>
 #include <xnas/run.hpp>
 #include <xnas/select.hpp>
