@@ -36,14 +36,14 @@ cell_builder_options small() {
     return {.input = {1, 8, 8}, .classes = 3, .channels = 4, .stages = 2};
 }
 
-nn::array<float> batch(std::size_t n, const nn::shape& sample, rng& g) {
+nn::array<float> input_batch(std::size_t n, const nn::shape& sample, rng& g) {
     nn::array<float> x = nn::array<float>::from_shape(nn::with_batch(n, sample));
     for (auto& v : x)
         v = static_cast<float>(g.uniform(-1, 1));
     return x;
 }
 
-double max_difference(const nn::array<float>& a, const nn::array<float>& b) {
+double largest_difference(const nn::array<float>& a, const nn::array<float>& b) {
     REQUIRE(a.shape() == b.shape());
     double d = 0;
     for (std::size_t i = 0; i < a.size(); ++i)
@@ -58,7 +58,7 @@ void train_paths(cell_supernet& s, rng& g, std::size_t steps) {
     auto params = s.network().parameters();
     for (std::size_t k = 0; k < steps; ++k) {
         s.activate(s.space().sample(g));
-        const nn::array<float> x = batch(6, s.network().input_shape(), g);
+        const nn::array<float> x = input_batch(6, s.network().input_shape(), g);
         nn::array<float> dy = s.network().forward(x, nn::mode::train);
         s.network().backward(dy);
         opt.step(params);
@@ -154,11 +154,11 @@ TEST_CASE("cell_supernet: an extracted path computes the supernet's output",
             nn::network<float> alone = s.extract(a);
             rng unused(0);
             CHECK(alone.parameter_count() == s.builder().build(a, unused).parameter_count());
-            const nn::array<float> x = batch(5, alone.input_shape(), g);
+            const nn::array<float> x = input_batch(5, alone.input_shape(), g);
             for (nn::mode m : {nn::mode::eval, nn::mode::train}) {
                 s.activate(a);
                 const nn::array<float> want = s.network().forward(x, m);
-                CHECK(max_difference(alone.forward(x, m), want) <= 1e-6);
+                CHECK(largest_difference(alone.forward(x, m), want) <= 1e-6);
             }
         }
     }
@@ -180,7 +180,7 @@ TEST_CASE("cell_supernet: training one path changes the weights another path use
     nn::network<float> c_before = s.extract(c);
 
     s.activate(a);
-    const nn::array<float> x = batch(6, s.network().input_shape(), g);
+    const nn::array<float> x = input_batch(6, s.network().input_shape(), g);
     nn::array<float> dy = s.network().forward(x, nn::mode::train);
     s.network().backward(dy);
     nn::sgd<float> opt({.lr = 0.1});
@@ -239,9 +239,9 @@ TEST_CASE("cell_supernet: a user op that cannot share weights is refused",
     rng g(1);
     const auto a = space.make({"shifty", "skip_connect", "shifty"});
     nn::network<float> alone = ok.extract(a);
-    const nn::array<float> x = batch(3, alone.input_shape(), g);
+    const nn::array<float> x = input_batch(3, alone.input_shape(), g);
     ok.activate(a);
-    CHECK(max_difference(alone.forward(x, nn::mode::eval),
+    CHECK(largest_difference(alone.forward(x, nn::mode::eval),
                          ok.network().forward(x, nn::mode::eval)) <= 1e-6);
 }
 
