@@ -81,15 +81,15 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         xnas::rng g(seed + 100 + k);
         auto net = builder.build(drawn[k], g);
         xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
-        xnas::nn::sgd<float> opt({.lr = so.lr, .momentum = so.momentum,
-                                  .weight_decay = so.weight_decay});
-        xnas::train::fit(net, xnas::train::default_loss<float>{}, opt, *d.train,
-                         {.epochs = standalone_epochs,
-                          .batch_size = so.batch_size,
-                          .seed = seed + k,
-                          .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr,
-                                                                .period = standalone_epochs},
-                          .clip_grad_norm = so.clip_grad_norm});
+        xnas::nn::sgd<float> opt(
+            {.lr = so.lr, .momentum = so.momentum, .weight_decay = so.weight_decay});
+        xnas::train::fit(
+            net, xnas::train::default_loss<float>{}, opt, *d.train,
+            {.epochs = standalone_epochs,
+             .batch_size = so.batch_size,
+             .seed = seed + k,
+             .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr, .period = standalone_epochs},
+             .clip_grad_norm = so.clip_grad_norm});
         const double alone =
             xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation).accuracy;
         standalone_seconds += seconds_since(t0);

@@ -242,7 +242,7 @@ TEST_CASE("cell_supernet: a user op that cannot share weights is refused",
     const nn::array<float> x = input_batch(3, alone.input_shape(), g);
     ok.activate(a);
     CHECK(largest_difference(alone.forward(x, nn::mode::eval),
-                         ok.network().forward(x, nn::mode::eval)) <= 1e-6);
+                             ok.network().forward(x, nn::mode::eval)) <= 1e-6);
 }
 
 TEST_CASE("recalibrate_batch_norm: running statistics become the average of the batches'",

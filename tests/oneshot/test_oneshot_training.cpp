@@ -57,13 +57,14 @@ data::dataset<float> sign_task(std::size_t n, rng& g) {
 cell_supernet planted_supernet(std::uint64_t seed) {
     const cell_space space(2, {"none", "constant", "keep", "pattern"});
     std::map<std::string, cell_builder::edge_op> ops{
-        {"constant", [](std::size_t) { return std::vector<nn::any_layer<float>>{input_blind<0>()}; }},
-        {"pattern", [](std::size_t) { return std::vector<nn::any_layer<float>>{input_blind<1>()}; }},
-        {"keep", [](std::size_t) {
-             return std::vector<nn::any_layer<float>>{nn::identity<float>()};
-         }}};
-    return cell_supernet(space, {.input = {1, 6, 6}, .classes = 2, .channels = 4, .stages = 1},
-                         ops, seed);
+        {"constant",
+         [](std::size_t) { return std::vector<nn::any_layer<float>>{input_blind<0>()}; }},
+        {"pattern",
+         [](std::size_t) { return std::vector<nn::any_layer<float>>{input_blind<1>()}; }},
+        {"keep",
+         [](std::size_t) { return std::vector<nn::any_layer<float>>{nn::identity<float>()}; }}};
+    return cell_supernet(space, {.input = {1, 6, 6}, .classes = 2, .channels = 4, .stages = 1}, ops,
+                         seed);
 }
 
 // Images of 3 classes told apart by where a bright square sits.
@@ -186,8 +187,8 @@ TEST_CASE("shared_weight_evaluator: scores a path as its extracted, recalibrated
 
     shared_weight_evaluator<cell_supernet> eval(s, train, val,
                                                 {.recalibration_batches = 4, .batch_size = 32});
-    const auto a = s.space().make({"nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none",
-                                   "nor_conv_3x3", "avg_pool_3x3"});
+    const auto a = s.space().make(
+        {"nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none", "nor_conv_3x3", "avg_pool_3x3"});
     const evaluation e = eval.evaluate({.id = 1, .architecture = a});
     REQUIRE(e.ok());
     CHECK(e.metrics.at("shared_weights") == 1);
@@ -204,14 +205,15 @@ TEST_CASE("shared_weight_evaluator: scores a path as its extracted, recalibrated
     CHECK_THAT(bad.message, Contains("edges"));
 
     // SPOS's search: evolution over the shared-weight scores, on two workers
-    auto study = search(s.space(),
-                        regularized_evolution<cell_space>(
-                            {.population_size = 8, .sample_size = 3, .objective = {"val_accuracy"}}),
-                        eval,
-                        {.objectives = {{"val_accuracy", direction::maximize}},
-                         .max_trials = 24,
-                         .seed = 5,
-                         .workers = 2});
+    auto study =
+        search(s.space(),
+               regularized_evolution<cell_space>(
+                   {.population_size = 8, .sample_size = 3, .objective = {"val_accuracy"}}),
+               eval,
+               {.objectives = {{"val_accuracy", direction::maximize}},
+                .max_trials = 24,
+                .seed = 5,
+                .workers = 2});
     REQUIRE(study.best_index({"val_accuracy", direction::maximize}));
     std::size_t ok = 0;
     for (const auto& r : study.history)
