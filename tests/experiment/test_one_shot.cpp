@@ -169,6 +169,35 @@ TEST_CASE("a one-shot run resumed from its supernet checkpoint ends as the unint
           xnas_test::read_text(fs::path(whole.out) / "best_model.xnas"));
 }
 
+TEST_CASE("an ENAS run killed during its search resumes to the uninterrupted run's trials",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("enas_resume");
+    const options whole = one_shot_job(dir, "enas", "whole");
+    std::ostringstream log;
+    run_main_job(whole, log);
+
+    // The run killed after its supernet's training and two results: its files then, with the
+    // journal's first lines.
+    options killed = one_shot_job(dir, "enas", "killed");
+    fs::create_directories(killed.out);
+    for (const char* name : {"options.json", "command.toml", "split.json", "supernet.ckpt"})
+        fs::copy_file(fs::path(whole.out) / name, fs::path(killed.out) / name);
+    std::istringstream journal(xnas_test::read_text(fs::path(whole.out) / "journal.jsonl"));
+    std::string line, kept;
+    for (int results = 0; results < 2 && std::getline(journal, line);) {
+        kept += line + "\n";
+        results += line.find("\"event\":\"result\"") != std::string::npos;
+    }
+    write_file_atomically(fs::path(killed.out) / "journal.jsonl", kept);
+
+    killed.resume = true;
+    std::ostringstream resumed_log;
+    run_main_job(killed, resumed_log);
+    INFO(resumed_log.str());
+    CHECK_THAT(resumed_log.str(), Contains("resumed the supernet after 2 of 2 epochs"));
+    CHECK(trials_without_cost(killed.out) == trials_without_cost(whole.out));
+}
+
 TEST_CASE("one-shot strategies refuse options that do not apply to them",
           "[experiment][one_shot]") {
     const fs::path dir = position_images("refused");

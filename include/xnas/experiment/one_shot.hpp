@@ -9,8 +9,8 @@
 //   spos       uniform single paths, then regularized evolution over shared-weight scores
 //              (Guo et al. 2020);
 //   random-ws  uniform single paths, then random candidates (Li & Talwalkar 2019);
-//   enas       paths drawn by an LSTM controller, trained in alternation with it, which then
-//              proposes the candidates (Pham et al. 2018);
+//   enas       paths drawn by an LSTM controller, trained in alternation with it; the
+//              candidates are the trained controller's draws (Pham et al. 2018);
 //   darts      first-order DARTS; the derived cell first, then cells drawn from the learned
 //              per-edge op distributions (Liu et al. 2019). Cell space only.
 
@@ -20,10 +20,12 @@
 #include <filesystem>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+#include <xnas/core/error.hpp>
 #include <xnas/core/json.hpp>
 #include <xnas/core/rng.hpp>
 #include <xnas/core/study.hpp>
@@ -169,14 +171,27 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         tensors.push_back(s.alpha());
     const auto checkpoint = std::filesystem::path(o.out) / supernet_checkpoint_file;
     std::size_t done = 0;
+    std::vector<typename Inner::architecture> sampled; // ENAS: the trained controller's draws
     std::error_code ec;
     if (o.resume && std::filesystem::exists(checkpoint, ec)) {
-        done = load_supernet_checkpoint(tensors, checkpoint).epochs_done;
+        const supernet_checkpoint_info info = load_supernet_checkpoint(tensors, checkpoint);
+        done = info.epochs_done;
         log << "resumed the supernet after " << done << " of " << so.epochs << " epochs from "
             << checkpoint.string() << "\n";
+        if (info.about.contains("candidates"))
+            for (const auto& text :
+                 info.about.at("candidates").template get<std::vector<std::string>>()) {
+                try {
+                    sampled.push_back(inner.parse(text));
+                } catch (const std::exception& e) {
+                    throw file_error(checkpoint.string() + ": candidate '" + text +
+                                     "' is not an architecture of the space: " + e.what());
+                }
+            }
     }
-    // ENAS's controller lives in memory: a resumed run's controller starts afresh at the
-    // checkpoint's epoch (the supernet's weights are what the checkpoint keeps).
+    // ENAS's controller lives in memory: a run resumed during supernet training retrains it from
+    // the checkpoint's epoch on. Its draws for the search are checkpointed once training ends,
+    // so a run resumed during the search asks what the uninterrupted run asked.
     reinforce<Inner, lstm_policy> controller({.objective = primary_objective(o)},
                                              lstm_policy({.learning_rate = 0.01}));
     rng controller_rng(o.seed ^ 0xC0FFEEULL);
@@ -226,7 +241,28 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         }
     }
     if (method == "enas") {
-        auto strategy = wrap(controller);
+        // As Pham et al. derive: the candidates are draws of the trained controller (distinct,
+        // up to the trial budget), scored under the shared weights; random ones follow if the
+        // budget is time.
+        if (sampled.empty()) {
+            const std::size_t want = o.trials ? o.trials : 1000;
+            std::set<std::string> seen;
+            json::value texts = json::value::array();
+            for (std::size_t k = 0; k < 20 * want && sampled.size() < want; ++k) {
+                auto a = controller.ask(inner, controller_rng).architecture;
+                if (seen.insert(inner.to_string(a)).second) {
+                    texts.push_back(inner.to_string(a));
+                    sampled.push_back(std::move(a));
+                }
+            }
+            save_supernet_checkpoint(
+                tensors, so.epochs, checkpoint,
+                json::value::object(
+                    {{"strategy", method}, {"seed", o.seed}, {"candidates", std::move(texts)}}));
+        }
+        auto draws =
+            warm_started<Inner>(random_search<Inner>({.unique = true}), std::move(sampled));
+        auto strategy = wrap(draws);
         return xnas::search(space, strategy, shared, opt, callbacks...);
     }
     if (method == "random-ws") {
