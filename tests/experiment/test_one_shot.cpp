@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 #include <xnas/core/json.hpp>
@@ -86,6 +88,31 @@ std::string trials_without_cost(const fs::path& out) {
     }
     return kept;
 }
+
+// A log that calls `on_line` with each whole line written to it: the files a run has written
+// when it logs a line are what a kill right after that line leaves.
+class line_watcher : public std::streambuf {
+  public:
+    explicit line_watcher(std::function<void(const std::string&)> on_line)
+        : on_line_(std::move(on_line)) {}
+
+  protected:
+    int_type overflow(int_type c) override {
+        if (c == traits_type::eof())
+            return c;
+        if (c == '\n') {
+            on_line_(line_);
+            line_.clear();
+        } else {
+            line_.push_back(static_cast<char>(c));
+        }
+        return c;
+    }
+
+  private:
+    std::function<void(const std::string&)> on_line_;
+    std::string line_;
+};
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -223,4 +250,102 @@ TEST_CASE("one-shot strategies refuse options that do not apply to them",
     o.resume = true;
     std::ostringstream log;
     CHECK_THROWS_WITH(run_main_job(o, log), Contains("supernet.ckpt: not a supernet checkpoint"));
+}
+
+TEST_CASE("an ENAS run killed during its supernet training resumes to the uninterrupted run",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("enas_train_resume");
+    options whole = one_shot_job(dir, "enas", "whole");
+    whole.supernet_epochs = 3;
+    // The uninterrupted run's folder as it stood when its first supernet epoch was logged: the
+    // checkpoint of that epoch, the controller's state in it.
+    options killed = one_shot_job(dir, "enas", "killed");
+    killed.supernet_epochs = 3;
+    line_watcher watcher([&](const std::string& line) {
+        if (line.find("supernet epoch 1/3") == std::string::npos)
+            return;
+        fs::create_directories(killed.out);
+        for (const auto& f : fs::directory_iterator(whole.out))
+            fs::copy_file(f.path(), fs::path(killed.out) / f.path().filename());
+    });
+    std::ostream log(&watcher);
+    run_main_job(whole, log);
+    REQUIRE(fs::exists(fs::path(killed.out) / supernet_checkpoint_file));
+    CHECK(!fs::exists(fs::path(killed.out) / "journal.jsonl"));
+
+    killed.resume = true;
+    std::ostringstream resumed_log;
+    run_main_job(killed, resumed_log);
+    INFO(resumed_log.str());
+    CHECK_THAT(resumed_log.str(), Contains("resumed the supernet after 1 of 3 epochs"));
+    CHECK_THAT(resumed_log.str(), Contains("supernet epoch 3/3 (enas)"));
+    CHECK(trials_without_cost(killed.out) == trials_without_cost(whole.out));
+    CHECK(xnas_test::read_text(fs::path(killed.out) / "best_model.xnas") ==
+          xnas_test::read_text(fs::path(whole.out) / "best_model.xnas"));
+}
+
+TEST_CASE("DARTS's derived cell is flagged and always among the final selection's networks",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("darts_derived");
+    options o = one_shot_job(dir, "darts", "darts");
+    o.select = 2;
+    std::ostringstream log;
+    run_main_job(o, log);
+    INFO(log.str());
+    const auto line_of = [](const std::string& text, const std::string& what) {
+        const auto at = text.find(what);
+        REQUIRE(at != std::string::npos);
+        return text.substr(at, text.find('\n', at + 1) - at);
+    };
+    const std::string derived = line_of(log.str(), "DARTS derived ").substr(14);
+    // trials.csv names the derived cell as trial 0 and flags it
+    const std::string trials = xnas_test::read_text(fs::path(o.out) / "trials.csv");
+    CHECK_THAT(trials, Contains("derived"));
+    CHECK_THAT(line_of(trials, "\n0,"), Contains(derived));
+    const std::string selection = log.str().substr(log.str().find("final selection:"));
+    CHECK_THAT(selection, Contains("trial 0 "));
+
+    // The final selection takes a flagged trial first, even the worst: of trials scored 0.9,
+    // 0.8 and 0.1 (flagged), selecting one re-evaluates the flagged one.
+    const prepared_data d = prepare_data(o);
+    const cell_space space = cell_space::nb201();
+    const cell_builder builder(space, {.input = d.input, .classes = d.outputs});
+    study<cell_space::architecture> s;
+    s.objectives = {{"val_accuracy", direction::maximize}};
+    rng g(2);
+    for (const double v : {0.9, 0.8, 0.1}) {
+        scored<cell_space::architecture> r;
+        r.t.id = s.history.size();
+        r.t.architecture = space.sample(g);
+        r.e.objectives["val_accuracy"] = v;
+        s.history.push_back(r);
+    }
+    s.history[2].e.metrics["derived"] = 1;
+    options one = o;
+    one.select = 1;
+    std::ostringstream selection_log;
+    const auto picked =
+        final_selection(one, space, s, builder, d, {.epochs = 1}, 1, 0, selection_log);
+    REQUIRE(picked.size() == 1);
+    CHECK(picked.front().result.t.id == 2);
+    s.history[2].e.metrics.erase("derived");
+    CHECK(final_selection(one, space, s, builder, d, {.epochs = 1}, 1, 0, selection_log)
+              .front()
+              .result.t.id == 0);
+}
+
+TEST_CASE("--minutes bounds a one-shot search with its supernet training included",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("minutes");
+    options o = one_shot_job(dir, "spos", "minutes");
+    o.trials = 0;
+    o.minutes = 0.0005; // 0.03 s: less than the supernet's training
+    o.select = 0;
+    std::ostringstream log;
+    const auto result = run_main_job(o, log);
+    INFO(log.str());
+    CHECK_THAT(log.str(), Contains("warning: supernet training took"));
+    const std::size_t trials = result.summary.at("trials").get<std::size_t>();
+    CHECK(trials >= 1);
+    CHECK(trials <= 4); // the first round of asks (the lookahead of one worker)
 }

@@ -252,3 +252,24 @@ TEST_CASE("selectors that draw nothing also select without a generator", "[selec
                                       xnas::top_k{{"a", direction::maximize}});
     CHECK(sel.select(std::span<const xnas::scored<int>>(pop), 2) == select(sel, pop, 2));
 }
+
+TEST_CASE("flagged trials come first, whatever their score, then the inner selector's picks",
+          "[select][flagged_first]") {
+    auto pop = make_pop({{0.9, 0}, {0.1, 0}, {0.8, 0}, {0.2, 0}, {0.7, 0}});
+    pop[1].e.metrics["derived"] = 1; // the worst by "a", flagged
+    pop[3].e.metrics["derived"] = 0; // set but zero: not flagged
+    const auto sel = xnas::first_flagged("derived", xnas::top_k{{"a", direction::maximize}});
+    const std::span<const xnas::scored<int>> all(pop);
+    CHECK(sel.select(all, 3) == std::vector<std::size_t>{1, 0, 2});
+    CHECK(sel.select(all, 1) == std::vector<std::size_t>{1});
+    CHECK(sel.select(all, 9) == std::vector<std::size_t>{1, 0, 2, 4, 3});
+    // a failed trial is never picked, flagged or not
+    pop[1].e = xnas::evaluation::failure(xnas::status::failed, "diverged");
+    pop[1].e.metrics["derived"] = 1;
+    CHECK(sel.select(std::span<const xnas::scored<int>>(pop), 2) == std::vector<std::size_t>{0, 2});
+    // with a selector that draws, through the generator
+    const auto drawn =
+        xnas::first_flagged("derived", xnas::tournament{2, {"a", direction::maximize}});
+    pop[4].e.metrics["derived"] = 1;
+    CHECK(select(drawn, pop, 2, 7).front() == 4);
+}

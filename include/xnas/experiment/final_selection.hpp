@@ -18,6 +18,8 @@
 #include <xnas/experiment/data.hpp>
 #include <xnas/experiment/options.hpp>
 #include <xnas/run/final_selection.hpp>
+#include <xnas/select/flagged_first.hpp>
+#include <xnas/select/top_k.hpp>
 
 namespace xnas::experiment {
 
@@ -103,8 +105,9 @@ inline selection_reserve reserve_for(const options& o, const prepared_data& d,
             .by = by};
 }
 
-/// The final selection: the o.select best networks of `s` (same_network) trained for
-/// selection_epochs(o) on d.select_train, with the search's augmentation (`search`'s options)
+/// The final selection: the o.select best networks of `s` (same_network), trials a method
+/// flagged with the metric derived = 1 (DARTS's derived cell) first whatever their score, trained
+/// for selection_epochs(o) on d.select_train, with the search's augmentation (`search`'s options)
 /// and a cosine schedule unless o.final_constant_lr, ranked best first by the job's primary
 /// objective (primary_objective). Logs each network's search and selection score. Empty when
 /// o.select is 0 or every re-evaluation failed (logged as a warning: the search's best is retrained
@@ -137,7 +140,8 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
          .augment = search.augment,
          .cosine = !o.final_constant_lr,
          .threads = search.threads});
-    selection = reevaluate_best(s, evaluator, by, o.select, workers, same_network{});
+    selection = reevaluate_best(s, evaluator, first_flagged("derived", top_k{by}), by, o.select,
+                                workers, same_network{});
     for (const auto& r : selection) {
         std::snprintf(line, sizeof line, "  trial %llu  %s %.4f -> %.4f  ",
                       static_cast<unsigned long long>(r.result.t.id), short_name(by).c_str(),

@@ -2,18 +2,20 @@
 // The main job's one-shot search (--strategy spos | random-ws | enas | darts; --space cell, or
 // chain for all but darts): train a weight-sharing supernet of the space for o.supernet_epochs
 // epochs (checkpointed after each in o.out, so --resume loses at most the epoch in progress), then
-// search it with the shared-weight evaluator, every scored candidate journaled as a trial. The main
-// job then goes on as after any search: the final selection and the retrain train the best
-// candidates from scratch.
+// search it with the shared-weight evaluator, every scored candidate journaled as a trial, in
+// what o.minutes leaves after the training. The main job then goes on as after any search: the
+// final selection and the retrain train the best candidates from scratch.
 //
 //   spos       uniform single paths, then regularized evolution over shared-weight scores
 //              (Guo et al. 2020);
 //   random-ws  uniform single paths, then random candidates (Li & Talwalkar 2019);
 //   enas       paths drawn by an LSTM controller, trained in alternation with it; the
 //              candidates are the trained controller's draws (Pham et al. 2018);
-//   darts      first-order DARTS; the derived cell first, then cells drawn from the learned
-//              per-edge op distributions (Liu et al. 2019). Cell space only.
+//   darts      first-order DARTS; the derived cell first (flagged derived = 1, so the final
+//              selection always takes it), then cells drawn from the learned per-edge op
+//              distributions (Liu et al. 2019). Cell space only.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -152,25 +154,65 @@ class first_factor_strategy {
 
 namespace detail {
 
+/// DARTS's evaluator: `inner`'s scores, with the metric derived = 1 on the derived cell, which
+/// the final selection then re-evaluates whatever its shared-weight score (a supernet trained
+/// on op mixtures scores discrete cells poorly, its own argmax included).
+template <class Inner>
+struct derived_flagging {
+    Inner* inner;
+    cell_space::architecture derived;
+    evaluation evaluate(const trial<cell_space::architecture>& t) {
+        evaluation e = inner->evaluate(t);
+        if (e.ok() && t.architecture == derived)
+            e.metrics["derived"] = 1;
+        return e;
+    }
+};
+
 /// The one-shot search with supernet `s` over `inner` (the space the supernet and the
 /// strategies know), the trials asked over `space` through `wrap` (a strategy over `inner` ->
 /// one over `space`) and scored by `shared` (over `space`'s architectures); see one_shot_search.
 template <class Space, class Inner, class S, class Shared, class Wrap, class... Callbacks>
 study<typename Space::architecture>
 one_shot_search(const options& o, const prepared_data& d, const Space& space, const Inner& inner,
-                S& s, Shared& shared, Wrap&& wrap, const search_options& opt, std::ostream& log,
+                S& s, Shared& shared, Wrap&& wrap, const search_options& opt_in, std::ostream& log,
                 Callbacks&... callbacks) {
     const std::string& method = o.strategy;
     if (!one_shot(method))
         throw std::invalid_argument("xnas::experiment::one_shot_search: --strategy " + method +
                                     " is not a one-shot method (spos, random-ws, enas, darts)");
     const supernet_training_options so = supernet_options(o);
+    // ENAS's controller is checkpointed with the shared weights: its weights after the
+    // supernet's, its baseline in the header. Like the supernet's, its optimizer restarts and its
+    // generator is drawn afresh every epoch, so an epoch depends only on what the checkpoint
+    // holds.
+    const bool enas = method == "enas";
+    reinforce<Inner, lstm_policy> controller({.objective = primary_objective(o)},
+                                             lstm_policy({.learning_rate = 0.01}));
+    const controller_training_options co{.steps = 50, .batch_size = 128};
     std::vector<nn::parameter<float>> tensors = s.network().parameters();
     constexpr bool differentiable = std::is_same_v<S, cell_supernet>;
     if constexpr (differentiable)
         tensors.push_back(s.alpha());
+    if (enas) {
+        rng init(o.seed ^ 0xC0FFEEULL);
+        controller.prepare(inner, init);
+        for (auto& t : controller.policy().parameters())
+            tensors.push_back({"controller." + t.name, t.value, t.gradient});
+    }
+    auto about = [&](double seconds) {
+        auto a = json::value::object(
+            {{"strategy", method}, {"seed", o.seed}, {"training_seconds", seconds}});
+        if (enas) {
+            const auto b = controller.baseline_snapshot();
+            a["controller"] = json::value::object(
+                {{"baseline", b.baseline}, {"variance", b.variance}, {"told", b.told}});
+        }
+        return a;
+    };
     const auto checkpoint = std::filesystem::path(o.out) / supernet_checkpoint_file;
     std::size_t done = 0;
+    double trained_seconds = 0;                        // supernet training, a killed run's included
     std::vector<typename Inner::architecture> sampled; // ENAS: the trained controller's draws
     std::error_code ec;
     if (o.resume && std::filesystem::exists(checkpoint, ec)) {
@@ -178,7 +220,19 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         done = info.epochs_done;
         log << "resumed the supernet after " << done << " of " << so.epochs << " epochs from "
             << checkpoint.string() << "\n";
-        if (info.about.contains("candidates"))
+        try {
+            trained_seconds = info.about.get_or("training_seconds", 0.0);
+            if (enas && done > 0) {
+                const json::value& c = info.about.at("controller");
+                controller.restore_baseline({c.at("baseline").template get<double>(),
+                                             c.at("variance").template get<double>(),
+                                             c.at("told").template get<std::uint64_t>()});
+            }
+        } catch (const std::exception& e) {
+            throw file_error(checkpoint.string() + ": bad controller state: " + e.what());
+        }
+        // The candidates are the trained controller's: only a finished training has them.
+        if (done == so.epochs && info.about.contains("candidates"))
             for (const auto& text :
                  info.about.at("candidates").template get<std::vector<std::string>>()) {
                 try {
@@ -189,15 +243,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
                 }
             }
     }
-    // ENAS's controller lives in memory: a run resumed during supernet training retrains it from
-    // the checkpoint's epoch on. Its draws for the search are checkpointed once training ends,
-    // so a run resumed during the search asks what the uninterrupted run asked.
-    reinforce<Inner, lstm_policy> controller({.objective = primary_objective(o)},
-                                             lstm_policy({.learning_rate = 0.01}));
-    rng controller_rng(o.seed ^ 0xC0FFEEULL);
-    const controller_training_options co{.steps = 50, .batch_size = 128};
     auto uniform = [&inner](rng& g) { return inner.sample(g); };
-    auto from_controller = [&](rng& g) { return controller.ask(inner, g).architecture; };
     for (std::size_t e = done; e < so.epochs; ++e) {
         const auto start = std::chrono::steady_clock::now();
         train::epoch_result r;
@@ -206,17 +252,19 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             if (method == "darts")
                 r = train_darts_epoch(s, *d.train, *d.validation, so, e);
         }
-        if (method == "enas") {
+        if (enas) {
+            auto from_controller = [&](rng& g) { return controller.sample(inner, g); };
             r = train_single_path_epoch(s, from_controller, *d.train, so, e);
-            reward = train_controller(s, inner, controller, controller_rng, *d.validation, co,
-                                      e * co.steps);
+            controller.policy().restart_optimizer();
+            rng draws = xnas::detail::epoch_rng(o.seed ^ 0xC0FFEEULL, e, 1);
+            reward = train_controller(s, inner, controller, draws, *d.validation, co, e * co.steps);
         } else if (method != "darts") {
             r = train_single_path_epoch(s, uniform, *d.train, so, e);
         }
-        save_supernet_checkpoint(tensors, e + 1, checkpoint,
-                                 json::value::object({{"strategy", method}, {"seed", o.seed}}));
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        trained_seconds += seconds;
+        save_supernet_checkpoint(tensors, e + 1, checkpoint, about(trained_seconds));
         char line[200];
         std::snprintf(line, sizeof line,
                       "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f", e + 1,
@@ -230,6 +278,23 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         log << line << std::flush;
     }
 
+    // --minutes bounds the whole one-shot search, the supernet's training included: the
+    // candidates get what training left.
+    search_options opt = opt_in;
+    if (opt.max_seconds > 0) {
+        const double left = opt.max_seconds - trained_seconds;
+        if (left < 0.05 * opt.max_seconds) {
+            char line[200];
+            std::snprintf(line, sizeof line,
+                          "warning: supernet training took %.1f s of the %.1f s budget "
+                          "(--minutes); the search scores few candidates. Lower "
+                          "--supernet-epochs or raise --minutes\n",
+                          trained_seconds, opt.max_seconds);
+            log << line;
+        }
+        opt.max_seconds = std::max(left, 0.05 * opt.max_seconds);
+    }
+
     const objective by = primary_objective(o);
     if constexpr (differentiable) {
         if (method == "darts") {
@@ -237,7 +302,8 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             log << "DARTS derived " << space.to_string(derived) << "\n";
             auto strategy =
                 warm_started<cell_space>(logit_sampler(edge_probabilities(s)), {derived});
-            return xnas::search(space, strategy, shared, opt, callbacks...);
+            derived_flagging<Shared> flagging{&shared, derived};
+            return xnas::search(space, strategy, flagging, opt, callbacks...);
         }
     }
     if (method == "enas") {
@@ -248,17 +314,17 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             const std::size_t want = o.trials ? o.trials : 1000;
             std::set<std::string> seen;
             json::value texts = json::value::array();
+            rng draws = xnas::detail::epoch_rng(o.seed ^ 0xC0FFEEULL, so.epochs, 1);
             for (std::size_t k = 0; k < 20 * want && sampled.size() < want; ++k) {
-                auto a = controller.ask(inner, controller_rng).architecture;
+                auto a = controller.ask(inner, draws).architecture;
                 if (seen.insert(inner.to_string(a)).second) {
                     texts.push_back(inner.to_string(a));
                     sampled.push_back(std::move(a));
                 }
             }
-            save_supernet_checkpoint(
-                tensors, so.epochs, checkpoint,
-                json::value::object(
-                    {{"strategy", method}, {"seed", o.seed}, {"candidates", std::move(texts)}}));
+            json::value with_candidates = about(trained_seconds);
+            with_candidates["candidates"] = std::move(texts);
+            save_supernet_checkpoint(tensors, so.epochs, checkpoint, with_candidates);
         }
         auto draws =
             warm_started<Inner>(random_search<Inner>({.unique = true}), std::move(sampled));

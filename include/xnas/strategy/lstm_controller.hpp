@@ -132,13 +132,29 @@ class lstm_policy {
             std::copy_n(dht_.data(), options_.hidden, dh_.data() + t * options_.hidden);
         }
         lstm_[0].backward(x_, h_, dh_, nullptr);
+        parameters();
+        opt_[0].step(params_);
+    }
+
+    /// The controller's weights (the LSTM's, then each head's), for checkpoints: views that
+    /// stay valid until the next reset or copy. Empty before reset.
+    std::vector<nn::parameter<float>> parameters() {
+        if (lstm_.empty())
+            return {};
         if (params_.empty()) {
             params_ = lstm_[0].parameters();
             for (auto& h : heads_)
                 for (auto& q : h.parameters())
                     params_.push_back(q);
         }
-        opt_[0].step(params_);
+        return params_;
+    }
+
+    /// Forgets Adam's moments and step count, keeping the weights: a controller restored from
+    /// a checkpoint of its weights then steps as one that restarted there.
+    void restart_optimizer() {
+        if (!opt_.empty())
+            opt_[0].reset();
     }
 
     std::vector<double> probabilities(std::size_t i) const {

@@ -188,27 +188,20 @@ class reinforce {
     }
 
     trial<architecture> ask(const Space& space, rng& g) {
-        if (!ready_) {
-            policy_.reset(xnas::decisions(space), g);
-            ready_ = true;
-        }
         trial<architecture> t;
         t.id = next_id_++;
         t.fidelity = options_.fidelity;
-        std::vector<int> d = policy_.sample(g);
-        t.architecture = xnas::from_decisions(space, d);
-        if constexpr (has_contains<Space>) {
-            for (int i = 0; i < options_.max_redraws && !space.contains(t.architecture); ++i) {
-                d = policy_.sample(g);
-                t.architecture = xnas::from_decisions(space, d);
-            }
-            if (!space.contains(t.architecture)) {
-                t.architecture = space.sample(g);
-                d = xnas::to_decisions(space, t.architecture);
-            }
-        }
+        std::vector<int> d;
+        t.architecture = draw(space, g, d);
         pending_.emplace(t.id, std::move(d));
         return t;
+    }
+
+    /// An architecture drawn from the policy as ask draws it, not remembered for a tell: for
+    /// using the policy without training it (ENAS's shared-weight steps).
+    architecture sample(const Space& space, rng& g) {
+        std::vector<int> d;
+        return draw(space, g, d);
     }
 
     void tell(const trial<architecture>& t, const evaluation& e) {
@@ -236,12 +229,52 @@ class reinforce {
             policy_.update(d, advantage, options_.entropy_weight);
     }
 
+    /// The policy is made for `space` at the first ask; prepare does it beforehand (drawing its
+    /// initial weights from `g`, as that ask would), so that a checkpoint can be read into it.
+    void prepare(const Space& space, rng& g) {
+        if (!ready_) {
+            policy_.reset(xnas::decisions(space), g);
+            ready_ = true;
+        }
+    }
+
+    /// What REINFORCE learned besides the policy: the baseline, its variance and the results
+    /// told. With the policy's weights it is the state a checkpoint restores.
+    struct baseline_state {
+        double baseline = 0, variance = 0;
+        std::uint64_t told = 0;
+    };
+    baseline_state baseline_snapshot() const { return {baseline_, variance_, told_}; }
+    void restore_baseline(const baseline_state& b) {
+        baseline_ = b.baseline;
+        variance_ = b.variance;
+        told_ = b.told;
+    }
+
     const Policy& policy() const { return policy_; }
+    Policy& policy() { return policy_; }
     /// The current moving-average baseline (oriented: larger is better).
     double baseline() const { return baseline_; }
     const reinforce_options& options() const { return options_; }
 
   private:
+    architecture draw(const Space& space, rng& g, std::vector<int>& d) {
+        prepare(space, g);
+        d = policy_.sample(g);
+        architecture a = xnas::from_decisions(space, d);
+        if constexpr (has_contains<Space>) {
+            for (int i = 0; i < options_.max_redraws && !space.contains(a); ++i) {
+                d = policy_.sample(g);
+                a = xnas::from_decisions(space, d);
+            }
+            if (!space.contains(a)) {
+                a = space.sample(g);
+                d = xnas::to_decisions(space, a);
+            }
+        }
+        return a;
+    }
+
     reinforce_options options_;
     Policy policy_;
     bool ready_ = false;
