@@ -334,7 +334,7 @@ TEST_CASE("DARTS's derived cell is flagged and always among the final selection'
               .result.t.id == 0);
 }
 
-TEST_CASE("--minutes bounds a one-shot search with its supernet training included",
+TEST_CASE("a one-shot search's time budget includes its supernet training",
           "[experiment][one_shot]") {
     const fs::path dir = position_images("minutes");
     options o = one_shot_job(dir, "spos", "minutes");
@@ -348,4 +348,50 @@ TEST_CASE("--minutes bounds a one-shot search with its supernet training include
     const std::size_t trials = result.summary.at("trials").get<std::size_t>();
     CHECK(trials >= 1);
     CHECK(trials <= 4); // the first round of asks (the lookahead of one worker)
+}
+
+TEST_CASE("one-shot searches rank candidates by their shared-weight validation loss",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("by_loss");
+    options o = one_shot_job(dir, "random-ws", "by_loss");
+    o.select = 0; // the winner is then the search's best
+    std::ostringstream log;
+    run_main_job(o, log);
+    INFO(log.str());
+    std::istringstream in(xnas_test::read_text(fs::path(o.out) / "trials.csv"));
+    std::string line;
+    std::getline(in, line);
+    REQUIRE(line.find(",val_loss,") != std::string::npos);
+    std::vector<std::string> names;
+    {
+        std::stringstream row(line);
+        for (std::string cell; std::getline(row, cell, ',');)
+            names.push_back(cell);
+    }
+    const auto column = [&](const std::string& name) {
+        return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) -
+                                        names.begin());
+    };
+    double lowest = 1e300, best_accuracy = -1;
+    std::string by_loss, by_accuracy;
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream row(line);
+        for (std::string cell; std::getline(row, cell, ',');)
+            cells.push_back(cell);
+        const double loss = std::stod(cells[column("val_loss")]);
+        const double accuracy = std::stod(cells[column("val_accuracy")]);
+        if (loss < lowest) {
+            lowest = loss;
+            by_loss = cells[column("architecture")];
+        }
+        if (accuracy > best_accuracy) {
+            best_accuracy = accuracy;
+            by_accuracy = cells[column("architecture")];
+        }
+    }
+    const json::value best =
+        json::value::parse(xnas_test::read_text(fs::path(o.out) / "best.json"));
+    CHECK(best.at("architecture").get<std::string>() == by_loss);
+    INFO("the most accurate candidate: " << by_accuracy);
 }

@@ -140,8 +140,11 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
          .augment = search.augment,
          .cosine = !o.final_constant_lr,
          .threads = search.threads});
-    selection = reevaluate_best(s, evaluator, first_flagged("derived", top_k{by}), by, o.select,
-                                workers, same_network{});
+    // The candidates are the study's best by its own primary objective: a one-shot search ranks
+    // by the shared-weight loss (one_shot.hpp), every other search by `by`.
+    const objective candidates_by = s.objectives.empty() ? by : s.objectives.front();
+    selection = reevaluate_best(s, evaluator, first_flagged("derived", top_k{candidates_by}), by,
+                                o.select, workers, same_network{});
     for (const auto& r : selection) {
         std::snprintf(line, sizeof line, "  trial %llu  %s %.4f -> %.4f  ",
                       static_cast<unsigned long long>(r.result.t.id), short_name(by).c_str(),

@@ -63,6 +63,23 @@ inline supernet_training_options supernet_options(const options& o) {
     return {.epochs = o.supernet_epochs, .batch_size = 64, .lr = 0.05, .seed = o.seed};
 }
 
+/// What one-shot searches rank candidates by: their validation loss under shared weights. Shared
+/// weights put the candidates' accuracies within a point or two of each other, where counting
+/// right answers on a validation sample is mostly noise; the loss weighs every prediction's
+/// confidence and ranks stand-alone accuracy better (docs/results.md, "Shared-weight
+/// rankings"). The candidates' accuracies are still recorded.
+inline const objective shared_weight_ranking{"val_loss", direction::minimize};
+
+/// The search options of a one-shot search from the main job's `opt`: shared_weight_ranking first
+/// (what the strategy, study::best and the final selection's candidates go by), then the job's
+/// objectives.
+inline search_options one_shot_search_options(search_options opt) {
+    std::erase_if(opt.objectives,
+                  [](const objective& o) { return o.name == shared_weight_ranking.name; });
+    opt.objectives.insert(opt.objectives.begin(), shared_weight_ranking);
+    return opt;
+}
+
 /// Validation samples a shared-weight score is measured on: the first 2,000 of the validation
 /// split. Candidates are scored hundreds of times; 2,000 samples keep a score under a second
 /// on the cell space and its standard error near 0.01.
@@ -280,7 +297,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
 
     // --minutes bounds the whole one-shot search, the supernet's training included: the
     // candidates get what training left.
-    search_options opt = opt_in;
+    search_options opt = one_shot_search_options(opt_in);
     if (opt.max_seconds > 0) {
         const double left = opt.max_seconds - trained_seconds;
         if (left < 0.05 * opt.max_seconds) {
@@ -295,7 +312,6 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         opt.max_seconds = std::max(left, 0.05 * opt.max_seconds);
     }
 
-    const objective by = primary_objective(o);
     if constexpr (differentiable) {
         if (method == "darts") {
             const auto derived = derive_darts(s);
@@ -337,7 +353,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         return xnas::search(space, strategy, shared, opt, callbacks...);
     }
     regularized_evolution<Inner> inner_strategy(
-        {.population_size = 20, .sample_size = 5, .objective = by});
+        {.population_size = 20, .sample_size = 5, .objective = shared_weight_ranking});
     auto strategy = wrap(inner_strategy);
     return xnas::search(space, strategy, shared, opt, callbacks...);
 }
