@@ -1,12 +1,14 @@
 // How well shared weights rank architectures: a supernet of the space is trained with uniform
 // single paths (SPOS), then K architectures drawn from the space are scored twice on the
 // validation split, once with the weights they inherit (shared_weight_evaluator: extracted,
-// batch norm recalibrated) and once after training each alone from scratch; the two rankings'
-// Kendall tau and Spearman rho are the figures.
+// batch norm recalibrated) and once after training each alone from scratch; the figures are
+// the Kendall tau and Spearman rho of the ranking by shared-weight validation loss (what
+// one-shot searches rank by) against the stand-alone accuracies, and the same for the
+// shared-weight accuracies.
 //
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
-//                    [--data DIR]
+//                    [--data DIR] [--recalibration-batches 8] [--standalone-from EARLIER.json]
 //
 // The chain space is the main job's: chain_space::image() within its default budgets (100k
 // parameters, 25 MFLOPs). Both trainings use the supernet's recipe (SGD, momentum 0.9, weight
@@ -17,6 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,10 +47,29 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Stand-alone accuracies by architecture from an earlier run's JSON line (--standalone-from):
+// they do not depend on the supernet, so variants of its training can be ranked against them
+// without training the architectures again.
+std::map<std::string, double> standalone_from(const std::string& path) {
+    std::map<std::string, double> known;
+    if (path.empty())
+        return known;
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line))
+        throw std::runtime_error("--standalone-from " + path + ": cannot read a JSON line");
+    const auto earlier = xnas::json::value::parse(line);
+    for (const auto& row : earlier.at("rows"))
+        known[row.at("architecture").get<std::string>()] = row.at("standalone").get<double>();
+    return known;
+}
+
 template <class Space, class Builder, class Supernet>
 xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                        const ex::prepared_data& d, std::size_t archs, std::size_t supernet_epochs,
-                       std::size_t standalone_epochs, std::uint64_t seed) {
+                       std::size_t standalone_epochs, std::uint64_t seed,
+                       const std::map<std::string, double>& known,
+                       std::size_t recalibration_batches) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
     auto uniform = [&space](xnas::rng& g) { return space.sample(g); };
@@ -65,8 +88,9 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         if (seen.insert(space.to_string(a)).second)
             drawn.push_back(std::move(a));
     }
-    xnas::shared_weight_evaluator<Supernet> shared(s, *d.train, *d.validation);
-    std::vector<double> shared_scores, standalone_scores;
+    xnas::shared_weight_evaluator<Supernet> shared(
+        s, *d.train, *d.validation, {.recalibration_batches = recalibration_batches});
+    std::vector<double> shared_scores, shared_losses, standalone_scores;
     auto rows = xnas::json::value::array();
     double shared_seconds = 0, standalone_seconds = 0;
     for (std::size_t k = 0; k < drawn.size(); ++k) {
@@ -78,6 +102,19 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         shared_seconds += seconds_since(t0);
 
         t0 = std::chrono::steady_clock::now();
+        const auto was = known.find(space.to_string(drawn[k]));
+        if (was != known.end()) {
+            shared_scores.push_back(e.objectives.at("val_accuracy"));
+            shared_losses.push_back(-e.value("val_loss"));
+            standalone_scores.push_back(was->second);
+            std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f (earlier run)  %s\n", k + 1,
+                         shared_scores.back(), was->second, was->first.c_str());
+            rows.push_back(xnas::json::value::object({{"architecture", was->first},
+                                                      {"shared", shared_scores.back()},
+                                                      {"shared_loss", -shared_losses.back()},
+                                                      {"standalone", was->second}}));
+            continue;
+        }
         xnas::rng g(seed + 100 + k);
         auto net = builder.build(drawn[k], g);
         xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
@@ -94,16 +131,20 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
             xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation).accuracy;
         standalone_seconds += seconds_since(t0);
         shared_scores.push_back(e.objectives.at("val_accuracy"));
+        shared_losses.push_back(-e.value("val_loss"));
         standalone_scores.push_back(alone);
         std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f  %s\n", k + 1,
                      shared_scores.back(), alone, space.to_string(drawn[k]).c_str());
         rows.push_back(xnas::json::value::object({{"architecture", space.to_string(drawn[k])},
                                                   {"shared", shared_scores.back()},
+                                                  {"shared_loss", -shared_losses.back()},
                                                   {"standalone", alone}}));
     }
     return xnas::json::value::object(
-        {{"kendall_tau", xnas::kendall_tau(shared_scores, standalone_scores)},
-         {"spearman_rho", xnas::spearman_rho(shared_scores, standalone_scores)},
+        {{"kendall_tau", xnas::kendall_tau(shared_losses, standalone_scores)},
+         {"spearman_rho", xnas::spearman_rho(shared_losses, standalone_scores)},
+         {"kendall_tau_by_accuracy", xnas::kendall_tau(shared_scores, standalone_scores)},
+         {"spearman_rho_by_accuracy", xnas::spearman_rho(shared_scores, standalone_scores)},
          {"archs", archs},
          {"supernet_epochs", supernet_epochs},
          {"standalone_epochs", standalone_epochs},
@@ -121,6 +162,8 @@ int main(int argc, char** argv) try {
     ex::options o;
     o.train_subset = 10000;
     std::size_t archs = 30, supernet_epochs = 10, standalone_epochs = 3;
+    std::string earlier;
+    std::size_t recalibration_batches = 8;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--space")
@@ -137,6 +180,10 @@ int main(int argc, char** argv) try {
             o.seed = std::stoull(v);
         else if (k == "--data")
             o.data = v;
+        else if (k == "--recalibration-batches")
+            recalibration_batches = std::stoul(v);
+        else if (k == "--standalone-from")
+            earlier = v;
         else
             throw std::invalid_argument("unknown option " + k);
     }
@@ -149,13 +196,15 @@ int main(int argc, char** argv) try {
         const auto space = xnas::cell_space::nb201();
         const xnas::cell_builder builder(space, {.input = d.input, .classes = d.outputs});
         xnas::cell_supernet s(space, builder.options(), {}, o.seed);
-        result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed);
+        result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
+                      standalone_from(earlier), recalibration_batches);
     } else if (o.space == "chain") {
         const xnas::chain_builder_options bo{.input = d.input, .classes = d.outputs};
         const auto space = ex::within_budget(xnas::chain_space::image(), bo, o);
         const xnas::chain_builder builder(space, bo);
         xnas::chain_supernet s(space, bo, o.seed);
-        result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed);
+        result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
+                      standalone_from(earlier), recalibration_batches);
     } else {
         throw std::invalid_argument("--space " + o.space + ": expected cell or chain");
     }
