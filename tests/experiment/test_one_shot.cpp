@@ -163,6 +163,8 @@ TEST_CASE("one-shot strategies search the chain space with the training paramete
         CHECK(std::count(trials.begin(), trials.end(), '\n') == 7);
         // every candidate carries the supernet's recipe, which the retrain then uses
         CHECK(occurrences(trials, "optimizer=sgd") == 6);
+        // ranked by accuracy, the job's objective: the study's first objective column
+        CHECK(trials.find(",cost,val_accuracy,") != std::string::npos);
         CHECK_THAT(log.str(), Contains("(sgd,"));
     }
 }
@@ -350,7 +352,7 @@ TEST_CASE("a one-shot search's time budget includes its supernet training",
     CHECK(trials <= 4); // the first round of asks (the lookahead of one worker)
 }
 
-TEST_CASE("one-shot searches rank candidates by their shared-weight validation loss",
+TEST_CASE("one-shot searches of the cell space rank candidates by their shared-weight loss",
           "[experiment][one_shot]") {
     const fs::path dir = position_images("by_loss");
     options o = one_shot_job(dir, "random-ws", "by_loss");

@@ -63,20 +63,21 @@ inline supernet_training_options supernet_options(const options& o) {
     return {.epochs = o.supernet_epochs, .batch_size = 64, .lr = 0.05, .seed = o.seed};
 }
 
-/// What one-shot searches rank candidates by: their validation loss under shared weights. Shared
-/// weights put the candidates' accuracies within a point or two of each other, where counting
-/// right answers on a validation sample is mostly noise; the loss weighs every prediction's
-/// confidence and ranks stand-alone accuracy better (docs/results.md, "Shared-weight
-/// rankings"). The candidates' accuracies are still recorded.
-inline const objective shared_weight_ranking{"val_loss", direction::minimize};
+/// What a one-shot search of the cell space ranks candidates by: their validation loss under
+/// shared weights. Shared weights put the cells' accuracies within a point or two of each other,
+/// where counting right answers on a validation sample is mostly noise; the loss weighs every
+/// prediction's confidence and ranks stand-alone accuracy better. The chain space keeps the
+/// job's primary objective: its paths without batch norm put out logits of any scale under
+/// shared weights, and a few confidently wrong ones then dominate their loss (docs/results.md,
+/// "Shared-weight rankings"). The candidates' accuracies are recorded either way.
+inline const objective cell_shared_weight_ranking{"val_loss", direction::minimize};
 
-/// The search options of a one-shot search from the main job's `opt`: shared_weight_ranking first
-/// (what the strategy, study::best and the final selection's candidates go by), then the job's
+/// The search options of a one-shot search from the main job's `opt`: `ranking` first (what the
+/// strategy, study::best and the final selection's candidates go by), then the job's other
 /// objectives.
-inline search_options one_shot_search_options(search_options opt) {
-    std::erase_if(opt.objectives,
-                  [](const objective& o) { return o.name == shared_weight_ranking.name; });
-    opt.objectives.insert(opt.objectives.begin(), shared_weight_ranking);
+inline search_options one_shot_search_options(search_options opt, const objective& ranking) {
+    std::erase_if(opt.objectives, [&](const objective& o) { return o.name == ranking.name; });
+    opt.objectives.insert(opt.objectives.begin(), ranking);
     return opt;
 }
 
@@ -297,7 +298,8 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
 
     // --minutes bounds the whole one-shot search, the supernet's training included: the
     // candidates get what training left.
-    search_options opt = one_shot_search_options(opt_in);
+    const objective ranking = differentiable ? cell_shared_weight_ranking : primary_objective(o);
+    search_options opt = one_shot_search_options(opt_in, ranking);
     if (opt.max_seconds > 0) {
         const double left = opt.max_seconds - trained_seconds;
         if (left < 0.05 * opt.max_seconds) {
@@ -353,7 +355,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         return xnas::search(space, strategy, shared, opt, callbacks...);
     }
     regularized_evolution<Inner> inner_strategy(
-        {.population_size = 20, .sample_size = 5, .objective = shared_weight_ranking});
+        {.population_size = 20, .sample_size = 5, .objective = ranking});
     auto strategy = wrap(inner_strategy);
     return xnas::search(space, strategy, shared, opt, callbacks...);
 }
