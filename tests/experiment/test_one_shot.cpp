@@ -397,3 +397,36 @@ TEST_CASE("one-shot searches of the cell space rank candidates by their shared-w
     CHECK(best.at("architecture").get<std::string>() == by_loss);
     INFO("the most accurate candidate: " << by_accuracy);
 }
+
+TEST_CASE("the final selection takes one cell of those that differ only in dead edges",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("dead_edges");
+    options o = one_shot_job(dir, "spos", "dead_edges");
+    o.select = 2;
+    const prepared_data d = prepare_data(o);
+    const cell_space space = cell_space::nb201();
+    const cell_builder builder(space, {.input = d.input, .classes = d.outputs});
+    study<cell_space::architecture> s;
+    s.objectives = {{"val_accuracy", direction::maximize}};
+    for (const auto& [text, v] :
+         {std::pair{"|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|"
+                    "nor_conv_3x3~1|none~2|",
+                    0.9},
+          std::pair{"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
+                    "nor_conv_3x3~1|none~2|",
+                    0.9},
+          std::pair{"|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|nor_conv_3x3~2|",
+                    0.5}}) {
+        scored<cell_space::architecture> r;
+        r.t.id = s.history.size();
+        r.t.architecture = space.parse(text);
+        r.e.objectives["val_accuracy"] = v;
+        s.history.push_back(r);
+    }
+    std::ostringstream log;
+    const auto picked = final_selection(o, space, s, builder, d, {.epochs = 1}, 1, 0, log);
+    REQUIRE(picked.size() == 2);
+    std::vector<std::uint64_t> ids{picked[0].result.t.id, picked[1].result.t.id};
+    std::sort(ids.begin(), ids.end());
+    CHECK(ids == std::vector<std::uint64_t>{0, 2});
+}

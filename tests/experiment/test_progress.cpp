@@ -231,6 +231,17 @@ TEST_CASE("trials that differ only in training hyperparameters are one network",
     CHECK(!same_network{}(pair{1, 0.1}, pair{2, 0.1}));
     CHECK(same_network{}(3, 3));
     CHECK(!same_network{}(3, 4));
+    // cells that differ only in a dead branch are one network in the cell space
+    const auto cells = xnas::cell_space::nb201();
+    const auto a = cells.parse(
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|");
+    const auto b = cells.parse(
+        "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|");
+    const auto c = cells.parse(
+        "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|skip_connect~2|");
+    CHECK(same_network_in(cells)(a, b));
+    CHECK(!same_network_in(cells)(a, c));
+    CHECK(!same_network{}(a, b));
     // Two learning rates of one network take one place of the selection's two.
     xnas::study<pair> s;
     s.history.push_back(result(0, pair{1, 0.1}, 0.9, 10));

@@ -90,6 +90,28 @@ TEST_CASE("known nb201 strings parse to known edges", "[space][cell][nb201]") {
         s.is_disconnected(s.parse("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")));
 }
 
+TEST_CASE("live() drops the edges the output never sees", "[space][cell][nb201]") {
+    const auto s = cell_space::nb201();
+    // node 2 reaches the output only through none~2: the edges into it are dead
+    const auto dead_branch = s.parse(
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|");
+    CHECK(s.to_string(s.live(dead_branch)) ==
+          "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|");
+    const auto other_dead_branch = s.parse(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|none~2|");
+    CHECK(s.live(other_dead_branch) == s.live(dead_branch));
+    CHECK(s.live(s.live(dead_branch)) == s.live(dead_branch));
+    // node 1 feeds the output through node 2: nothing is dead
+    const auto chain =
+        s.parse("|skip_connect~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|");
+    CHECK(s.live(chain) == chain);
+    // node 1 feeds nothing: its incoming edge is dead, whatever feeds node 2 and 3
+    const auto unused_first =
+        s.parse("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|none~1|skip_connect~2|");
+    CHECK(s.to_string(s.live(unused_first)) ==
+          "|none~0|+|nor_conv_3x3~0|none~1|+|avg_pool_3x3~0|none~1|skip_connect~2|");
+}
+
 TEST_CASE("malformed nb201 strings are parse errors naming the token", "[space][cell][nb201]") {
     using Catch::Matchers::Contains;
     const auto s = cell_space::nb201();

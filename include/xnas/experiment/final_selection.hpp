@@ -11,6 +11,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>
@@ -20,22 +21,39 @@
 #include <xnas/run/final_selection.hpp>
 #include <xnas/select/flagged_first.hpp>
 #include <xnas/select/top_k.hpp>
+#include <xnas/space/cell_space.hpp>
 
 namespace xnas::experiment {
 
 /// The final selection's notion of one candidate: trials that differ only in training
 /// hyperparameters (the image space's second factor) train the same network, and the best of
 /// them stands for it. A TPE search's top ranks are often one network at several learning rates;
-/// the selection compares networks instead.
+/// the selection compares networks instead. Given the cell space, cells that differ only in
+/// edges their output never sees (cell_space::live) are one network too: they score alike under
+/// shared weights, and a one-shot search's top ranks are often one cell with several dead
+/// branches.
 struct same_network {
+    const cell_space* cells = nullptr;
+
     template <class A>
     bool operator()(const A& a, const A& b) const {
         if constexpr (requires { a.first == b.first; })
             return a.first == b.first;
+        else if constexpr (std::is_same_v<A, cell_space::architecture>)
+            return cells ? cells->live(a) == cells->live(b) : a == b;
         else
             return a == b;
     }
 };
+
+/// same_network for the trials of `space`.
+template <class Space>
+same_network same_network_in(const Space& space) {
+    if constexpr (std::is_same_v<Space, cell_space>)
+        return {.cells = &space};
+    else
+        return {};
+}
 
 /// Epochs of the final selection's training: o.select_epochs, or o.epochs when 0.
 inline std::size_t selection_epochs(const options& o) {
@@ -144,7 +162,7 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
     // by the shared-weight loss (one_shot.hpp), every other search by `by`.
     const objective candidates_by = s.objectives.empty() ? by : s.objectives.front();
     selection = reevaluate_best(s, evaluator, first_flagged("derived", top_k{candidates_by}), by,
-                                o.select, workers, same_network{});
+                                o.select, workers, same_network_in(space));
     for (const auto& r : selection) {
         std::snprintf(line, sizeof line, "  trial %llu  %s %.4f -> %.4f  ",
                       static_cast<unsigned long long>(r.result.t.id), short_name(by).c_str(),

@@ -254,6 +254,26 @@ class cell_space {
         return !reach[nodes_ - 1];
     }
 
+    /// The cell as its output sees it: every edge into a node whose value reaches the output
+    /// (node N-1) through no chain of non-"none" edges set to "none". Cells with the same live()
+    /// compute the same function of their input, however their dead edges differ (their
+    /// parameter counts and FLOPs do differ: the dead ops are still built).
+    architecture live(const architecture& a) const {
+        check(a, "live");
+        std::vector<char> feeds(nodes_, 0);
+        feeds[nodes_ - 1] = 1;
+        for (std::size_t i = nodes_ - 1; i-- > 0;)
+            for (std::size_t j = i + 1; j < nodes_ && !feeds[i]; ++j)
+                if (feeds[j] && a.ops[j * (j - 1) / 2 + i] != none_)
+                    feeds[i] = 1;
+        architecture out = a;
+        for (std::size_t j = 1; j < nodes_; ++j)
+            if (!feeds[j])
+                for (std::size_t i = 0; i < j; ++i)
+                    out.ops[j * (j - 1) / 2 + i] = static_cast<std::uint8_t>(none_);
+        return out;
+    }
+
     /// The encoding chosen by with_encoding() (adjacency by default).
     std::vector<double> encode(const architecture& a) const {
         return encoding_ == encoding::adjacency ? adjacency_encoding(a)
