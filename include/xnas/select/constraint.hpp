@@ -11,6 +11,7 @@
 #include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/select/detail/subset.hpp>
 
 namespace xnas {
 
@@ -73,17 +74,8 @@ struct constraint_filter {
   private:
     template <class A, class Choose>
     std::vector<std::size_t> filtered(std::span<const scored<A>> pop, Choose choose) const {
-        std::vector<scored<A>> kept;
-        std::vector<std::size_t> where;
-        for (std::size_t i = 0; i < pop.size(); ++i)
-            if (feasible(pop[i].e)) {
-                kept.push_back(pop[i]);
-                where.push_back(i);
-            }
-        auto chosen = choose(std::span<const scored<A>>(kept));
-        for (auto& c : chosen)
-            c = where[c];
-        return chosen;
+        return detail::select_among(
+            pop, [this](const evaluation& e) { return feasible(e); }, choose);
     }
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 #include <xnas/core/concepts.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/select/detail/subset.hpp>
 
 namespace xnas {
 
@@ -49,20 +50,17 @@ struct flagged_first {
     template <class A, class Choose>
     std::vector<std::size_t> combined(std::span<const scored<A>> pop, std::size_t k,
                                       Choose choose) const {
-        std::vector<std::size_t> out, where;
-        std::vector<scored<A>> rest;
-        for (std::size_t i = 0; i < pop.size(); ++i) {
-            if (flagged(pop[i].e)) {
-                if (out.size() < k)
-                    out.push_back(i);
-            } else {
-                rest.push_back(pop[i]);
-                where.push_back(i);
-            }
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < pop.size() && out.size() < k; ++i)
+            if (flagged(pop[i].e))
+                out.push_back(i);
+        if (out.size() < k) {
+            const std::size_t left = k - out.size();
+            for (std::size_t i : detail::select_among(
+                     pop, [this](const evaluation& e) { return !flagged(e); },
+                     [&](std::span<const scored<A>> rest) { return choose(rest, left); }))
+                out.push_back(i);
         }
-        if (out.size() < k)
-            for (std::size_t j : choose(std::span<const scored<A>>(rest), k - out.size()))
-                out.push_back(where[j]);
         return out;
     }
 };
