@@ -68,16 +68,37 @@ options one_shot_job(const fs::path& dir, const std::string& strategy, const std
     return o;
 }
 
+// The cells of one line of trials.csv (whose architectures hold no commas).
+std::vector<std::string> csv_cells(const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');)
+        cells.push_back(cell);
+    return cells;
+}
+
+// A study of cells with the given validation accuracies, trial k the k-th, ranked by accuracy.
+study<cell_space::architecture>
+scored_cells(const std::vector<std::pair<cell_space::architecture, double>>& cells) {
+    study<cell_space::architecture> s;
+    s.objectives = {{"val_accuracy", direction::maximize}};
+    for (const auto& [architecture, accuracy] : cells) {
+        scored<cell_space::architecture> r;
+        r.t.id = s.history.size();
+        r.t.architecture = architecture;
+        r.e.objectives["val_accuracy"] = accuracy;
+        s.history.push_back(r);
+    }
+    return s;
+}
+
 // trials.csv without its cost column (seconds, which differ from run to run).
 std::string trials_without_cost(const fs::path& out) {
     std::istringstream in(xnas_test::read_text(out / "trials.csv"));
     std::string line, kept;
     std::size_t cost = 0;
     for (bool header = true; std::getline(in, line); header = false) {
-        std::vector<std::string> cells;
-        std::stringstream row(line);
-        for (std::string cell; std::getline(row, cell, ',');)
-            cells.push_back(cell);
+        const std::vector<std::string> cells = csv_cells(line);
         if (header)
             cost = static_cast<std::size_t>(std::find(cells.begin(), cells.end(), "cost") -
                                             cells.begin());
@@ -312,16 +333,8 @@ TEST_CASE("DARTS's derived cell is flagged and always among the final selection'
     const prepared_data d = prepare_data(o);
     const cell_space space = cell_space::nb201();
     const cell_builder builder(space, {.input = d.input, .classes = d.outputs});
-    study<cell_space::architecture> s;
-    s.objectives = {{"val_accuracy", direction::maximize}};
     rng g(2);
-    for (const double v : {0.9, 0.8, 0.1}) {
-        scored<cell_space::architecture> r;
-        r.t.id = s.history.size();
-        r.t.architecture = space.sample(g);
-        r.e.objectives["val_accuracy"] = v;
-        s.history.push_back(r);
-    }
+    auto s = scored_cells({{space.sample(g), 0.9}, {space.sample(g), 0.8}, {space.sample(g), 0.1}});
     s.history[2].e.metrics["derived"] = 1;
     options one = o;
     one.select = 1;
@@ -364,12 +377,7 @@ TEST_CASE("one-shot searches of the cell space rank candidates by their shared-w
     std::string line;
     std::getline(in, line);
     REQUIRE(line.find(",val_loss,") != std::string::npos);
-    std::vector<std::string> names;
-    {
-        std::stringstream row(line);
-        for (std::string cell; std::getline(row, cell, ',');)
-            names.push_back(cell);
-    }
+    const std::vector<std::string> names = csv_cells(line);
     const auto column = [&](const std::string& name) {
         return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) -
                                         names.begin());
@@ -377,10 +385,7 @@ TEST_CASE("one-shot searches of the cell space rank candidates by their shared-w
     double lowest = 1e300, best_accuracy = -1;
     std::string by_loss, by_accuracy;
     while (std::getline(in, line)) {
-        std::vector<std::string> cells;
-        std::stringstream row(line);
-        for (std::string cell; std::getline(row, cell, ',');)
-            cells.push_back(cell);
+        const std::vector<std::string> cells = csv_cells(line);
         const double loss = std::stod(cells[column("val_loss")]);
         const double accuracy = std::stod(cells[column("val_accuracy")]);
         if (loss < lowest) {
@@ -406,23 +411,15 @@ TEST_CASE("the final selection takes one cell of those that differ only in dead 
     const prepared_data d = prepare_data(o);
     const cell_space space = cell_space::nb201();
     const cell_builder builder(space, {.input = d.input, .classes = d.outputs});
-    study<cell_space::architecture> s;
-    s.objectives = {{"val_accuracy", direction::maximize}};
-    for (const auto& [text, v] :
-         {std::pair{"|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|"
-                    "nor_conv_3x3~1|none~2|",
-                    0.9},
-          std::pair{"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
-                    "nor_conv_3x3~1|none~2|",
-                    0.9},
-          std::pair{"|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|nor_conv_3x3~2|",
-                    0.5}}) {
-        scored<cell_space::architecture> r;
-        r.t.id = s.history.size();
-        r.t.architecture = space.parse(text);
-        r.e.objectives["val_accuracy"] = v;
-        s.history.push_back(r);
-    }
+    const auto s = scored_cells(
+        {{space.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|"
+                      "nor_conv_3x3~1|none~2|"),
+          0.9},
+         {space.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
+                      "nor_conv_3x3~1|none~2|"),
+          0.9},
+         {space.parse("|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"),
+          0.5}});
     std::ostringstream log;
     const auto picked = final_selection(o, space, s, builder, d, {.epochs = 1}, 1, 0, log);
     REQUIRE(picked.size() == 2);
