@@ -1,12 +1,15 @@
 #include "same_weights.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
 #include <sstream>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/init.hpp>
 #include <xnas/nn/layers/activation.hpp>
@@ -304,6 +307,18 @@ TEST_CASE("evaluate reports the mean loss and accuracy over all samples", "[trai
     cm.add(all, std::span<const std::int32_t>(ds.labels));
     CHECK(cm.total() == 50);
     CHECK(cm.accuracy() == Approx(small.accuracy));
+    // An observer sees every batch's outputs and labels, in order.
+    std::vector<float> seen;
+    std::vector<std::int32_t> seen_labels;
+    train::evaluate(net, ce, ds, 7,
+                    [&](const nn::array<float>& out, std::span<const std::int32_t> labels) {
+                        seen.insert(seen.end(), out.data(), out.data() + out.size());
+                        seen_labels.insert(seen_labels.end(), labels.begin(), labels.end());
+                    });
+    CHECK(seen_labels == ds.labels);
+    REQUIRE(seen.size() == all.size());
+    CHECK(std::equal(seen.begin(), seen.end(), all.data(),
+                     [](float a, float b) { return std::abs(a - b) <= 1e-6f; }));
 }
 
 namespace {
@@ -410,4 +425,64 @@ TEST_CASE("running mean and confusion matrix", "[train][metrics]") {
     CHECK(cm.recall(1) == Approx(0.5));
     labels[0] = 5;
     CHECK_THROWS_AS(cm.add(logits, std::span<const std::int32_t>(labels)), std::out_of_range);
+}
+
+namespace {
+// Mean softmax cross-entropy of `logits` (rows of `classes`) scaled by `beta`, in double.
+double scaled_nll(const std::vector<float>& logits, const std::vector<std::int32_t>& labels,
+                  std::size_t classes, double beta) {
+    double total = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        double sum = 0;
+        for (std::size_t j = 0; j < classes; ++j)
+            sum += std::exp(beta * logits[i * classes + j]);
+        total += std::log(sum) - beta * logits[i * classes + static_cast<std::size_t>(labels[i])];
+    }
+    return total / static_cast<double>(labels.size());
+}
+} // namespace
+
+TEST_CASE("temperature-scaled cross-entropy: the loss at the best temperature",
+          "[train][metrics]") {
+    // Labels drawn from softmax(z); a network four times as confident outputs 4z.
+    rng g(12);
+    const std::size_t n = 4000, classes = 4;
+    std::vector<float> z(n * classes), confident(n * classes);
+    std::vector<std::int32_t> labels(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double sum = 0;
+        for (std::size_t j = 0; j < classes; ++j) {
+            z[i * classes + j] = static_cast<float>(g.normal(0, 1));
+            sum += std::exp(z[i * classes + j]);
+        }
+        double u = g.uniform() * sum;
+        std::size_t y = 0;
+        while (y + 1 < classes && (u -= std::exp(z[i * classes + y])) > 0)
+            ++y;
+        labels[i] = static_cast<std::int32_t>(y);
+        for (std::size_t j = 0; j < classes; ++j)
+            confident[i * classes + j] = 4 * z[i * classes + j];
+    }
+    const double scaled = train::temperature_scaled_nll(confident, labels, classes);
+    // The minimum over a fine grid of temperatures, which it must match and cannot beat.
+    double coarse = 0.05, grid = std::numeric_limits<double>::infinity();
+    for (double beta = 0.05; beta <= 1.0; beta += 1e-2)
+        if (const double f = scaled_nll(confident, labels, classes, beta); f < grid) {
+            grid = f;
+            coarse = beta;
+        }
+    for (double beta = coarse - 1e-2; beta <= coarse + 1e-2; beta += 1e-5)
+        grid = std::min(grid, scaled_nll(confident, labels, classes, beta));
+    CHECK(scaled <= grid + 1e-9);
+    CHECK(scaled == Approx(grid).margin(1e-8));
+    // Far below the over-confident loss, about the loss of the true logits, whatever the scale.
+    CHECK(scaled < scaled_nll(confident, labels, classes, 1.0) - 0.5);
+    CHECK(scaled == Approx(scaled_nll(z, labels, classes, 1.0)).margin(0.01));
+    CHECK(train::temperature_scaled_nll(z, labels, classes) == Approx(scaled).margin(1e-9));
+
+    CHECK_THROWS_AS(train::temperature_scaled_nll(std::span(z).first(7), labels, classes),
+                    std::invalid_argument);
+    labels[3] = 4;
+    CHECK_THROWS_WITH(train::temperature_scaled_nll(z, labels, classes),
+                      Contains("label 4 at row 3"));
 }

@@ -1,8 +1,9 @@
 #pragma once
 // Metrics the trainer reports: a sample-weighted running mean (epoch loss and accuracy over
-// batches of unequal size), a confusion matrix, the regression metrics rmse and r_squared, and
-// the result types of fit and evaluate.
+// batches of unequal size), a confusion matrix, the regression metrics rmse and r_squared, the
+// temperature-scaled cross-entropy, and the result types of fit and evaluate.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -193,6 +194,65 @@ double r_squared(const nn::array<T>& pred, const nn::array<T>& targets) {
     detail::regression_rows(pred, targets, "xnas::train::r_squared");
     return detail::r_squared_of(detail::squared_error_sum(pred, targets),
                                 detail::total_sum_of_squares(targets));
+}
+
+/// Mean softmax cross-entropy of `logits` (row-major, labels.size() rows of `classes` values)
+/// against `labels` after temperature scaling (Guo et al. 2017, "On Calibration of Modern Neural
+/// Networks", arXiv:1706.04599): the logits divided by the temperature in [1/20, 20] that
+/// minimises it. What is left is the loss of how a network orders the classes, not of how
+/// confident it is, which accuracy measures too coarsely and plain cross-entropy mixes with an
+/// over- or under-confidence that a shared-weight path inherits from the supernet. The loss is
+/// convex in the inverse temperature, so a golden-section search over its logarithm finds the
+/// minimum (to 1e-7 of the log). Throws std::invalid_argument for no rows, classes < 2, a size
+/// that does not match or a label out of range.
+inline double temperature_scaled_nll(std::span<const float> logits,
+                                     std::span<const std::int32_t> labels, std::size_t classes) {
+    const std::size_t n = labels.size();
+    if (n == 0 || classes < 2 || logits.size() != n * classes)
+        throw std::invalid_argument(
+            "xnas::train::temperature_scaled_nll: " + std::to_string(logits.size()) +
+            " logits for " + std::to_string(n) + " labels of " + std::to_string(classes) +
+            " classes");
+    for (std::size_t i = 0; i < n; ++i)
+        if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= classes)
+            throw std::invalid_argument("xnas::train::temperature_scaled_nll: label " +
+                                        std::to_string(labels[i]) + " at row " + std::to_string(i) +
+                                        ", expected in [0, " + std::to_string(classes) + ")");
+    auto nll = [&](double log_beta) {
+        const double beta = std::exp(log_beta);
+        double total = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const float* z = logits.data() + i * classes;
+            double top = z[0];
+            for (std::size_t j = 1; j < classes; ++j)
+                top = std::max(top, static_cast<double>(z[j]));
+            double sum = 0;
+            for (std::size_t j = 0; j < classes; ++j)
+                sum += std::exp(beta * (static_cast<double>(z[j]) - top));
+            total += std::log(sum) - beta * (static_cast<double>(z[labels[i]]) - top);
+        }
+        return total / static_cast<double>(n);
+    };
+    const double golden = (std::sqrt(5.0) - 1) / 2;
+    double lo = std::log(1.0 / 20), hi = std::log(20.0);
+    double a = hi - golden * (hi - lo), b = lo + golden * (hi - lo);
+    double fa = nll(a), fb = nll(b);
+    while (hi - lo > 1e-7) {
+        if (fa <= fb) {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - golden * (hi - lo);
+            fa = nll(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + golden * (hi - lo);
+            fb = nll(b);
+        }
+    }
+    return std::min(fa, fb);
 }
 
 /// What evaluate() measured on a data set (eval mode). A classification set fills loss and

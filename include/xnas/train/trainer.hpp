@@ -189,6 +189,12 @@ void clip_gradients(std::span<const nn::parameter<T>> params, double max_norm) {
                 p.gradient->data()[i] *= scale;
 }
 
+// evaluate's default observer.
+struct ignore_outputs {
+    template <class T>
+    void operator()(const nn::array<T>&, std::span<const std::int32_t>) const {}
+};
+
 } // namespace detail
 
 /// Mean loss of `net` on `ds` in eval mode, in batches of `batch_size`, with the accuracy for a
@@ -198,10 +204,12 @@ void clip_gradients(std::span<const nn::parameter<T>> params, double max_norm) {
 /// std::invalid_argument for an empty set, batch size 0 or a loss of the other kind,
 /// xnas::shape_error when samples do not fit the network or its outputs are not (K) for
 /// targets (N, K), and what the loss throws (xnas::numerical_error for a non-finite loss).
-template <class T, class Loss>
+/// `observe(outputs, labels)` sees each batch's outputs and class labels in order (labels empty
+/// for a regression set), for what the means cannot give (temperature_scaled_nll, say).
+template <class T, class Loss, class Observer = detail::ignore_outputs>
 requires loss_function<std::remove_cvref_t<Loss>, T>
     eval_result evaluate(nn::network<T>& net, Loss&& loss, const data::dataset<T>& ds,
-                         std::size_t batch_size = 256) {
+                         std::size_t batch_size = 256, Observer&& observe = {}) {
     detail::check_inputs<std::remove_cvref_t<Loss>>("xnas::train::evaluate", net, ds, "evaluation");
     data::batcher<T> batches(ds, batch_size, {.shuffle = false});
     const bool regression = ds.regression();
@@ -218,6 +226,7 @@ requires loss_function<std::remove_cvref_t<Loss>, T>
             throw numerical_error("xnas::train::evaluate: loss is " + std::to_string(v) +
                                   " on batch " + std::to_string(b) + ", expected a finite value");
         l.add(v, t.size());
+        observe(out, t.labels);
         if (regression)
             squared_error += detail::squared_error_sum(out, targets);
         else
