@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <sstream>
 #include <streambuf>
@@ -360,9 +361,37 @@ TEST_CASE("a one-shot search's time budget includes its supernet training",
     const auto result = run_main_job(o, log);
     INFO(log.str());
     CHECK_THAT(log.str(), Contains("warning: supernet training took"));
-    const std::size_t trials = result.summary.at("trials").get<std::size_t>();
-    CHECK(trials >= 1);
-    CHECK(trials <= 4); // the first round of asks (the lookahead of one worker)
+    // one round of asks, the lookahead of one worker, however late the clock
+    CHECK(result.summary.at("trials").get<std::size_t>() == job_lookahead(o, 1));
+}
+
+TEST_CASE("a one-shot search reserves its final selection's time from the supernet's training "
+          "speed",
+          "[experiment][one_shot]") {
+    const fs::path dir = position_images("reserve");
+    options o = one_shot_job(dir, "spos", "reserve");
+    o.select = 3;
+    o.select_epochs = 4;
+    o.minutes = 60;
+    const prepared_data d = prepare_data(o);
+    const cell_space space = cell_space::nb201();
+    const cell_builder builder(space, {.input = d.input, .classes = d.outputs});
+    fs::create_directories(o.out);
+    selection_reserve reserve = reserve_for(o, d, 2);
+    std::ostringstream log;
+    one_shot_search(o, d, space, builder, job_search_options(o, 2), log, reserve);
+    // A selection network trains at the supernet's seconds per image, over its own epochs and
+    // images: 3 networks on 2 workers take two rounds.
+    std::ifstream checkpoint(fs::path(o.out) / supernet_checkpoint_file, std::ios::binary);
+    std::string header;
+    std::getline(checkpoint, header);
+    const double trained =
+        json::value::parse(header).at("about").at("training_seconds").get<double>();
+    REQUIRE(trained > 0);
+    const double per_image = trained / static_cast<double>(2 * d.train->size());
+    const double candidate = per_image * static_cast<double>(4 * d.select_train->size());
+    CHECK(reserve.seconds_per_candidate == Approx(candidate).epsilon(1e-9));
+    CHECK(reserve.reserved == Approx(2 * candidate).epsilon(1e-9));
 }
 
 TEST_CASE("one-shot searches of the cell space rank candidates by their shared-weight loss",

@@ -218,6 +218,14 @@ TEST_CASE("the time reserve stops a search in time for the final selection",
     reserve.k = 0;
     reserve.budget_seconds = 150;
     CHECK(!reserve.on_result(s.history.back(), s)); // no selection: nothing to reserve
+    // Given a candidate's seconds (a one-shot search's reserve), the trials' costs do not count.
+    selection_reserve fixed{
+        .budget_seconds = 150, .k = 3, .workers = 2, .seconds_per_candidate = 20};
+    CHECK(!fixed.on_result(s.history.back(), s)); // 100 + 2 rounds x 20 < 150
+    CHECK(fixed.reserved == Approx(40));
+    fixed.k = 5;
+    CHECK(fixed.on_result(s.history.back(), s)); // 100 + 3 rounds x 20 >= 150
+    CHECK(fixed.reserved == Approx(60));
     selection_reserve untimed{.budget_seconds = 0, .k = 2};
     CHECK(!untimed.on_result(s.history.back(), s));
     xnas::study<int> none;

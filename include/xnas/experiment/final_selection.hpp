@@ -60,6 +60,12 @@ inline std::size_t selection_epochs(const options& o) {
     return o.select_epochs ? o.select_epochs : o.epochs;
 }
 
+/// The rounds `workers` workers take to re-evaluate k networks.
+inline double selection_rounds(std::size_t k, std::size_t workers) {
+    return std::ceil(static_cast<double>(k) /
+                     static_cast<double>(std::max<std::size_t>(workers, 1)));
+}
+
 /// Seconds the final selection of the k best distinct trials of `s` (by `by`) is expected to
 /// take on `workers` workers: their trials' mean cost scaled up to full fidelity, times `scale`
 /// (a selection evaluation's cost over a full-fidelity trial's), times the rounds of workers
@@ -74,15 +80,13 @@ double selection_seconds_estimate(const study<A>& s, const objective& by, std::s
     for (std::size_t i : top)
         mean += s.history[i].e.cost / std::max(s.history[i].t.fidelity, 1e-3);
     mean /= static_cast<double>(top.size());
-    const double rounds =
-        std::ceil(static_cast<double>(k) / static_cast<double>(std::max<std::size_t>(workers, 1)));
-    return mean * scale * rounds;
+    return mean * scale * selection_rounds(k, workers);
 }
 
 /// A search callback that ends the search early enough for the final selection to fit in the
-/// time budget: after each result it estimates the selection (selection_seconds_estimate) and
-/// asks to stop once the seconds elapsed (a resumed study's included) plus that estimate reach
-/// budget_seconds.
+/// time budget: after each result it estimates the selection (selection_seconds_estimate, or
+/// seconds_per_candidate per round of workers when set) and asks to stop once the seconds
+/// elapsed (a resumed study's included) plus that estimate reach budget_seconds.
 struct selection_reserve {
     double budget_seconds = 0; ///< 0: no wall-clock budget, nothing to reserve
     std::size_t k = 0;         ///< networks the selection re-evaluates (0: no selection)
@@ -90,6 +94,10 @@ struct selection_reserve {
     std::size_t workers = 1;
     objective by{"val_accuracy", direction::maximize};
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    /// One selection evaluation's seconds when the search's trials cannot tell: a one-shot
+    /// search's trials are shared-weight scores, a forward pass where the selection trains a
+    /// network from scratch (set by one_shot_search). 0: estimated from the trials' costs.
+    double seconds_per_candidate = 0;
     double reserved = 0; ///< the last estimate, for the log
 
     template <class A>
@@ -98,7 +106,8 @@ struct selection_reserve {
             return false;
         if (best_distinct(s, by, k, same_network{}).empty())
             return false;
-        reserved = selection_seconds_estimate(s, by, k, scale, workers);
+        reserved = seconds_per_candidate > 0 ? seconds_per_candidate * selection_rounds(k, workers)
+                                             : selection_seconds_estimate(s, by, k, scale, workers);
         const double now =
             s.resumed_seconds +
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

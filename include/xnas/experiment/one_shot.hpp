@@ -35,6 +35,7 @@
 #include <xnas/evaluate/chain_builder.hpp>
 #include <xnas/evaluate/training_params.hpp>
 #include <xnas/experiment/data.hpp>
+#include <xnas/experiment/final_selection.hpp>
 #include <xnas/experiment/options.hpp>
 #include <xnas/experiment/warm_start.hpp>
 #include <xnas/oneshot/cell_supernet.hpp>
@@ -172,6 +173,14 @@ class first_factor_strategy {
 
 namespace detail {
 
+/// Hands a callback that reserves time for the final selection (selection_reserve) the seconds
+/// one selection evaluation will take; other callbacks ignore it.
+template <class Callback>
+void set_selection_candidate_seconds(Callback& c, double seconds) {
+    if constexpr (requires { c.seconds_per_candidate = seconds; })
+        c.seconds_per_candidate = seconds;
+}
+
 /// DARTS's evaluator: `inner`'s scores, with the metric derived = 1 on the derived cell, which
 /// the final selection then re-evaluates whatever its shared-weight score (a supernet trained
 /// on op mixtures scores discrete cells poorly, its own argmax included).
@@ -297,7 +306,8 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
     }
 
     // --minutes bounds the whole one-shot search, the supernet's training included: the
-    // candidates get what training left.
+    // candidates get what training left. When it left (almost) nothing, the search scores one
+    // round of candidates, whatever the clock says, so that a trained supernet yields a winner.
     const objective ranking = differentiable ? cell_shared_weight_ranking : primary_objective(o);
     search_options opt = one_shot_search_options(opt_in, ranking);
     if (opt.max_seconds > 0) {
@@ -306,12 +316,29 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             char line[200];
             std::snprintf(line, sizeof line,
                           "warning: supernet training took %.1f s of the %.1f s budget "
-                          "(--minutes); the search scores few candidates. Lower "
+                          "(--minutes); the search scores one round of candidates. Lower "
                           "--supernet-epochs or raise --minutes\n",
                           trained_seconds, opt.max_seconds);
             log << line;
+            const std::size_t round =
+                opt.lookahead ? opt.lookahead : std::max<std::size_t>(opt.workers, 1);
+            opt.max_trials = opt.max_trials ? std::min(opt.max_trials, round) : round;
+            opt.max_seconds = 0;
+        } else {
+            opt.max_seconds = left;
         }
-        opt.max_seconds = std::max(left, 0.05 * opt.max_seconds);
+    }
+
+    // The final selection trains networks from scratch; a time reserve (selection_reserve)
+    // cannot tell its cost from the shared-weight scores it sees, so it gets one from the
+    // supernet's training speed per image, which a single path trains at about a network's
+    // (DARTS's epochs run every op of the mixture: its estimate errs long, so the search ends
+    // early rather than late).
+    if (o.select && d.select_train && !d.train->empty()) {
+        const double per_image = trained_seconds / static_cast<double>(so.epochs * d.train->size());
+        const double candidate_seconds =
+            per_image * static_cast<double>(selection_epochs(o) * d.select_train->size());
+        (set_selection_candidate_seconds(callbacks, candidate_seconds), ...);
     }
 
     if constexpr (differentiable) {
