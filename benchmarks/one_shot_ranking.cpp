@@ -4,7 +4,7 @@
 // batch norm recalibrated) and once after training each alone from scratch; the figures are
 // the Kendall tau and Spearman rho of the ranking by shared-weight validation loss (what
 // one-shot searches rank by) against the stand-alone accuracies, and the same for the
-// shared-weight accuracies.
+// shared-weight accuracies and the temperature-scaled shared-weight loss.
 //
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
@@ -22,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 #include <xnas/core/json.hpp>
@@ -37,6 +38,7 @@
 #include <xnas/oneshot/shared_weight_evaluator.hpp>
 #include <xnas/oneshot/training.hpp>
 #include <xnas/report/rank_correlation.hpp>
+#include <xnas/train/metrics.hpp>
 #include <xnas/train/trainer.hpp>
 
 namespace ex = xnas::experiment;
@@ -45,6 +47,16 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The validation loss of `net` at its best temperature (train::temperature_scaled_nll).
+double calibrated_loss(xnas::nn::network<float> net, const xnas::data::dataset<float>& validation) {
+    std::vector<float> logits;
+    auto keep = [&](const xnas::nn::array<float>& out, std::span<const std::int32_t>) {
+        logits.insert(logits.end(), out.data(), out.data() + out.size());
+    };
+    xnas::train::evaluate(net, xnas::train::default_loss<float>{}, validation, 128, keep);
+    return xnas::train::temperature_scaled_nll(logits, validation.labels, validation.num_classes);
 }
 
 // Stand-alone accuracies by architecture from an earlier run's JSON line (--standalone-from):
@@ -90,7 +102,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
     }
     xnas::shared_weight_evaluator<Supernet> shared(
         s, *d.train, *d.validation, {.recalibration_batches = recalibration_batches});
-    std::vector<double> shared_scores, shared_losses, standalone_scores;
+    std::vector<double> shared_scores, shared_losses, calibrated_losses, standalone_scores;
     auto rows = xnas::json::value::array();
     double shared_seconds = 0, standalone_seconds = 0;
     for (std::size_t k = 0; k < drawn.size(); ++k) {
@@ -101,50 +113,52 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                                      " failed: " + e.message);
         shared_seconds += seconds_since(t0);
 
-        t0 = std::chrono::steady_clock::now();
-        const auto was = known.find(space.to_string(drawn[k]));
+        const std::string name = space.to_string(drawn[k]);
+        const auto was = known.find(name);
+        double alone = 0;
         if (was != known.end()) {
-            shared_scores.push_back(e.objectives.at("val_accuracy"));
-            shared_losses.push_back(-e.value("val_loss"));
-            standalone_scores.push_back(was->second);
-            std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f (earlier run)  %s\n", k + 1,
-                         shared_scores.back(), was->second, was->first.c_str());
-            rows.push_back(xnas::json::value::object({{"architecture", was->first},
-                                                      {"shared", shared_scores.back()},
-                                                      {"shared_loss", -shared_losses.back()},
-                                                      {"standalone", was->second}}));
-            continue;
+            alone = was->second;
+        } else {
+            t0 = std::chrono::steady_clock::now();
+            xnas::rng g(seed + 100 + k);
+            auto net = builder.build(drawn[k], g);
+            xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
+            xnas::nn::sgd<float> opt(
+                {.lr = so.lr, .momentum = so.momentum, .weight_decay = so.weight_decay});
+            xnas::train::fit(net, xnas::train::default_loss<float>{}, opt, *d.train,
+                             {.epochs = standalone_epochs,
+                              .batch_size = so.batch_size,
+                              .seed = seed + k,
+                              .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr,
+                                                                    .period = standalone_epochs},
+                              .clip_grad_norm = so.clip_grad_norm});
+            alone = xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation)
+                        .accuracy;
+            standalone_seconds += seconds_since(t0);
         }
-        xnas::rng g(seed + 100 + k);
-        auto net = builder.build(drawn[k], g);
-        xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
-        xnas::nn::sgd<float> opt(
-            {.lr = so.lr, .momentum = so.momentum, .weight_decay = so.weight_decay});
-        xnas::train::fit(
-            net, xnas::train::default_loss<float>{}, opt, *d.train,
-            {.epochs = standalone_epochs,
-             .batch_size = so.batch_size,
-             .seed = seed + k,
-             .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr, .period = standalone_epochs},
-             .clip_grad_norm = so.clip_grad_norm});
-        const double alone =
-            xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation).accuracy;
-        standalone_seconds += seconds_since(t0);
         shared_scores.push_back(e.objectives.at("val_accuracy"));
         shared_losses.push_back(-e.value("val_loss"));
+        calibrated_losses.push_back(-calibrated_loss(shared.network(drawn[k]), *d.validation));
         standalone_scores.push_back(alone);
-        std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f  %s\n", k + 1,
-                     shared_scores.back(), alone, space.to_string(drawn[k]).c_str());
-        rows.push_back(xnas::json::value::object({{"architecture", space.to_string(drawn[k])},
-                                                  {"shared", shared_scores.back()},
-                                                  {"shared_loss", -shared_losses.back()},
-                                                  {"standalone", alone}}));
+        std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f%s  %s\n", k + 1,
+                     shared_scores.back(), alone, was != known.end() ? " (earlier run)" : "",
+                     name.c_str());
+        rows.push_back(
+            xnas::json::value::object({{"architecture", name},
+                                       {"shared", shared_scores.back()},
+                                       {"shared_loss", -shared_losses.back()},
+                                       {"shared_loss_calibrated", -calibrated_losses.back()},
+                                       {"standalone", alone}}));
     }
     return xnas::json::value::object(
         {{"kendall_tau", xnas::kendall_tau(shared_losses, standalone_scores)},
          {"spearman_rho", xnas::spearman_rho(shared_losses, standalone_scores)},
          {"kendall_tau_by_accuracy", xnas::kendall_tau(shared_scores, standalone_scores)},
          {"spearman_rho_by_accuracy", xnas::spearman_rho(shared_scores, standalone_scores)},
+         {"kendall_tau_by_calibrated_loss",
+          xnas::kendall_tau(calibrated_losses, standalone_scores)},
+         {"spearman_rho_by_calibrated_loss",
+          xnas::spearman_rho(calibrated_losses, standalone_scores)},
          {"archs", archs},
          {"supernet_epochs", supernet_epochs},
          {"standalone_epochs", standalone_epochs},

@@ -8,8 +8,9 @@
 #       [FINAL_EPOCHS]
 # TPE's search gets TPE_MINUTES (11) and SPOS's supernet SUPERNET_EPOCHS (12) epochs of the
 # whole training split; both retrain their winner for FINAL_EPOCHS (6) epochs of the 60,000
-# images. The defaults put both under 20 minutes end to end on a 2-vCPU Zen 5 machine
-# (docs/results.md); the totals are in each summary's "seconds".
+# images. The defaults put both near 20 minutes end to end on a 2-vCPU Zen 5 machine, SPOS's
+# total depending on how large a winner it retrains (docs/results.md); the totals are in each
+# summary's "seconds".
 # Writes OUT/{spos,tpe}/ (results folders), OUT/{spos,tpe}.json (summaries), OUT/*.log.
 set -euo pipefail
 if [ $# -lt 3 ]; then
