@@ -3,6 +3,7 @@
 // reserve, which stops a search under a clock budget early enough for the selection.
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstddef>
 #include <sstream>
 #include <string>
@@ -192,6 +193,16 @@ TEST_CASE("the search prints one line per trial off a terminal", "[experiment][p
                                 "failed: parameter budget\n"));
     CHECK(p.finished_at.size() == 2);
     CHECK(failed_trials(s) == 1);
+
+    // The time left counts only the trials run since the search began: not what came before
+    // it (a supernet's training, 100 s here) nor the trials a resume replayed (2).
+    std::ostringstream late;
+    search_progress q{.total = 4, .out = &late, .tty = false};
+    q.start -= std::chrono::seconds(100);
+    q.on_start(s);
+    s.history.push_back(result(2, 3, 0.6, 1));
+    q.on_result(s.history.back(), s);
+    CHECK_THAT(late.str(), StartsWith("trial 3/4  elapsed 100s  eta 0s  "));
 }
 
 TEST_CASE("the time reserve stops a search in time for the final selection",

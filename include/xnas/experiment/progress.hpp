@@ -67,8 +67,10 @@ std::size_t failed_trials(const study<A>& s) {
 
 /// A search callback: after each result, trials done (of `total`), seconds elapsed and left,
 /// the best value of `by` so far and the failures. Trials, failures and seconds come from the
-/// study, so a resumed search counts on from its journal. It also records when each trial
-/// finished (finished_at), for the report's time axis.
+/// study, so a resumed search counts on from its journal. The time left under a trial budget
+/// comes from the trials this process ran since the search began (on_start), so neither a
+/// one-shot search's supernet training nor a journal's replay counts as trial time. It also
+/// records when each trial finished (finished_at), for the report's time axis.
 struct search_progress {
     std::size_t total = 0;     ///< trials of the budget (0: a time budget)
     double budget_seconds = 0; ///< the time budget, for the time left without a trial budget
@@ -77,6 +79,12 @@ struct search_progress {
     bool tty = is_terminal(std::cerr); ///< redraw a bar in place (else one line per trial)
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     std::map<std::uint64_t, double> finished_at{}; ///< trial id -> seconds into the search
+
+    template <class A>
+    void on_start(const study<A>& s) {
+        search_start = std::chrono::steady_clock::now();
+        done_at_start = s.history.size();
+    }
 
     template <class A>
     void on_result(const scored<A>& r, const study<A>& s) {
@@ -92,10 +100,15 @@ struct search_progress {
         if (best_index)
             std::snprintf(best, sizeof best, "%.4f", s.history[*best_index].e.value(by.name));
         double eta = 0;
-        if (total)
-            eta = now / static_cast<double>(done) *
-                  static_cast<double>(total - std::min(done, total));
-        else if (budget_seconds > 0)
+        if (total) {
+            const std::size_t run = done - std::min(done, done_at_start);
+            const double spent =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - search_start)
+                    .count();
+            if (run)
+                eta = spent / static_cast<double>(run) *
+                      static_cast<double>(total - std::min(done, total));
+        } else if (budget_seconds > 0)
             eta = std::max(0.0, budget_seconds - now);
         char line[256];
         std::snprintf(line, sizeof line,
@@ -115,6 +128,10 @@ struct search_progress {
             *out << '\n';
     }
     void on_warning(const std::string& w) { *out << "\nwarning: " << w << '\n'; }
+
+    // Set by on_start (public only so that the struct stays an aggregate).
+    std::chrono::steady_clock::time_point search_start = start;
+    std::size_t done_at_start = 0;
 };
 
 /// A training callback for the long retrain of a winner, where a silent stretch of minutes
