@@ -199,10 +199,10 @@ double r_squared(const nn::array<T>& pred, const nn::array<T>& targets) {
 /// Mean softmax cross-entropy of `logits` (row-major, labels.size() rows of `classes` values)
 /// against `labels` after temperature scaling (Guo et al. 2017, "On Calibration of Modern Neural
 /// Networks", arXiv:1706.04599): the logits divided by the temperature in [1/20, 20] that
-/// minimises it. What is left is the loss of how a network orders the classes, not of how
-/// confident it is, which accuracy measures too coarsely and plain cross-entropy mixes with an
-/// over- or under-confidence that a shared-weight path inherits from the supernet. The loss is
-/// convex in the inverse temperature, so a golden-section search over its logarithm finds the
+/// minimises it: how well a network separates the classes, apart from its overall over- or
+/// under-confidence, which the plain cross-entropy also charges and accuracy cannot see at all
+/// (benchmarks/one_shot_ranking compares rankings of shared-weight paths by the three). The loss
+/// is convex in the inverse temperature, so a golden-section search over its logarithm finds the
 /// minimum (to 1e-7 of the log). Throws std::invalid_argument for no rows, classes < 2, a size
 /// that does not match or a label out of range.
 inline double temperature_scaled_nll(std::span<const float> logits,
