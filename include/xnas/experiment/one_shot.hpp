@@ -320,9 +320,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
                           "--supernet-epochs or raise --minutes\n",
                           trained_seconds, opt.max_seconds);
             log << line;
-            const std::size_t round =
-                opt.lookahead ? opt.lookahead : std::max<std::size_t>(opt.workers, 1);
-            opt.max_trials = opt.max_trials ? std::min(opt.max_trials, round) : round;
+            opt.max_trials = opt.max_trials ? std::min(opt.max_trials, opt.window()) : opt.window();
             opt.max_seconds = 0;
         } else {
             opt.max_seconds = left;

@@ -61,6 +61,9 @@ struct search_options {
     /// window is full and its oldest trial is still running, so a lookahead above the workers
     /// keeps them busier, at the cost of strategies deciding on older results.
     std::size_t lookahead = 0;
+    /// The trials asked ahead of the oldest result not yet told, in ask order: the lookahead,
+    /// or the workers when it is 0.
+    std::size_t window() const { return lookahead ? lookahead : workers; }
     std::string journal{}; ///< journal path; empty: no journal (needs a serializable_space)
     /// With a journal: replay it first (if it exists), then continue. Without resume an existing
     /// non-empty journal is an error, never silently overwritten.
@@ -494,7 +497,7 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
     {
         std::size_t in_flight = 0;
         const bool ordered = !opt.asynchronous;
-        const std::size_t window = opt.lookahead ? opt.lookahead : opt.workers;
+        const std::size_t window = opt.window();
         std::deque<std::uint64_t> untold; // ordered: ids asked and not yet told, in ask order
         std::unordered_map<std::uint64_t, scored<A>> arrived; // ordered: results awaiting turn
         // Trials asked before a crash but never finished run first, as they would have.
