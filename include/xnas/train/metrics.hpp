@@ -218,18 +218,21 @@ inline double temperature_scaled_nll(std::span<const float> logits,
             throw std::invalid_argument("xnas::train::temperature_scaled_nll: label " +
                                         std::to_string(labels[i]) + " at row " + std::to_string(i) +
                                         ", expected in [0, " + std::to_string(classes) + ")");
+    // Each row's largest logit, the shift that keeps exp from overflowing at any temperature.
+    std::vector<double> top(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float* z = logits.data() + i * classes;
+        top[i] = *std::max_element(z, z + classes);
+    }
     auto nll = [&](double log_beta) {
         const double beta = std::exp(log_beta);
         double total = 0;
         for (std::size_t i = 0; i < n; ++i) {
             const float* z = logits.data() + i * classes;
-            double top = z[0];
-            for (std::size_t j = 1; j < classes; ++j)
-                top = std::max(top, static_cast<double>(z[j]));
             double sum = 0;
             for (std::size_t j = 0; j < classes; ++j)
-                sum += std::exp(beta * (static_cast<double>(z[j]) - top));
-            total += std::log(sum) - beta * (static_cast<double>(z[labels[i]]) - top);
+                sum += std::exp(beta * (static_cast<double>(z[j]) - top[i]));
+            total += std::log(sum) - beta * (static_cast<double>(z[labels[i]]) - top[i]);
         }
         return total / static_cast<double>(n);
     };
