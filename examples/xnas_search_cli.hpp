@@ -64,6 +64,11 @@ inline CLI::Option* add_options(CLI::App& app, xnas::experiment::options& c) {
         "--minutes", c.minutes,
         "wall-clock budget of the search (a resumed run counts the minutes its journal spent)");
     trials->excludes(minutes);
+    app.add_option("--time-limit", c.time_limit,
+                   "wall-clock limit of the whole run in minutes, reading the data included: the "
+                   "search stops at it if --minutes has not stopped it before, and "
+                   "the retrain trains as many of its --final-epochs as fit in what is left (at "
+                   "least one), its learning rate annealed over those");
     app.add_option("--epochs", c.epochs, "training epochs per candidate (at full fidelity)")
         ->capture_default_str();
     app.add_option("--final-epochs", c.final_epochs,

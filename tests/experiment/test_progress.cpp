@@ -4,9 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <xnas/core/study.hpp>
 #include <xnas/experiment/final_selection.hpp>
 #include <xnas/experiment/progress.hpp>
@@ -175,6 +177,75 @@ TEST_CASE("a real retrain reports each epoch and follows the final recipe",
     const retrained twin =
         retrain(o, mlp_builder{}, std::size_t{16}, searched, train, stats, false, 2, again);
     CHECK(twin.history.last().loss == r.history.last().loss);
+}
+
+TEST_CASE("epochs_within keeps the retrain's epochs that fit, at least one",
+          "[experiment][retrain]") {
+    CHECK(epochs_within(100, 10, 5, 6) == 6);   // 9.5 fit, 6 planned
+    CHECK(epochs_within(100, 10, 15, 12) == 8); // 8.5 fit
+    CHECK(epochs_within(59.9, 10, 0, 12) == 5);
+    CHECK(epochs_within(5, 10, 0, 6) == 1); // none fits: the winner is still retrained
+    CHECK(epochs_within(-30, 10, 0, 6) == 1);
+    CHECK(epochs_within(1e9, 10, 0, 6) == 6);
+    CHECK(epochs_within(100, 0, 0, 6) == 6); // no timing: every planned epoch
+    CHECK(epochs_within(std::nan(""), 10, 0, 6) == 1);
+}
+
+TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise the same",
+          "[experiment][progress][retrain]") {
+    const auto train = blobs(200);
+    xnas::data::normalization stats;
+    stats.mean = {0};
+    stats.stddev = {1};
+    options o{.seed = 6};
+    o.final_epochs = 3;
+    const xnas::training_recipe searched{.optimizer = "sgd", .lr = 0.05, .batch_size = 20};
+    auto run = [&](const options& opt, const retrain_budget& budget, std::string& text) {
+        std::ostringstream log;
+        retrained r = retrain(opt, mlp_builder{}, std::size_t{16}, searched, train, stats, false, 1,
+                              log, budget);
+        text = log.str();
+        return r;
+    };
+    std::string plain_log, roomy_log, short_log, one_log;
+    const retrained plain = run(o, {}, plain_log);
+    // Room for every epoch: timed on a copy, the retrain itself is the one without a limit.
+    const retrained roomy = run(o, {.seconds_left = 1e6, .scored_after = 100}, roomy_log);
+    CHECK(plain_log.find("--time-limit") == std::string::npos);
+    CHECK_THAT(roomy_log, StartsWith("--time-limit: 3 of the retrain's 3 epochs fit in the "));
+    REQUIRE(roomy.history.epochs.size() == 3);
+    CHECK(roomy.history.last().loss == plain.history.last().loss);
+    // No time left: one epoch, annealed over one epoch, as a retrain planned for one.
+    const retrained cut = run(o, {.seconds_left = 0, .scored_after = 100}, short_log);
+    CHECK_THAT(short_log, StartsWith("--time-limit: 1 of the retrain's 3 epochs fit in the 0 s "
+                                     "left (an epoch takes about "));
+    CHECK_THAT(short_log, Contains("retraining the best architecture on 200 samples for 1 epochs"));
+    REQUIRE(cut.history.epochs.size() == 1);
+    options one = o;
+    one.final_epochs = 1;
+    const retrained single = run(one, {}, one_log);
+    CHECK(cut.history.last().loss == single.history.last().loss);
+    CHECK(cut.history.last().loss != plain.history.epochs.front().loss); // the schedule differs
+}
+
+TEST_CASE("seconds_per_sample times a copy and leaves the network as it was",
+          "[experiment][retrain]") {
+    const auto train = blobs(200);
+    xnas::rng g(1);
+    auto net = mlp_builder{}.build(std::size_t{16}, g);
+    xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
+    std::vector<float> before;
+    for (const auto& p : net.parameters())
+        before.insert(before.end(), p.value->begin(), p.value->end());
+    const double s =
+        seconds_per_sample(net, train, {.optimizer = "sgd", .lr = 0.1, .batch_size = 20},
+                           {.epochs = 5, .seed = 2}, 5.0);
+    CHECK(s > 0);
+    CHECK(s < 0.1); // a 16-unit MLP trains far faster than 10 samples a second
+    std::vector<float> after;
+    for (const auto& p : net.parameters())
+        after.insert(after.end(), p.value->begin(), p.value->end());
+    CHECK(after == before);
 }
 
 TEST_CASE("the search prints one line per trial off a terminal", "[experiment][progress]") {

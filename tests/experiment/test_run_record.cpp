@@ -153,6 +153,24 @@ TEST_CASE("validate refuses options that do nothing", "[experiment][record]") {
     CHECK(timed.trials == 0);
 }
 
+TEST_CASE("a whole run's time limit bounds its search and holds the search's budget",
+          "[experiment][record]") {
+    CHECK(search_budget_seconds(options{}) == 0);
+    CHECK(search_budget_seconds(options{.minutes = 5}) == 300);
+    CHECK(search_budget_seconds(options{.time_limit = 20}) == 1200);
+    CHECK(search_budget_seconds(options{.minutes = 11, .time_limit = 20}) == 660);
+    CHECK(search_budget_seconds(options{.minutes = 20, .time_limit = 20}) == 1200);
+    CHECK_THROWS_WITH(validate(options{.minutes = 21, .time_limit = 20}),
+                      Equals("--minutes 21 is more than --time-limit 20: the search's budget is "
+                             "part of the whole run's"));
+    CHECK_THROWS_WITH(validate(options{.time_limit = -1}),
+                      Equals("--time-limit: expected a finite number > 0, not -1"));
+    // Without --minutes the trial budget stays: the limit only stops a search that outruns it.
+    options o{.time_limit = 20};
+    resolve_defaults(o);
+    CHECK(o.trials == 20);
+}
+
 TEST_CASE("validate refuses a value out of its option's range", "[experiment][record]") {
     CHECK_THROWS_WITH(validate(options{.epochs = 0}),
                       Equals("--epochs: expected a whole number >= 1, not 0"));

@@ -6,6 +6,7 @@
 // augmentation the retrain and the trials train under.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -50,6 +51,7 @@ struct prepared_data {
     bool sequences = false;  ///< images were turned into sequences of their rows
     bool regression = false; ///< the samples carry real-valued targets
     std::string format;      ///< the format the data was read as (idx, cifar10, npy, ...)
+    double seconds = 0;      ///< spent reading and preparing it (a run's time limit counts it)
 
     /// Whether samples are images (C, H, W): what crops, flips and erasing apply to.
     bool images() const { return input.size() == 3; }
@@ -152,6 +154,7 @@ inline loaded_data load_data(const options& o) {
 /// already (T, F) stay as they are). Throws xnas::file_error for unusable files and
 /// std::invalid_argument when the data does not fit the task (class labels for regression).
 inline prepared_data prepare_data(const options& o, bool sequences) {
+    const auto start = std::chrono::steady_clock::now();
     auto tt = load_data(o);
     rng g(o.seed ^ 0x5EED5EEDULL);
     prepared_data p;
@@ -193,6 +196,7 @@ inline prepared_data prepare_data(const options& o, bool sequences) {
     p.validation = std::make_shared<data::dataset<float>>(std::move(validation));
     p.full_train = std::make_shared<data::dataset<float>>(std::move(tt.data.train));
     p.test = std::make_shared<data::dataset<float>>(std::move(tt.data.test));
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return p;
 }
 

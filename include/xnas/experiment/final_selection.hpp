@@ -125,7 +125,7 @@ inline selection_reserve reserve_for(const options& o, const prepared_data& d,
             ? static_cast<double>(selection_epochs(o)) / static_cast<double>(o.epochs) *
                   static_cast<double>(d.select_train->size()) / static_cast<double>(d.train->size())
             : 1.0;
-    return {.budget_seconds = o.minutes * 60,
+    return {.budget_seconds = search_budget_seconds(o),
             .k = o.select,
             .scale = scale,
             .workers = workers,
@@ -153,10 +153,11 @@ final_selection(const options& o, const Space& space, const study<A>& s, const B
                   "final selection: re-evaluating the %zu best networks for %zu epochs on %zu "
                   "images%s...\n",
                   o.select, selection_epochs(o), d.select_train->size(),
-                  o.minutes > 0 ? (" (estimated " + std::to_string(std::lround(reserved_seconds)) +
-                                   " s, reserved from --minutes)")
-                                      .c_str()
-                                : "");
+                  search_budget_seconds(o) > 0
+                      ? (" (estimated " + std::to_string(std::lround(reserved_seconds)) +
+                         " s, reserved from the search's budget)")
+                            .c_str()
+                      : "");
     log << line;
     train_evaluator<A, Builder> evaluator(
         builder, d.select_train, d.validation,

@@ -202,7 +202,7 @@ inline search_options job_search_options(const options& o, std::size_t workers) 
             objectives.push_back(named);
     return {.objectives = std::move(objectives),
             .max_trials = o.trials,
-            .max_seconds = o.minutes * 60,
+            .max_seconds = search_budget_seconds(o),
             .seed = o.seed,
             .workers = workers,
             .asynchronous = o.asynchronous,
@@ -231,9 +231,10 @@ struct job_result {
 ///     journal, then record_options and split.json;
 ///  2. with o.transfer the transfer candidate (transfer_candidate); o.prescreen's picks and the
 ///     warm start's seeds asked first (warm_start), then the search, journaled, with
-///     search_progress and the final selection's reserve under o.minutes;
-///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads
-///     (or the transfer's fine-tune when it beat the winner); its test figures, best_model.xnas
+///     search_progress and the final selection's reserve under o.minutes (or o.time_limit);
+///  3. trials.csv and pareto.csv; final_selection; retrain of the winner on workers x threads,
+///     as many of its epochs as o.time_limit leaves time for (or the transfer's fine-tune when
+///     it beat the winner); its test figures, best_model.xnas
 ///     (and best_model.onnx with o.export_onnx), best.json, report.html; the top decisions
 ///     logged.
 /// Throws std::invalid_argument for bad options (validate), xnas::file_error and
@@ -294,7 +295,7 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
 
     const search_options opt = job_search_options(o, workers);
     search_progress bar{.total = o.trials,
-                        .budget_seconds = o.minutes * 60,
+                        .budget_seconds = search_budget_seconds(o),
                         .by = primary,
                         .out = &log,
                         .tty = is_terminal(log)};
@@ -344,9 +345,13 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
             rec.retrain_recipe = {.optimizer = "sgd", .lr = 0.01, .momentum = 0.9};
             return fine_tune_transfer(o, d, workers * threads, log);
         }
+        retrain_budget budget{.scored_after = d.test->size()};
+        if (o.time_limit > 0) // a resumed run counts the seconds its journal spent
+            budget.seconds_left =
+                o.time_limit * 60 - d.seconds - rec.search.resumed_seconds - since(t0);
         retrained r =
             retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
-                    *d.full_train, d.stats, d.images(), workers * threads, log);
+                    *d.full_train, d.stats, d.images(), workers * threads, log, budget);
         rec.retrain_epochs = r.history.epochs.size();
         rec.retrain_plain_epochs = r.plain_epochs;
         rec.retrain_recipe = r.recipe;

@@ -305,9 +305,10 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         log << line << std::flush;
     }
 
-    // --minutes bounds the whole one-shot search, the supernet's training included: the
-    // candidates get what training left. When it left (almost) nothing, the search scores one
-    // round of candidates, whatever the clock says, so that a trained supernet yields a winner.
+    // --minutes (or --time-limit) bounds the whole one-shot search, the supernet's training
+    // included: the candidates get what training left. When it left (almost) nothing, the search
+    // scores one round of candidates, whatever the clock says, so that a trained supernet yields a
+    // winner.
     const objective ranking = differentiable ? cell_shared_weight_ranking : primary_objective(o);
     search_options opt = one_shot_search_options(opt_in, ranking);
     if (opt.max_seconds > 0) {
@@ -316,8 +317,8 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             char line[200];
             std::snprintf(line, sizeof line,
                           "warning: supernet training took %.1f s of the %.1f s budget "
-                          "(--minutes); the search scores one round of candidates. Lower "
-                          "--supernet-epochs or raise --minutes\n",
+                          "(--minutes or --time-limit); the search scores one round of "
+                          "candidates. Lower --supernet-epochs or raise the budget\n",
                           trained_seconds, opt.max_seconds);
             log << line;
             opt.max_trials = opt.max_trials ? std::min(opt.max_trials, opt.window()) : opt.window();

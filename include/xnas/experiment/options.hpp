@@ -45,8 +45,12 @@ struct options {
     std::string strategy = "tpe";
     double cost_exponent = 0; ///< tpe, bohb: weight of predicted log(FLOPs) (0: cost ignored)
     bool cost_cooling = false;
-    std::size_t trials = 0;       ///< 0 with minutes 0: resolve_defaults sets 20
-    double minutes = 0;           ///< wall-clock budget of the search (0: none)
+    std::size_t trials = 0; ///< 0 with minutes 0: resolve_defaults sets 20
+    double minutes = 0;     ///< wall-clock budget of the search (0: none)
+    /// Wall-clock limit of the whole run in minutes, reading the data included (0: none;
+    /// --time-limit). The search stops at it if --minutes has not stopped it before, and
+    /// the retrain trains as many of its final_epochs as fit in what is left (at least one).
+    double time_limit = 0;
     std::size_t epochs = 2;       ///< per candidate, at full fidelity
     std::size_t final_epochs = 0; ///< 0: max(epochs, 2)
     std::size_t final_limit = 0;  ///< retrain on the first K training images (0: all)
@@ -236,6 +240,7 @@ void for_each_number(Options& o, F&& f) {
     f("--cost-exponent", o.cost_exponent, real_in(0), false);
     f("--trials", o.trials, count_from(1), true);
     f("--minutes", o.minutes, real_above(0), true);
+    f("--time-limit", o.time_limit, real_above(0), true);
     f("--epochs", o.epochs, count_from(1), false);
     f("--final-epochs", o.final_epochs, count_from(1), true);
     f("--final-limit", o.final_limit, count_from(0), false);
@@ -363,6 +368,11 @@ inline void validate(const options& o) {
         throw std::invalid_argument("--final-plain-epochs " + std::to_string(o.final_plain_epochs) +
                                     " has no effect without --final-augment or --final-erase: "
                                     "every epoch of the retrain is already plain");
+    if (o.time_limit > 0 && o.minutes > o.time_limit)
+        throw std::invalid_argument("--minutes " + detail::format_bound(o.minutes) +
+                                    " is more than --time-limit " +
+                                    detail::format_bound(o.time_limit) +
+                                    ": the search's budget is part of the whole run's");
     if (o.cost_cooling && o.cost_exponent == 0)
         throw std::invalid_argument("--cost-cooling needs a --cost-exponent above 0");
     if (o.cost_exponent != 0 && o.strategy != "tpe" && o.strategy != "bohb")
@@ -426,6 +436,14 @@ inline void validate(const options& o) {
 inline void resolve_defaults(options& o) {
     if (!o.trials && o.minutes <= 0)
         o.trials = one_shot(o.strategy) ? 100 : 20;
+}
+
+/// The search's wall-clock budget in seconds (0: none): o.minutes, or o.time_limit when that
+/// comes first.
+inline double search_budget_seconds(const options& o) {
+    const double search = o.minutes * 60;
+    const double whole = o.time_limit * 60;
+    return whole > 0 && (search <= 0 || whole < search) ? whole : search;
 }
 
 } // namespace xnas::experiment

@@ -4,8 +4,11 @@
 // weight decay, label smoothing), data-parallel on every core the search used.
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -48,11 +51,14 @@ inline training_recipe retrain_recipe(const options& o, training_recipe searched
 /// cosine annealing to 0 over the retrain unless o.final_constant_lr (the usual final-training
 /// recipe of DARTS and NAS-Bench-201: it settles into a minimum a constant rate keeps bouncing
 /// around), crops and flips (o.final_augment) and random erasing (o.final_erase) when the samples
-/// are `images`, the last o.final_plain_epochs epochs plain.
+/// are `images`, the last o.final_plain_epochs epochs plain; over `epochs` epochs (0:
+/// retrain_epochs(o)).
 inline train::fit_options retrain_fit_options(const options& o, const training_recipe& recipe,
                                               const data::normalization& stats, bool images,
-                                              std::size_t threads, std::uint64_t seed) {
-    const std::size_t epochs = retrain_epochs(o);
+                                              std::size_t threads, std::uint64_t seed,
+                                              std::size_t epochs = 0) {
+    if (!epochs)
+        epochs = retrain_epochs(o);
     train::fit_options fit{.epochs = epochs, .seed = seed, .threads = threads};
     if (!o.final_constant_lr)
         fit.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = epochs};
@@ -61,6 +67,42 @@ inline train::fit_options retrain_fit_options(const options& o, const training_r
     fit.plain_last_epochs = o.final_plain_epochs;
     return fit;
 }
+
+/// The most of `planned` epochs, at least one, that fit in `seconds_left` at `epoch_seconds`
+/// each with `tail_seconds` kept for what follows them; all of them when epoch_seconds is not
+/// a positive time.
+inline std::size_t epochs_within(double seconds_left, double epoch_seconds, double tail_seconds,
+                                 std::size_t planned) {
+    if (!(epoch_seconds > 0))
+        return planned;
+    const double fitting = std::floor((seconds_left - tail_seconds) / epoch_seconds);
+    if (!(fitting >= 1)) // NaN too: a winner is always retrained
+        return 1;
+    return fitting >= static_cast<double>(planned) ? planned : static_cast<std::size_t>(fitting);
+}
+
+/// Seconds a training sample of `net` takes under `recipe` and `fit` (its threads,
+/// augmentation, batch size), timed on a copy of `net` trained for about `probe_seconds` on
+/// `samples` and thrown away, so the network itself is untouched. Augmented samples cost more
+/// than plain ones, so the timing augments whenever `fit` does. 0 when no batch was trained.
+inline double seconds_per_sample(const nn::network<float>& net, const data::dataset<float>& samples,
+                                 const training_recipe& recipe, train::fit_options fit,
+                                 double probe_seconds) {
+    nn::network<float> copy = net;
+    fit.epochs = 1;
+    fit.plain_last_epochs = 0;
+    fit.time_limit_seconds = probe_seconds;
+    const train::history h = train_network(copy, samples, recipe, std::move(fit));
+    return h.images ? h.seconds / static_cast<double>(h.images) : 0.0;
+}
+
+/// What a retrain must fit in under a whole run's time limit (options::time_limit).
+struct retrain_budget {
+    /// Seconds left of the run when the retrain starts (infinity: no limit).
+    double seconds_left = std::numeric_limits<double>::infinity();
+    /// Samples scored once the retrain ends (the test set), whose time the limit must leave.
+    std::size_t scored_after = 0;
+};
 
 /// A retrained network with how it was trained.
 struct retrained {
@@ -74,23 +116,50 @@ struct retrained {
 /// Retrains `architecture` from scratch: built by `builder` and initialised (PyTorch's default)
 /// from a generator seeded o.seed + 1, trained on the first o.final_limit images of `train` (0:
 /// all) with retrain_recipe(o, searched) and retrain_fit_options on `threads` threads (`images`:
-/// whether the samples are images, which augmentation applies to). Logs the
+/// whether the samples are images, which augmentation applies to). Under a time limit
+/// (`budget`'s seconds_left finite) it trains as many of its epochs as fit in what is left
+/// (epochs_within), an epoch's seconds timed first on a throw-away copy of the network
+/// (seconds_per_sample), and the learning rate anneals over the epochs it trains. Logs the
 /// recipe, then progress (retrain_progress; a bar with the time left when `log` is a terminal).
 /// Throws what training throws (xnas::numerical_error for a diverged loss).
 template <class Builder, class A>
 retrained retrain(const options& o, const Builder& builder, const A& architecture,
                   const training_recipe& searched, const data::dataset<float>& train,
                   const data::normalization& stats, bool images, std::size_t threads,
-                  std::ostream& log) {
+                  std::ostream& log, const retrain_budget& budget = {}) {
+    const auto start = std::chrono::steady_clock::now();
     rng g(o.seed + 1);
     retrained r{builder.build(architecture, g), {}, retrain_recipe(o, searched), {}, 0};
     nn::init::apply(r.net, nn::init::scheme::pytorch_default, g);
-    r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, g());
+    const std::uint64_t fit_seed = g();
+    r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed);
     const data::dataset<float>* samples = &train;
     data::dataset<float> first;
     if (o.final_limit && o.final_limit < train.size()) {
         first = train.first(o.final_limit);
         samples = &first;
+    }
+    if (std::isfinite(budget.seconds_left)) {
+        // A couple of seconds of batches time an epoch to within a few per cent; the first
+        // batches' warm-up only makes the estimate err on the safe side.
+        const double per_sample = seconds_per_sample(r.net, *samples, r.recipe, r.fit, 2.0);
+        const double epoch_seconds = per_sample * static_cast<double>(samples->size());
+        // Scoring a sample is a forward pass, about a third of a training step; half a step
+        // leaves room for writing the results after it.
+        const double tail_seconds = 0.5 * per_sample * static_cast<double>(budget.scored_after);
+        const double left =
+            budget.seconds_left -
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const std::size_t planned = r.fit.epochs;
+        const std::size_t fitting = epochs_within(left, epoch_seconds, tail_seconds, planned);
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "--time-limit: %zu of the retrain's %zu epochs fit in the %.0f s left (an "
+                      "epoch takes about %.1f s)\n",
+                      fitting, planned, std::max(left, 0.0), epoch_seconds);
+        log << line;
+        if (fitting != planned)
+            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, fitting);
     }
     const std::size_t epochs = r.fit.epochs;
     r.plain_epochs = r.fit.augment ? std::min(o.final_plain_epochs, epochs) : epochs;
