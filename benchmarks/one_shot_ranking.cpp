@@ -4,11 +4,17 @@
 // batch norm recalibrated) and once after training each alone from scratch; the figures are
 // the Kendall tau and Spearman rho of the ranking by shared-weight validation loss (what
 // one-shot searches rank by) against the stand-alone accuracies, and the same for the
-// shared-weight accuracies and the temperature-scaled shared-weight loss.
+// shared-weight accuracies, the temperature-scaled shared-weight loss and, as the baseline any
+// ranking has to beat, the parameter count. With --standalone-repeat each architecture is
+// trained alone a second time from other seeds: the tau of the two stand-alone runs is the
+// most any ranking can agree with one of them, and the taus against their mean rank by what
+// the architecture is worth rather than by one training's luck (NAS-Bench-201's accuracies
+// are such means, over three seeds).
 //
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
 //                    [--data DIR] [--recalibration-batches 8] [--standalone-from EARLIER.json]
+//                    [--standalone-repeat 0|1]
 //
 // The chain space is the main job's: chain_space::image() within its default budgets (100k
 // parameters, 25 MFLOPs). Both trainings use the supernet's recipe (SGD, momentum 0.9, weight
@@ -59,11 +65,16 @@ double calibrated_loss(xnas::nn::network<float> net, const xnas::data::dataset<f
     return xnas::train::temperature_scaled_nll(logits, validation.labels, validation.num_classes);
 }
 
-// Stand-alone accuracies by architecture from an earlier run's JSON line (--standalone-from):
-// they do not depend on the supernet, so variants of its training can be ranked against them
-// without training the architectures again.
-std::map<std::string, double> standalone_from(const std::string& path) {
-    std::map<std::string, double> known;
+// Stand-alone accuracies by architecture from an earlier run's JSON line (--standalone-from),
+// under "standalone" and, when it was repeated, "standalone_repeat": they do not depend on the
+// supernet, so variants of its training can be ranked against them without training the
+// architectures again.
+struct known_accuracies {
+    std::map<std::string, double> first, repeat;
+};
+
+known_accuracies standalone_from(const std::string& path) {
+    known_accuracies known;
     if (path.empty())
         return known;
     std::ifstream in(path);
@@ -71,17 +82,44 @@ std::map<std::string, double> standalone_from(const std::string& path) {
     if (!std::getline(in, line))
         throw std::runtime_error("--standalone-from " + path + ": cannot read a JSON line");
     const auto earlier = xnas::json::value::parse(line);
-    for (const auto& row : earlier.at("rows"))
-        known[row.at("architecture").get<std::string>()] = row.at("standalone").get<double>();
+    for (const auto& row : earlier.at("rows")) {
+        const auto name = row.at("architecture").get<std::string>();
+        known.first[name] = row.at("standalone").get<double>();
+        if (row.contains("standalone_repeat"))
+            known.repeat[name] = row.at("standalone_repeat").get<double>();
+    }
     return known;
 }
+
+// The validation accuracy of `a` trained alone from scratch with the supernet's recipe `so`
+// for `epochs` epochs, initialised from `init_seed` and shuffled by `shuffle_seed`.
+template <class Builder, class A>
+double standalone_accuracy(const Builder& builder, const A& a, const ex::prepared_data& d,
+                           const xnas::supernet_training_options& so, std::size_t epochs,
+                           std::uint64_t init_seed, std::uint64_t shuffle_seed) {
+    xnas::rng g(init_seed);
+    auto net = builder.build(a, g);
+    xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
+    xnas::nn::sgd<float> opt(
+        {.lr = so.lr, .momentum = so.momentum, .weight_decay = so.weight_decay});
+    xnas::train::fit(net, xnas::train::default_loss<float>{}, opt, *d.train,
+                     {.epochs = epochs,
+                      .batch_size = so.batch_size,
+                      .seed = shuffle_seed,
+                      .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr, .period = epochs},
+                      .clip_grad_norm = so.clip_grad_norm});
+    return xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation).accuracy;
+}
+
+// Seeds of the repeated stand-alone training are this far from the first's.
+constexpr std::uint64_t repeat_seed_offset = 1000;
 
 template <class Space, class Builder, class Supernet>
 xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                        const ex::prepared_data& d, std::size_t archs, std::size_t supernet_epochs,
                        std::size_t standalone_epochs, std::uint64_t seed,
-                       const std::map<std::string, double>& known,
-                       std::size_t recalibration_batches) {
+                       const known_accuracies& known, std::size_t recalibration_batches,
+                       bool repeat) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
     auto uniform = [&space](xnas::rng& g) { return space.sample(g); };
@@ -103,8 +141,10 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
     xnas::shared_weight_evaluator<Supernet> shared(
         s, *d.train, *d.validation, {.recalibration_batches = recalibration_batches});
     std::vector<double> shared_scores, shared_losses, calibrated_losses, standalone_scores;
+    std::vector<double> repeat_scores, mean_scores, params;
     auto rows = xnas::json::value::array();
     double shared_seconds = 0, standalone_seconds = 0;
+    std::size_t standalone_runs = 0;
     for (std::size_t k = 0; k < drawn.size(); ++k) {
         auto t0 = std::chrono::steady_clock::now();
         const auto e = shared.evaluate({.id = k, .architecture = drawn[k]});
@@ -114,43 +154,42 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         shared_seconds += seconds_since(t0);
 
         const std::string name = space.to_string(drawn[k]);
-        const auto was = known.find(name);
-        double alone = 0;
-        if (was != known.end()) {
-            alone = was->second;
-        } else {
-            t0 = std::chrono::steady_clock::now();
-            xnas::rng g(seed + 100 + k);
-            auto net = builder.build(drawn[k], g);
-            xnas::nn::init::apply(net, xnas::nn::init::scheme::pytorch_default, g);
-            xnas::nn::sgd<float> opt(
-                {.lr = so.lr, .momentum = so.momentum, .weight_decay = so.weight_decay});
-            xnas::train::fit(net, xnas::train::default_loss<float>{}, opt, *d.train,
-                             {.epochs = standalone_epochs,
-                              .batch_size = so.batch_size,
-                              .seed = seed + k,
-                              .schedule = xnas::nn::cosine_schedule{.base_lr = so.lr,
-                                                                    .period = standalone_epochs},
-                              .clip_grad_norm = so.clip_grad_norm});
-            alone = xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation)
-                        .accuracy;
-            standalone_seconds += seconds_since(t0);
-        }
+        auto trained = [&](const std::map<std::string, double>& earlier, std::uint64_t offset) {
+            if (const auto was = earlier.find(name); was != earlier.end())
+                return was->second;
+            const auto t = std::chrono::steady_clock::now();
+            const double accuracy = standalone_accuracy(builder, drawn[k], d, so, standalone_epochs,
+                                                        seed + 100 + k + offset, seed + k + offset);
+            standalone_seconds += seconds_since(t);
+            ++standalone_runs;
+            return accuracy;
+        };
+        const double alone = trained(known.first, 0);
         shared_scores.push_back(e.objectives.at("val_accuracy"));
         shared_losses.push_back(-e.value("val_loss"));
         calibrated_losses.push_back(-calibrated_loss(shared.network(drawn[k]), *d.validation));
         standalone_scores.push_back(alone);
+        xnas::rng unused(0);
+        // The parameter count ranks by size alone; a shared-weight ranking earns its cost above it.
+        params.push_back(static_cast<double>(builder.build(drawn[k], unused).parameter_count()));
+        auto row = xnas::json::value::object({{"architecture", name},
+                                              {"params", params.back()},
+                                              {"shared", shared_scores.back()},
+                                              {"shared_loss", -shared_losses.back()},
+                                              {"shared_loss_calibrated", -calibrated_losses.back()},
+                                              {"standalone", alone}});
+        if (repeat) {
+            repeat_scores.push_back(trained(known.repeat, repeat_seed_offset));
+            mean_scores.push_back((alone + repeat_scores.back()) / 2);
+            row["standalone_repeat"] = repeat_scores.back();
+        }
         std::fprintf(stderr, "%2zu  shared %.4f  standalone %.4f%s  %s\n", k + 1,
-                     shared_scores.back(), alone, was != known.end() ? " (earlier run)" : "",
+                     shared_scores.back(), alone,
+                     repeat ? (" and " + std::to_string(repeat_scores.back())).c_str() : "",
                      name.c_str());
-        rows.push_back(
-            xnas::json::value::object({{"architecture", name},
-                                       {"shared", shared_scores.back()},
-                                       {"shared_loss", -shared_losses.back()},
-                                       {"shared_loss_calibrated", -calibrated_losses.back()},
-                                       {"standalone", alone}}));
+        rows.push_back(std::move(row));
     }
-    return xnas::json::value::object(
+    auto result = xnas::json::value::object(
         {{"kendall_tau", xnas::kendall_tau(shared_losses, standalone_scores)},
          {"spearman_rho", xnas::spearman_rho(shared_losses, standalone_scores)},
          {"kendall_tau_by_accuracy", xnas::kendall_tau(shared_scores, standalone_scores)},
@@ -159,6 +198,8 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
           xnas::kendall_tau(calibrated_losses, standalone_scores)},
          {"spearman_rho_by_calibrated_loss",
           xnas::spearman_rho(calibrated_losses, standalone_scores)},
+         {"kendall_tau_by_params", xnas::kendall_tau(params, standalone_scores)},
+         {"spearman_rho_by_params", xnas::spearman_rho(params, standalone_scores)},
          {"archs", archs},
          {"supernet_epochs", supernet_epochs},
          {"standalone_epochs", standalone_epochs},
@@ -166,8 +207,18 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
          {"validation_samples", d.validation->size()},
          {"supernet_seconds", supernet_seconds},
          {"shared_seconds_per_arch", shared_seconds / static_cast<double>(archs)},
-         {"standalone_seconds_per_arch", standalone_seconds / static_cast<double>(archs)},
+         {"standalone_seconds_per_run",
+          standalone_runs ? standalone_seconds / static_cast<double>(standalone_runs) : 0.0},
          {"rows", rows}});
+    if (repeat) {
+        result["kendall_tau_standalone_repeat"] =
+            xnas::kendall_tau(repeat_scores, standalone_scores);
+        result["kendall_tau_against_mean"] = xnas::kendall_tau(shared_losses, mean_scores);
+        result["kendall_tau_by_accuracy_against_mean"] =
+            xnas::kendall_tau(shared_scores, mean_scores);
+        result["kendall_tau_by_params_against_mean"] = xnas::kendall_tau(params, mean_scores);
+    }
+    return result;
 }
 
 } // namespace
@@ -178,6 +229,7 @@ int main(int argc, char** argv) try {
     std::size_t archs = 30, supernet_epochs = 10, standalone_epochs = 3;
     std::string earlier;
     std::size_t recalibration_batches = 8;
+    bool repeat = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--space")
@@ -198,6 +250,8 @@ int main(int argc, char** argv) try {
             recalibration_batches = std::stoul(v);
         else if (k == "--standalone-from")
             earlier = v;
+        else if (k == "--standalone-repeat")
+            repeat = std::stoul(v) != 0;
         else
             throw std::invalid_argument("unknown option " + k);
     }
@@ -211,14 +265,14 @@ int main(int argc, char** argv) try {
         const xnas::cell_builder builder(space, {.input = d.input, .classes = d.outputs});
         xnas::cell_supernet s(space, builder.options(), {}, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches);
+                      standalone_from(earlier), recalibration_batches, repeat);
     } else if (o.space == "chain") {
         const xnas::chain_builder_options bo{.input = d.input, .classes = d.outputs};
         const auto space = ex::within_budget(xnas::chain_space::image(), bo, o);
         const xnas::chain_builder builder(space, bo);
         xnas::chain_supernet s(space, bo, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches);
+                      standalone_from(earlier), recalibration_batches, repeat);
     } else {
         throw std::invalid_argument("--space " + o.space + ": expected cell or chain");
     }
