@@ -68,7 +68,8 @@ inline CLI::Option* add_options(CLI::App& app, xnas::experiment::options& c) {
                    "wall-clock limit of the whole run in minutes, reading the data included: the "
                    "search stops at it if --minutes has not stopped it before, and "
                    "the retrain trains as many of its --final-epochs as fit in what is left (at "
-                   "least one), its learning rate annealed over those");
+                   "least one), its learning rate annealed over those (a --transfer winner's "
+                   "fine-tune trains all of them)");
     app.add_option("--epochs", c.epochs, "training epochs per candidate (at full fidelity)")
         ->capture_default_str();
     app.add_option("--final-epochs", c.final_epochs,
