@@ -71,6 +71,14 @@ xnas::data::dataset<float> blobs(std::size_t n) {
     return ds;
 }
 
+/// The normalization of inputs used as they are: mean 0, deviation 1.
+xnas::data::normalization unscaled() {
+    xnas::data::normalization stats;
+    stats.mean = {0};
+    stats.stddev = {1};
+    return stats;
+}
+
 template <class A>
 xnas::scored<A> result(std::uint64_t id, A a, double acc, double cost, double fidelity = 1) {
     xnas::scored<A> r{{id, std::move(a), fidelity, {}}, {}};
@@ -145,9 +153,7 @@ TEST_CASE("on a terminal the retrain redraws a bar with the time left", "[experi
 TEST_CASE("a real retrain reports each epoch and follows the final recipe",
           "[experiment][progress][retrain]") {
     const auto train = blobs(200);
-    xnas::data::normalization stats;
-    stats.mean = {0};
-    stats.stddev = {1};
+    const xnas::data::normalization stats = unscaled();
     options o{.seed = 4};
     o.final_epochs = 3;
     o.final_limit = 120;
@@ -194,9 +200,7 @@ TEST_CASE("epochs_within keeps the retrain's epochs that fit, at least one",
 TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise the same",
           "[experiment][progress][retrain]") {
     const auto train = blobs(200);
-    xnas::data::normalization stats;
-    stats.mean = {0};
-    stats.stddev = {1};
+    const xnas::data::normalization stats = unscaled();
     options o{.seed = 6};
     o.final_epochs = 3;
     const xnas::training_recipe searched{.optimizer = "sgd", .lr = 0.05, .batch_size = 20};
