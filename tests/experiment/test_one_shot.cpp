@@ -365,6 +365,57 @@ TEST_CASE("a one-shot search's time budget includes its supernet training",
     CHECK(result.summary.at("trials").get<std::size_t>() == job_lookahead(o, 1));
 }
 
+TEST_CASE("under a time limit the supernet trains the epochs that fit in half of it",
+          "[experiment][one_shot]") {
+    options o;
+    o.supernet_epochs = 12;
+    CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 12); // no limit
+    o.time_limit = 10; // 300 s for the supernet, 280 after the data's 20
+    CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 5);  // 50 s an epoch
+    CHECK(supernet_epochs_within_limit(o, 20, 20, 2) == 12);  // 10 s: all fit
+    CHECK(supernet_epochs_within_limit(o, 20, 600, 3) == 3);  // never fewer than trained
+    CHECK(supernet_epochs_within_limit(o, 400, 100, 2) == 2); // the data took the half
+    o.supernet_epochs = 4;
+    CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 4);
+
+    // A limit shorter than one epoch: the run trains one of its three epochs, records the plan
+    // in the checkpoint, and a resumed run trains no more.
+    const fs::path dir = position_images("time_limit");
+    options job = one_shot_job(dir, "spos", "limit");
+    job.supernet_epochs = 3;
+    job.time_limit = 1e-5; // 0.6 ms
+    std::ostringstream log;
+    run_main_job(job, log);
+    INFO(log.str());
+    CHECK_THAT(log.str(), Contains("supernet epoch 1/3 (spos)"));
+    CHECK_THAT(log.str(), Contains("supernet: 1 of its 3 epochs fit in half of --time-limit"));
+    CHECK_THAT(log.str(), !Contains("supernet epoch 2/"));
+    CHECK(fs::exists(fs::path(job.out) / "best_model.xnas"));
+
+    // The epoch trained is epoch 0 of the three-epoch plan: its learning rate annealed over 3.
+    const prepared_data d = prepare_data(job);
+    cell_supernet s(cell_space::nb201().with_encoding(cell_space::encoding::path),
+                    {.input = d.input, .classes = d.outputs}, {}, job.seed);
+    train_single_path_epoch(
+        s, [&](rng& g) { return s.space().sample(g); }, *d.train, supernet_options(job), 0);
+    auto tensors = s.network().parameters();
+    tensors.push_back(s.alpha());
+    const fs::path mine = dir / "one_epoch.ckpt";
+    save_supernet_checkpoint(tensors, 1, mine);
+    const fs::path theirs = fs::path(job.out) / supernet_checkpoint_file;
+    const supernet_checkpoint_info info = load_supernet_checkpoint(tensors, theirs);
+    CHECK(info.epochs_done == 1);
+    CHECK(info.about.at("planned_epochs").get<std::size_t>() == 1);
+    const std::string a = xnas_test::read_text(mine), b = xnas_test::read_text(theirs);
+    CHECK(a.substr(a.find('\n')) == b.substr(b.find('\n'))); // the same weights, bit for bit
+
+    job.resume = true;
+    std::ostringstream resumed;
+    run_main_job(job, resumed);
+    CHECK_THAT(resumed.str(), Contains("resumed the supernet after 1 of 1 epochs"));
+    CHECK_THAT(resumed.str(), !Contains("supernet epoch"));
+}
+
 TEST_CASE("a one-shot search reserves its final selection's time from the supernet's training "
           "speed",
           "[experiment][one_shot]") {

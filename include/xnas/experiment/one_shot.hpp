@@ -1,10 +1,11 @@
 #pragma once
 // The main job's one-shot search (--strategy spos | random-ws | enas | darts; --space cell, or
 // chain for all but darts): train a weight-sharing supernet of the space for o.supernet_epochs
-// epochs (checkpointed after each in o.out, so --resume loses at most the epoch in progress), then
-// search it with the shared-weight evaluator, every scored candidate journaled as a trial, in
-// what o.minutes leaves after the training. The main job then goes on as after any search: the
-// final selection and the retrain train the best candidates from scratch.
+// epochs, or those that fit in half of o.time_limit (checkpointed after each in o.out, so
+// --resume loses at most the epoch in progress), then search it with the shared-weight
+// evaluator, every scored candidate journaled as a trial, in what o.minutes leaves after the
+// training. The main job then goes on as after any search: the final selection and the retrain
+// train the best candidates from scratch.
 //
 //   spos       uniform single paths, then regularized evolution over shared-weight scores
 //              (Guo et al. 2020);
@@ -171,6 +172,23 @@ class first_factor_strategy {
     decltype(architecture{}.second) second_;
 };
 
+/// How many supernet epochs a run under a whole-run time limit (o.time_limit) trains: as many of
+/// o.supernet_epochs as fit, at the mean epoch's seconds so far (`trained_seconds` over
+/// `epochs_done`), in half the limit after the `data_seconds` spent reading the data, leaving
+/// the other half to the candidates, the final selection and the retrain; at least
+/// `epochs_done`. o.supernet_epochs without a limit.
+inline std::size_t supernet_epochs_within_limit(const options& o, double data_seconds,
+                                                double trained_seconds, std::size_t epochs_done) {
+    if (o.time_limit <= 0 || epochs_done == 0)
+        return o.supernet_epochs;
+    const double epoch = trained_seconds / static_cast<double>(epochs_done);
+    const double budget = 0.5 * o.time_limit * 60 - data_seconds;
+    const double fit = epoch > 0 ? std::floor(budget / epoch) : double(o.supernet_epochs);
+    if (!(fit < static_cast<double>(o.supernet_epochs)))
+        return o.supernet_epochs;
+    return std::max(epochs_done, static_cast<std::size_t>(std::max(fit, 0.0)));
+}
+
 namespace detail {
 
 /// Hands a callback that reserves time for the final selection (selection_reserve) the seconds
@@ -208,7 +226,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
     if (!one_shot(method))
         throw std::invalid_argument("xnas::experiment::one_shot_search: --strategy " + method +
                                     " is not a one-shot method (spos, random-ws, enas, darts)");
-    const supernet_training_options so = supernet_options(o);
+    supernet_training_options so = supernet_options(o);
     // ENAS's controller is checkpointed with the shared weights: its weights after the
     // supernet's, its baseline in the header. Like the supernet's, its optimizer restarts and its
     // generator is drawn afresh every epoch, so an epoch depends only on what the checkpoint
@@ -228,8 +246,10 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             tensors.push_back({"controller." + t.name, t.value, t.gradient});
     }
     auto about = [&](double seconds) {
-        auto a = json::value::object(
-            {{"strategy", method}, {"seed", o.seed}, {"training_seconds", seconds}});
+        auto a = json::value::object({{"strategy", method},
+                                      {"seed", o.seed},
+                                      {"training_seconds", seconds},
+                                      {"planned_epochs", so.epochs}});
         if (enas) {
             const auto b = controller.baseline_snapshot();
             a["controller"] = json::value::object(
@@ -245,10 +265,9 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
     if (o.resume && std::filesystem::exists(checkpoint, ec)) {
         const supernet_checkpoint_info info = load_supernet_checkpoint(tensors, checkpoint);
         done = info.epochs_done;
-        log << "resumed the supernet after " << done << " of " << so.epochs << " epochs from "
-            << checkpoint.string() << "\n";
         try {
             trained_seconds = info.about.get_or("training_seconds", 0.0);
+            so.epochs = std::min(so.epochs, info.about.get_or("planned_epochs", so.epochs));
             if (enas && done > 0) {
                 const json::value& c = info.about.at("controller");
                 controller.restore_baseline({c.at("baseline").template get<double>(),
@@ -258,6 +277,8 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         } catch (const std::exception& e) {
             throw file_error(checkpoint.string() + ": bad controller state: " + e.what());
         }
+        log << "resumed the supernet after " << done << " of " << so.epochs << " epochs from "
+            << checkpoint.string() << "\n";
         // The candidates are the trained controller's: only a finished training has them.
         if (done == so.epochs && info.about.contains("candidates"))
             for (const auto& text :
@@ -291,18 +312,30 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         trained_seconds += seconds;
+        const std::size_t planned = so.epochs;
+        so.epochs =
+            std::min(planned, supernet_epochs_within_limit(o, d.seconds, trained_seconds, e + 1));
         save_supernet_checkpoint(tensors, e + 1, checkpoint, about(trained_seconds));
         char line[200];
         std::snprintf(line, sizeof line,
-                      "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f", e + 1,
-                      so.epochs, method.c_str(), r.loss, r.accuracy);
+                      "supernet epoch %zu/%zu (%s): loss %.4f, train accuracy %.4f", e + 1, planned,
+                      method.c_str(), r.loss, r.accuracy);
         log << line;
         if (reward >= 0) {
             std::snprintf(line, sizeof line, ", controller reward %.4f", reward);
             log << line;
         }
         std::snprintf(line, sizeof line, ", %.1f s\n", seconds);
-        log << line << std::flush;
+        log << line;
+        if (so.epochs < planned) {
+            std::snprintf(line, sizeof line,
+                          "supernet: %zu of its %zu epochs fit in half of --time-limit %g (%.1f s "
+                          "an epoch); the learning rate anneals over %zu\n",
+                          so.epochs, planned, o.time_limit, trained_seconds / double(e + 1),
+                          so.epochs);
+            log << line;
+        }
+        log << std::flush;
     }
 
     // --minutes (or --time-limit) bounds the whole one-shot search, the supernet's training
