@@ -9,12 +9,13 @@
 // trained alone a second time from other seeds: the tau of the two stand-alone runs is the
 // most any ranking can agree with one of them, and the taus against their mean rank by what
 // the architecture is worth rather than by one training's luck (NAS-Bench-201's accuracies
-// are such means, over three seeds).
+// are such means, over three seeds). --sampling fair trains the cell supernet with strictly
+// fair groups of paths (train_fair_paths_epoch) instead of uniform single paths.
 //
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
 //                    [--data DIR] [--recalibration-batches 8] [--standalone-from EARLIER.json]
-//                    [--standalone-repeat 0|1]
+//                    [--standalone-repeat 0|1] [--sampling uniform|fair]
 //
 // The chain space is the main job's: chain_space::image() within its default budgets (100k
 // parameters, 25 MFLOPs). Both trainings use the supernet's recipe (SGD, momentum 0.9, weight
@@ -30,6 +31,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <xnas/core/json.hpp>
 #include <xnas/core/rng.hpp>
@@ -119,12 +121,18 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                        const ex::prepared_data& d, std::size_t archs, std::size_t supernet_epochs,
                        std::size_t standalone_epochs, std::uint64_t seed,
                        const known_accuracies& known, std::size_t recalibration_batches,
-                       bool repeat) {
+                       bool repeat, bool fair) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
     auto uniform = [&space](xnas::rng& g) { return space.sample(g); };
     for (std::size_t e = 0; e < so.epochs; ++e) {
-        const auto r = xnas::train_single_path_epoch(s, uniform, *d.train, so, e);
+        xnas::train::epoch_result r;
+        if constexpr (std::is_same_v<Supernet, xnas::cell_supernet>) {
+            if (fair)
+                r = xnas::train_fair_paths_epoch(s, *d.train, so, e);
+        }
+        if (!fair)
+            r = xnas::train_single_path_epoch(s, uniform, *d.train, so, e);
         std::fprintf(stderr, "supernet epoch %zu/%zu: loss %.4f, accuracy %.4f, %.0f s\n", e + 1,
                      so.epochs, r.loss, r.accuracy, seconds_since(start));
     }
@@ -229,7 +237,7 @@ int main(int argc, char** argv) try {
     std::size_t archs = 30, supernet_epochs = 10, standalone_epochs = 3;
     std::string earlier;
     std::size_t recalibration_batches = 8;
-    bool repeat = false;
+    bool repeat = false, fair = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--space")
@@ -250,11 +258,15 @@ int main(int argc, char** argv) try {
             recalibration_batches = std::stoul(v);
         else if (k == "--standalone-from")
             earlier = v;
+        else if (k == "--sampling" && (v == "uniform" || v == "fair"))
+            fair = v == "fair";
         else if (k == "--standalone-repeat")
             repeat = std::stoul(v) != 0;
         else
             throw std::invalid_argument("unknown option " + k);
     }
+    if (fair && o.space != "cell")
+        throw std::invalid_argument("--sampling fair needs --space cell");
     if (argc % 2 == 0)
         throw std::invalid_argument(std::string("option ") + argv[argc - 1] + " has no value");
     xnas::nn::set_blas_threads(1);
@@ -265,19 +277,20 @@ int main(int argc, char** argv) try {
         const xnas::cell_builder builder(space, {.input = d.input, .classes = d.outputs});
         xnas::cell_supernet s(space, builder.options(), {}, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches, repeat);
+                      standalone_from(earlier), recalibration_batches, repeat, fair);
     } else if (o.space == "chain") {
         const xnas::chain_builder_options bo{.input = d.input, .classes = d.outputs};
         const auto space = ex::within_budget(xnas::chain_space::image(), bo, o);
         const xnas::chain_builder builder(space, bo);
         xnas::chain_supernet s(space, bo, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches, repeat);
+                      standalone_from(earlier), recalibration_batches, repeat, fair);
     } else {
         throw std::invalid_argument("--space " + o.space + ": expected cell or chain");
     }
     result["space"] = o.space;
     result["seed"] = o.seed;
+    result["sampling"] = fair ? "fair" : "uniform";
     std::printf("%s\n", result.dump().c_str());
     return 0;
 } catch (const std::exception& e) {

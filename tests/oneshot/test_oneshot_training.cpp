@@ -2,6 +2,7 @@
 #include <cmath>
 #include <xnas/data/dataset.hpp>
 #include <xnas/nn/layers/identity.hpp>
+#include <xnas/nn/optim/sgd.hpp>
 #include <xnas/oneshot/cell_supernet.hpp>
 #include <xnas/oneshot/shared_weight_evaluator.hpp>
 #include <xnas/oneshot/training.hpp>
@@ -170,6 +171,95 @@ TEST_CASE("train_single_path_epoch: the same seed gives the same supernet, and a
     CHECK(weights_of(other_seed.network()) != weights_of(first.network()));
     CHECK_THROWS_WITH(train_single_path_epoch(first, uniform(first.space()), train, o, 2),
                       Contains("epoch 2 of 2"));
+}
+
+TEST_CASE("fair_paths: every op of every edge is on exactly one path of a group",
+          "[oneshot][fair]") {
+    const cell_space space = cell_space::nb201();
+    rng g(5);
+    const auto first = fair_paths(space, g);
+    for (int draw = 0; draw < 20; ++draw) {
+        const auto group = draw == 0 ? first : fair_paths(space, g);
+        REQUIRE(group.size() == space.ops().size());
+        for (std::size_t e = 0; e < space.edges(); ++e) {
+            std::vector<int> seen(space.ops().size(), 0);
+            for (const auto& path : group)
+                ++seen.at(path.ops.at(e));
+            CHECK(seen == std::vector<int>(space.ops().size(), 1));
+        }
+    }
+    CHECK(fair_paths(space, g) != first);
+}
+
+TEST_CASE("gradient_accumulator: a group of steps is one step with the summed gradients",
+          "[oneshot][fair]") {
+    nn::array<float> w = nn::array<float>::from_shape({3}), dw = w;
+    w.fill(1.0f);
+    const std::vector<nn::parameter<float>> params{{"w", &w, &dw}};
+    xnas::detail::gradient_accumulator<nn::sgd<float>> opt(nn::sgd<float>({.lr = 0.5}), 2);
+    dw.fill(0.25f);
+    opt.step(params);
+    CHECK(w.data()[0] == 1.0f); // half a group: nothing moves
+    dw.fill(1.0f);
+    opt.step(params);
+    CHECK(w.data()[1] == Approx(1.0f - 0.5f * 1.25f));
+    dw.fill(2.0f);
+    opt.step(params);
+    opt.flush(); // a partial group steps too
+    CHECK(w.data()[2] == Approx(1.0f - 0.5f * 1.25f - 0.5f * 2.0f));
+    opt.flush(); // and nothing is left to step
+    CHECK(w.data()[2] == Approx(1.0f - 0.5f * 1.25f - 0.5f * 2.0f));
+}
+
+TEST_CASE("train_fair_paths_epoch: a group of batches trains every op of every edge; the same "
+          "seed gives the same supernet, and a resumed run the uninterrupted one's",
+          "[oneshot][fair]") {
+    // No none op (it would leave edges dead on a path) and no decay or momentum: a weight moves
+    // only when its op trained on a batch.
+    const cell_space space(4, {"nor_conv_1x1", "nor_conv_3x3", "skip_connect"});
+    rng g(7);
+    const data::dataset<float> train = position_task(48, g); // 3 batches: one group
+    const supernet_training_options o{
+        .epochs = 2, .batch_size = 16, .momentum = 0, .weight_decay = 0, .seed = 11};
+    auto untrained_tensors = [&](auto&& train_epoch, std::uint64_t seed) {
+        cell_supernet s(space, small_cells(), {}, 3);
+        const auto before = weights_of(s.network());
+        auto t = o;
+        t.seed = seed;
+        train_epoch(s, t);
+        const auto after = weights_of(s.network());
+        std::size_t same = 0;
+        for (std::size_t k = 0; k < before.size(); ++k)
+            same += before[k] == after[k];
+        return same;
+    };
+    auto fair = [&](cell_supernet& s, const supernet_training_options& t) {
+        train_fair_paths_epoch(s, train, t, 0);
+    };
+    auto uniform = [&](cell_supernet& s, const supernet_training_options& t) {
+        train_single_path_epoch(
+            s, [&](rng& r) { return space.sample(r); }, train, t, 0);
+    };
+    std::size_t uniform_missed = 0;
+    for (std::uint64_t seed = 0; seed < 5; ++seed) {
+        CHECK(untrained_tensors(fair, seed) == 0);
+        uniform_missed += untrained_tensors(uniform, seed);
+    }
+    CHECK(uniform_missed > 0); // three uniform draws leave some op of some edge untrained
+
+    cell_supernet whole(space, small_cells(), {}, 3);
+    for (std::size_t e = 0; e < 2; ++e)
+        train_fair_paths_epoch(whole, train, o, e);
+    cell_supernet again(space, small_cells(), {}, 3), resumed(space, small_cells(), {}, 99);
+    train_fair_paths_epoch(again, train, o, 0);
+    auto from = again.network().parameters(), to = resumed.network().parameters();
+    for (std::size_t k = 0; k < from.size(); ++k)
+        *to[k].value = *from[k].value;
+    train_fair_paths_epoch(again, train, o, 1);
+    train_fair_paths_epoch(resumed, train, o, 1);
+    CHECK(weights_of(again.network()) == weights_of(whole.network()));
+    CHECK(weights_of(resumed.network()) == weights_of(whole.network()));
+    CHECK_THROWS_WITH(train_fair_paths_epoch(whole, train, o, 2), Contains("epoch 2 of 2"));
 }
 
 TEST_CASE("shared_weight_evaluator: scores a path as its extracted, recalibrated network, and "

@@ -4,6 +4,8 @@
 //    SPOS (Guo et al. 2020, arXiv:1904.00420) and random weight sharing (Li & Talwalkar 2019,
 //    arXiv:1902.07638), a controller's draws ENAS's shared-weight phase (Pham et al. 2018,
 //    arXiv:1802.03268);
+//  - train_fair_paths_epoch: the cell space's paths in strictly fair groups, each group's
+//    gradients one step (FairNAS, Chu et al. 2021, arXiv:1907.01845);
 //  - train_controller: ENAS's controller phase, rewarded by validation accuracy under shared
 //    weights;
 //  - train_darts_epoch and derive_darts: first-order DARTS (Liu et al. 2019, arXiv:1806.09055),
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -28,6 +31,7 @@
 #include <xnas/data/batch.hpp>
 #include <xnas/data/dataset.hpp>
 #include <xnas/nn/optim/adam.hpp>
+#include <xnas/nn/optim/optimizer.hpp>
 #include <xnas/nn/optim/schedule.hpp>
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/oneshot/cell_supernet.hpp>
@@ -126,6 +130,148 @@ train::epoch_result train_single_path_epoch(S& s, Sampler&& sample,
          .clip_grad_norm = o.clip_grad_norm,
          .state = &state},
         resample);
+    return h.last();
+}
+
+/// Strict fairness over the cell space (FairNAS: Chu et al. 2021, arXiv:1907.01845): as many
+/// paths as the space has ops, each edge's ops dealt out over them in an order drawn from `g`,
+/// so that every op of every edge is on exactly one path of the group.
+inline std::vector<cell_space::architecture> fair_paths(const cell_space& space, rng& g) {
+    const std::size_t m = space.ops().size();
+    std::vector<cell_space::architecture> paths(m);
+    for (auto& p : paths)
+        p.ops.resize(space.edges());
+    std::vector<std::uint8_t> order(m);
+    for (std::size_t e = 0; e < space.edges(); ++e) {
+        for (std::size_t k = 0; k < m; ++k)
+            order[k] = static_cast<std::uint8_t>(k);
+        g.shuffle(order.begin(), order.end());
+        for (std::size_t k = 0; k < m; ++k)
+            paths[k].ops[e] = order[k];
+    }
+    return paths;
+}
+
+namespace detail {
+
+// An optimizer that sums the gradients of `group` steps and steps `inner` once with the sum
+// (flush() steps a partial group). Running batch-norm statistics are not summed.
+template <class Opt>
+class gradient_accumulator {
+  public:
+    using value_type = typename Opt::value_type;
+    gradient_accumulator(Opt inner, std::size_t group)
+        : inner_(std::move(inner))
+        , group_(group) {}
+
+    void step(std::span<const nn::parameter<value_type>> params) {
+        if (sums_.size() != params.size()) {
+            sums_.clear();
+            for (const auto& p : params)
+                sums_.push_back(nn::array<value_type>::from_shape(p.gradient->shape()));
+            for (auto& a : sums_)
+                a.fill(value_type(0));
+        }
+        for (std::size_t k = 0; k < params.size(); ++k)
+            if (!nn::detail::is_running_state(params[k])) {
+                const value_type* g = params[k].gradient->data();
+                value_type* sum = sums_[k].data();
+                for (std::size_t i = 0, n = sums_[k].size(); i < n; ++i)
+                    sum[i] += g[i];
+            }
+        params_ = params;
+        if (++pending_ == group_)
+            flush();
+    }
+
+    void flush() {
+        if (pending_ == 0)
+            return;
+        for (std::size_t k = 0; k < params_.size(); ++k)
+            if (!nn::detail::is_running_state(params_[k])) {
+                std::copy(sums_[k].begin(), sums_[k].end(), params_[k].gradient->begin());
+                sums_[k].fill(value_type(0));
+            }
+        inner_.step(params_);
+        pending_ = 0;
+    }
+
+    void reset() {
+        inner_.reset();
+        sums_.clear();
+        pending_ = 0;
+    }
+    double learning_rate() const { return inner_.learning_rate(); }
+    void set_learning_rate(double lr) { inner_.set_learning_rate(lr); }
+
+  private:
+    Opt inner_;
+    std::size_t group_;
+    std::size_t pending_ = 0;
+    std::vector<nn::array<value_type>> sums_;
+    std::span<const nn::parameter<value_type>> params_;
+};
+
+// Activates the next path of a fair group after every batch, a fresh group after the last, and
+// steps the partial group the epoch ends on.
+struct fair_path_dealer {
+    cell_supernet* supernet;
+    gradient_accumulator<nn::sgd<float>>* optimizer;
+    rng* g;
+    std::vector<cell_space::architecture> group;
+    std::size_t next = 1;
+    void on_batch_end(const train::batch_result& b) {
+        if (b.batch + 1 == b.batch_count) {
+            optimizer->flush();
+            return;
+        }
+        if (next == group.size()) {
+            group = fair_paths(supernet->space(), *g);
+            next = 0;
+        }
+        supernet->activate(group[next++]);
+    }
+};
+
+} // namespace detail
+
+/// Epoch `epoch` (0-based, < o.epochs) of strictly fair single-path training of `s` on `train`
+/// (FairNAS): the batches go through the paths of fair_paths groups in turn, and a group's
+/// gradients, one batch per path, are summed into one SGD step, so that every op of every edge
+/// trains on as many batches as every other and all of them step together from the same
+/// weights. Single-path training trains each op on a random share of the batches and steps it
+/// alone, its other steps moving it by momentum and decay only. The same forward and backward
+/// passes as train_single_path_epoch, a group's size fewer steps; weight decay is multiplied by
+/// the group's size, so that an epoch decays the weights as much as single paths do. Returns
+/// the epoch's loss and accuracy. Throws what train_single_path_epoch throws.
+inline train::epoch_result train_fair_paths_epoch(cell_supernet& s,
+                                                  const data::dataset<float>& train,
+                                                  const supernet_training_options& o,
+                                                  std::size_t epoch) {
+    o.validate();
+    if (epoch >= o.epochs)
+        throw std::invalid_argument("xnas::train_fair_paths_epoch: epoch " + std::to_string(epoch) +
+                                    " of " + std::to_string(o.epochs));
+    rng paths = detail::epoch_rng(o.seed, epoch, 0);
+    const std::size_t m = s.space().ops().size();
+    detail::gradient_accumulator<nn::sgd<float>> opt(
+        nn::sgd<float>({.lr = o.lr,
+                        .momentum = o.momentum,
+                        .weight_decay = o.weight_decay * static_cast<double>(m)}),
+        m);
+    detail::fair_path_dealer deal{&s, &opt, &paths, fair_paths(s.space(), paths)};
+    s.activate(deal.group.front());
+    train::fit_state state{.epochs_done = epoch,
+                           .shuffle = detail::epoch_rng(o.seed, epoch, 1),
+                           .augment = detail::epoch_rng(o.seed, epoch, 2)};
+    const train::history h = train::fit(
+        s.network(), train::default_loss<float>{}, opt, train,
+        {.epochs = epoch + 1,
+         .batch_size = o.batch_size,
+         .schedule = nn::any_schedule(nn::cosine_schedule{.base_lr = o.lr, .period = o.epochs}),
+         .clip_grad_norm = o.clip_grad_norm,
+         .state = &state},
+        deal);
     return h.last();
 }
 
