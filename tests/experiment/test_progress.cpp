@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -316,6 +317,62 @@ TEST_CASE("the time reserve stops a search in time for the final selection",
     CHECK(!untimed.on_result(s.history.back(), s));
     xnas::study<int> none;
     CHECK(!selection_reserve{.budget_seconds = 1, .k = 2}.on_result(s.history.back(), none));
+}
+
+TEST_CASE("under a whole run's time limit the reserve keeps time for the retrain too",
+          "[experiment][reserve]") {
+    xnas::study<int> s;
+    s.history.push_back(result(0, 1, 0.9, 10));
+    s.history.push_back(result(1, 2, 0.8, 20));
+    s.resumed_seconds = 100;
+    // The best trial cost 10 s; the retrain is 5 times as long: 50 s.
+    selection_reserve r{.limit_seconds = 300, .retrain_scale = 5};
+    CHECK(!r.on_result(s.history.back(), s)); // 100 + 50 < 300
+    CHECK(r.retrain_reserved == Approx(50));
+    r.retrain_scale = 20;
+    CHECK(r.on_result(s.history.back(), s)); // 100 + 200 >= 300
+    // With a selection of the two best (15 s each, twice as long, one at a time: 60 s), both.
+    selection_reserve both{
+        .budget_seconds = 1000, .k = 2, .scale = 2, .limit_seconds = 250, .retrain_scale = 5};
+    CHECK(!both.on_result(s.history.back(), s)); // 100 + 60 + 50 < 250
+    both.limit_seconds = 200;
+    CHECK(both.on_result(s.history.back(), s)); // 100 + 60 + 50 >= 200
+    // The best trial's cost is scaled to full fidelity: a third-fidelity 5 s trial is 15 s.
+    xnas::study<int> partial;
+    partial.history.push_back(result(2, 3, 0.95, 5, 1.0 / 3));
+    selection_reserve low{.limit_seconds = 300, .retrain_scale = 5};
+    low.on_result(partial.history.back(), partial);
+    CHECK(low.retrain_reserved == Approx(75));
+    // No limit: nothing reserved for the retrain.
+    selection_reserve none{.retrain_scale = 5};
+    CHECK(!none.on_result(s.history.back(), s));
+    CHECK(none.retrain_reserved == 0);
+
+    // A main job's: trials of 2 epochs on 1,000 samples, a retrain of 6 on 4,000 on both
+    // workers' threads (6 x 4,000 / (2 x 1,000) / 2 = 6); the limit less the data's seconds and
+    // those spent before the search.
+    auto samples = [](std::size_t n) {
+        auto ds = std::make_shared<xnas::data::dataset<float>>();
+        ds->x = xnas::nn::array<float>::from_shape({n, 1});
+        ds->labels.assign(n, 0);
+        ds->num_classes = 1;
+        return ds;
+    };
+    prepared_data d;
+    d.train = samples(1000);
+    d.full_train = samples(4000);
+    d.seconds = 30;
+    options o{.time_limit = 10, .epochs = 2, .final_epochs = 6};
+    const selection_reserve job = reserve_for(o, d, 2, 20);
+    CHECK(job.retrain_scale == Approx(6));
+    CHECK(job.limit_seconds == Approx(600 - 30 - 20));
+    o.final_limit = 2000; // the retrain's first 2,000 samples
+    CHECK(reserve_for(o, d, 2).retrain_scale == Approx(3));
+    o.strategy = "spos"; // a one-shot search keeps none
+    CHECK(reserve_for(o, d, 2).limit_seconds == 0);
+    o.strategy = "tpe";
+    o.time_limit = 0;
+    CHECK(reserve_for(o, d, 2).limit_seconds == 0);
 }
 
 TEST_CASE("trials that differ only in training hyperparameters are one network",

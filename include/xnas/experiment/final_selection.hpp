@@ -18,6 +18,7 @@
 #include <xnas/evaluate/train_evaluator.hpp>
 #include <xnas/experiment/data.hpp>
 #include <xnas/experiment/options.hpp>
+#include <xnas/experiment/retrain.hpp>
 #include <xnas/run/final_selection.hpp>
 #include <xnas/select/flagged_first.hpp>
 #include <xnas/select/top_k.hpp>
@@ -84,9 +85,11 @@ double selection_seconds_estimate(const study<A>& s, const objective& by, std::s
 }
 
 /// A search callback that ends the search early enough for the final selection to fit in the
-/// time budget: after each result it estimates the selection (selection_seconds_estimate, or
-/// seconds_per_candidate per round of workers when set) and asks to stop once the seconds
-/// elapsed (a resumed study's included) plus that estimate reach budget_seconds.
+/// time budget, and under a whole run's time limit for the retrain to fit as well: after each
+/// result it estimates the selection (selection_seconds_estimate, or seconds_per_candidate per
+/// round of workers when set) and asks to stop once the seconds elapsed (a resumed study's
+/// included) plus that estimate reach budget_seconds, or plus the retrain's estimate too (the
+/// best trial's cost at full fidelity times retrain_scale) reach limit_seconds.
 struct selection_reserve {
     double budget_seconds = 0; ///< 0: no wall-clock budget, nothing to reserve
     std::size_t k = 0;         ///< networks the selection re-evaluates (0: no selection)
@@ -98,38 +101,75 @@ struct selection_reserve {
     /// search's trials are shared-weight scores, a forward pass where the selection trains a
     /// network from scratch (set by one_shot_search). 0: estimated from the trials' costs.
     double seconds_per_candidate = 0;
-    double reserved = 0; ///< the last estimate, for the log
+    /// Seconds the whole run has left when the search starts (0: no time limit); the search,
+    /// the selection and the retrain must fit in them.
+    double limit_seconds = 0;
+    double retrain_scale = 1;    ///< the retrain's cost over its trial's at full fidelity
+    double reserved = 0;         ///< the selection's last estimate, for the log
+    double retrain_reserved = 0; ///< the retrain's last estimate
 
     template <class A>
     bool on_result(const scored<A>&, const study<A>& s) {
-        if (budget_seconds <= 0 || k == 0)
+        if ((budget_seconds <= 0 || k == 0) && limit_seconds <= 0)
             return false;
-        if (best_distinct(s, by, k, same_network{}).empty())
-            return false;
-        reserved = seconds_per_candidate > 0 ? seconds_per_candidate * selection_rounds(k, workers)
-                                             : selection_seconds_estimate(s, by, k, scale, workers);
         const double now =
             s.resumed_seconds +
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return now + reserved >= budget_seconds;
+        bool stop = false;
+        if (k > 0 && !best_distinct(s, by, k, same_network{}).empty()) {
+            reserved = seconds_per_candidate > 0
+                           ? seconds_per_candidate * selection_rounds(k, workers)
+                           : selection_seconds_estimate(s, by, k, scale, workers);
+            stop = budget_seconds > 0 && now + reserved >= budget_seconds;
+        }
+        if (limit_seconds > 0) {
+            const auto best = s.best_index(by);
+            if (!best)
+                return stop;
+            const auto& b = s.history[*best];
+            retrain_reserved = b.e.cost / std::max(b.t.fidelity, 1e-3) * retrain_scale;
+            stop = stop || now + reserved + retrain_reserved >= limit_seconds;
+        }
+        return stop;
     }
 };
 
+/// Samples the retrain trains on: the first o.final_limit of d's whole training set (0: all).
+inline std::size_t retrain_samples(const options& o, const prepared_data& d) {
+    const std::size_t all = d.full_train ? d.full_train->size() : 0;
+    return o.final_limit && o.final_limit < all ? o.final_limit : all;
+}
+
 /// The reserve a main job's search keeps for its final selection: o.select networks, each
-/// trained selection_epochs(o) / o.epochs as long on the selection's images as on the search's.
-inline selection_reserve reserve_for(const options& o, const prepared_data& d,
-                                     std::size_t workers) {
+/// trained selection_epochs(o) / o.epochs as long on the selection's images as on the search's;
+/// and under o.time_limit, less the data's seconds and the `spent_seconds` the run spent
+/// before its search, for the retrain: retrain_epochs(o) / o.epochs as long on
+/// retrain_samples, on the threads of all `workers` together. A one-shot search keeps no
+/// retrain reserve: its supernet's epochs take at most half the limit
+/// (supernet_epochs_within_limit), and its candidates, scored in about a second each, cannot
+/// tell what a network's training costs.
+inline selection_reserve reserve_for(const options& o, const prepared_data& d, std::size_t workers,
+                                     double spent_seconds = 0) {
     const objective by = primary_objective(o);
-    const double scale =
-        o.select && d.select_train
-            ? static_cast<double>(selection_epochs(o)) / static_cast<double>(o.epochs) *
-                  static_cast<double>(d.select_train->size()) / static_cast<double>(d.train->size())
-            : 1.0;
+    const double per_epoch_and_sample =
+        1.0 / (static_cast<double>(o.epochs) * static_cast<double>(d.train->size()));
+    const double scale = o.select && d.select_train
+                             ? static_cast<double>(selection_epochs(o)) *
+                                   static_cast<double>(d.select_train->size()) *
+                                   per_epoch_and_sample
+                             : 1.0;
+    const double retrain_scale = static_cast<double>(retrain_epochs(o)) *
+                                 static_cast<double>(retrain_samples(o, d)) * per_epoch_and_sample /
+                                 static_cast<double>(std::max<std::size_t>(workers, 1));
     return {.budget_seconds = search_budget_seconds(o),
             .k = o.select,
             .scale = scale,
             .workers = workers,
-            .by = by};
+            .by = by,
+            .limit_seconds = o.time_limit > 0 && !one_shot(o.strategy)
+                                 ? std::max(o.time_limit * 60 - d.seconds - spent_seconds, 1e-9)
+                                 : 0,
+            .retrain_scale = retrain_scale};
 }
 
 /// The final selection: the o.select best networks of `s` (same_network), trials a method

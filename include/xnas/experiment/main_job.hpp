@@ -299,7 +299,7 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
                         .by = primary,
                         .out = &log,
                         .tty = is_terminal(log)};
-    selection_reserve reserve = reserve_for(o, d, workers);
+    selection_reserve reserve = reserve_for(o, d, workers, since(t0));
     const auto search_start = std::chrono::steady_clock::now();
     auto searched = [&]() -> std::optional<study<A>> {
         if (!strategy) {

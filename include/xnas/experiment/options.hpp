@@ -48,9 +48,10 @@ struct options {
     std::size_t trials = 0; ///< 0 with minutes 0: resolve_defaults sets 20
     double minutes = 0;     ///< wall-clock budget of the search (0: none)
     /// Wall-clock limit of the whole run in minutes, reading the data included (0: none;
-    /// --time-limit). The search stops at it if --minutes has not stopped it before, and
-    /// the retrain trains as many of its final_epochs as fit in what is left (at least one; a
-    /// transfer winner's fine-tune trains all of them).
+    /// --time-limit). A multi-trial search stops in time for the final selection and the
+    /// retrain (reserve_for), a one-shot supernet trains the epochs that fit in half of it
+    /// (supernet_epochs_within_limit), and the retrain trains as many of its final_epochs as
+    /// fit in what is left (at least one; a transfer winner's fine-tune trains all of them).
     double time_limit = 0;
     std::size_t epochs = 2;       ///< per candidate, at full fidelity
     std::size_t final_epochs = 0; ///< 0: max(epochs, 2)
