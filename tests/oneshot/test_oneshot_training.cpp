@@ -173,6 +173,20 @@ TEST_CASE("train_single_path_epoch: the same seed gives the same supernet, and a
                       Contains("epoch 2 of 2"));
 }
 
+TEST_CASE("path_seconds_per_sample: times a path trained alone and leaves the supernet as it was",
+          "[oneshot][spos]") {
+    rng g(7);
+    const data::dataset<float> train = position_task(96, g);
+    cell_supernet s(cell_space::nb201(), small_cells(), {}, 3);
+    const auto before = weights_of(s.network());
+    const auto a = s.space().sample(g);
+    const double per_sample =
+        path_seconds_per_sample(s, a, train, {.epochs = 1, .batch_size = 16}, 0.05);
+    CHECK(per_sample > 0);
+    CHECK(per_sample < 1);
+    CHECK(weights_of(s.network()) == before);
+}
+
 TEST_CASE("fair_paths: every op of every edge is on exactly one path of a group",
           "[oneshot][fair]") {
     const cell_space space = cell_space::nb201();

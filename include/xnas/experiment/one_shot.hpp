@@ -363,11 +363,15 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
 
     // The final selection trains networks from scratch; a time reserve (selection_reserve)
     // cannot tell its cost from the shared-weight scores it sees, so it gets one from the
-    // supernet's training speed per image, which a single path trains at about a network's
-    // (DARTS's epochs run every op of the mixture: its estimate errs long, so the search ends
-    // early rather than late).
+    // supernet's training speed per image, which a single path trains at about a network's.
+    // DARTS's epochs run every op of the mixture and step the logits besides, several times a
+    // cell's cost: its derived cell is timed alone instead.
     if (o.select && d.select_train && !d.train->empty()) {
-        const double per_image = trained_seconds / static_cast<double>(so.epochs * d.train->size());
+        double per_image = trained_seconds / static_cast<double>(so.epochs * d.train->size());
+        if constexpr (differentiable) {
+            if (method == "darts")
+                per_image = path_seconds_per_sample(s, derive_darts(s), *d.train, so);
+        }
         const double candidate_seconds =
             per_image * static_cast<double>(selection_epochs(o) * d.select_train->size());
         (set_selection_candidate_seconds(callbacks, candidate_seconds), ...);

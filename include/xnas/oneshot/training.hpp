@@ -133,6 +133,24 @@ train::epoch_result train_single_path_epoch(S& s, Sampler&& sample,
     return h.last();
 }
 
+/// Seconds a training sample of path `a` of `s` takes once extracted as a network of its own
+/// (s.extract(a)) and trained under `o`'s recipe, timed on about `probe_seconds` of batches of
+/// `train` and thrown away; the supernet's weights are untouched. 0 when no batch was trained.
+/// What a network of the path will cost to train from scratch, where the supernet's own epochs
+/// do not tell (DARTS's run every op of every edge).
+template <supernet S>
+double path_seconds_per_sample(S& s, const typename S::architecture& a,
+                               const data::dataset<float>& train,
+                               const supernet_training_options& o, double probe_seconds = 2) {
+    o.validate();
+    nn::network<float> net = s.extract(a);
+    nn::sgd<float> opt = detail::supernet_optimizer(o);
+    const train::history h =
+        train::fit(net, train::default_loss<float>{}, opt, train,
+                   {.epochs = 1, .batch_size = o.batch_size, .time_limit_seconds = probe_seconds});
+    return h.images ? h.seconds / static_cast<double>(h.images) : 0.0;
+}
+
 /// Strict fairness over the cell space (FairNAS: Chu et al. 2021, arXiv:1907.01845): as many
 /// paths as the space has ops, each edge's ops dealt out over them in an order drawn from `g`,
 /// so that every op of every edge is on exactly one path of the group.
