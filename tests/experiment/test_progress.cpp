@@ -224,7 +224,8 @@ TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise
     const retrained cut = run(o, {.seconds_left = 0, .scored_after = 100}, short_log);
     CHECK_THAT(short_log, StartsWith("--time-limit: 1 of the retrain's 3 epochs fit in the 0 s "
                                      "left (an epoch takes about "));
-    CHECK_THAT(short_log, Contains("retraining the best architecture on 200 samples for 1 epochs"));
+    CHECK_THAT(short_log,
+               Contains("retraining the best architecture on 200 samples for 1 epoch on"));
     REQUIRE(cut.history.epochs.size() == 1);
     options one = o;
     one.final_epochs = 1;

@@ -165,10 +165,11 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
     r.plain_epochs = r.fit.augment ? std::min(o.final_plain_epochs, epochs) : epochs;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "retraining the best architecture on %zu samples for %zu epochs on %zu "
-                  "threads (%s, %s learning rate%s%s%s, weight decay %g, label smoothing "
+                  "retraining the best architecture on %zu samples for %zu epoch%s on %zu "
+                  "thread%s (%s, %s learning rate%s%s%s, weight decay %g, label smoothing "
                   "%g)...\n",
-                  samples->size(), epochs, r.fit.threads, r.recipe.optimizer.c_str(),
+                  samples->size(), epochs, epochs == 1 ? "" : "s", r.fit.threads,
+                  r.fit.threads == 1 ? "" : "s", r.recipe.optimizer.c_str(),
                   o.final_constant_lr ? "constant" : "cosine-annealed",
                   o.final_augment && r.fit.augment ? ", crop and flip" : "",
                   o.final_erase > 0 && r.fit.augment ? ", random erasing" : "",
