@@ -4,8 +4,9 @@
 // batch norm recalibrated) and once after training each alone from scratch; the figures are
 // the Kendall tau and Spearman rho of the ranking by shared-weight validation loss (what
 // one-shot searches rank by) against the stand-alone accuracies, and the same for the
-// shared-weight accuracies, the temperature-scaled shared-weight loss and, as the baseline any
-// ranking has to beat, the parameter count. With --standalone-repeat each architecture is
+// shared-weight accuracies, the temperature-scaled shared-weight loss, the angle each path's
+// weights turned through in training and, as the baseline any ranking has to beat, the
+// parameter count. With --standalone-repeat each architecture is
 // trained alone a second time from other seeds: the tau of the two stand-alone runs is the
 // most any ranking can agree with one of them, and the taus against their mean rank by what
 // the architecture is worth rather than by one training's luck (NAS-Bench-201's accuracies
@@ -22,7 +23,9 @@
 // decay 3e-4, lr 0.05 cosine-annealed, batches of 64) on the same first --train-subset samples
 // of the training split. One thread. Prints a line per architecture and a JSON summary.
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -113,6 +116,25 @@ double standalone_accuracy(const Builder& builder, const A& a, const ex::prepare
     return xnas::train::evaluate(net, xnas::train::default_loss<float>{}, *d.validation).accuracy;
 }
 
+// The angle between a path's weights after supernet training and at initialisation (Hu et al.
+// 2020, arXiv:2004.13431): a path whose weights moved further is ranked higher. Running
+// batch-norm statistics are not weights.
+double weight_angle(xnas::nn::network<float> trained, xnas::nn::network<float> initial) {
+    const auto a = trained.parameters(), b = initial.parameters();
+    double dot = 0, aa = 0, bb = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+        if (xnas::nn::is_running_state(a[k].name))
+            continue;
+        for (std::size_t i = 0; i < a[k].value->size(); ++i) {
+            const double x = a[k].value->data()[i], y = b[k].value->data()[i];
+            dot += x * y;
+            aa += x * x;
+            bb += y * y;
+        }
+    }
+    return std::acos(std::clamp(dot / std::sqrt(aa * bb), -1.0, 1.0));
+}
+
 // Seeds of the repeated stand-alone training are this far from the first's.
 constexpr std::uint64_t repeat_seed_offset = 1000;
 
@@ -124,6 +146,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                        bool repeat, bool fair) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
+    Supernet initial = s;
     auto uniform = [&space](xnas::rng& g) { return space.sample(g); };
     for (std::size_t e = 0; e < so.epochs; ++e) {
         xnas::train::epoch_result r;
@@ -149,7 +172,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
     xnas::shared_weight_evaluator<Supernet> shared(
         s, *d.train, *d.validation, {.recalibration_batches = recalibration_batches});
     std::vector<double> shared_scores, shared_losses, calibrated_losses, standalone_scores;
-    std::vector<double> repeat_scores, mean_scores, params;
+    std::vector<double> repeat_scores, mean_scores, params, angles;
     auto rows = xnas::json::value::array();
     double shared_seconds = 0, standalone_seconds = 0;
     std::size_t standalone_runs = 0;
@@ -177,6 +200,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         shared_losses.push_back(-e.value("val_loss"));
         calibrated_losses.push_back(-calibrated_loss(shared.network(drawn[k]), *d.validation));
         standalone_scores.push_back(alone);
+        angles.push_back(weight_angle(s.extract(drawn[k]), initial.extract(drawn[k])));
         xnas::rng unused(0);
         // The parameter count ranks by size alone; a shared-weight ranking earns its cost above it.
         params.push_back(static_cast<double>(builder.build(drawn[k], unused).parameter_count()));
@@ -185,6 +209,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                                               {"shared", shared_scores.back()},
                                               {"shared_loss", -shared_losses.back()},
                                               {"shared_loss_calibrated", -calibrated_losses.back()},
+                                              {"angle", angles.back()},
                                               {"standalone", alone}});
         if (repeat) {
             repeat_scores.push_back(trained(known.repeat, repeat_seed_offset));
@@ -207,6 +232,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
          {"spearman_rho_by_calibrated_loss",
           xnas::spearman_rho(calibrated_losses, standalone_scores)},
          {"kendall_tau_by_params", xnas::kendall_tau(params, standalone_scores)},
+         {"kendall_tau_by_angle", xnas::kendall_tau(angles, standalone_scores)},
          {"spearman_rho_by_params", xnas::spearman_rho(params, standalone_scores)},
          {"archs", archs},
          {"supernet_epochs", supernet_epochs},
