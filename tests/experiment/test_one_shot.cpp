@@ -481,6 +481,9 @@ TEST_CASE("one-shot searches of the cell space rank candidates by their shared-w
         json::value::parse(xnas_test::read_text(fs::path(o.out) / "best.json"));
     CHECK(best.at("architecture").get<std::string>() == by_loss);
     INFO("the most accurate candidate: " << by_accuracy);
+    // and the progress lines show the best loss, what the search goes by
+    CHECK_THAT(log.str(), Contains("best val_loss "));
+    CHECK_THAT(log.str(), !Contains("best val_acc "));
 }
 
 TEST_CASE("the final selection takes one cell of those that differ only in dead edges",

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include <xnas/core/json.hpp>
@@ -294,9 +295,11 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
         strategy.emplace(warm_started<Space>(std::move(*strategy), std::move(seeds)));
 
     const search_options opt = job_search_options(o, workers);
+    // A one-shot search of the cell space goes by the shared-weight loss (one_shot.hpp).
+    const bool by_loss = one_shot(o.strategy) && std::is_same_v<Space, cell_space>;
     search_progress bar{.total = o.trials,
                         .budget_seconds = search_budget_seconds(o),
-                        .by = primary,
+                        .by = by_loss ? cell_shared_weight_ranking : primary,
                         .out = &log,
                         .tty = is_terminal(log)};
     selection_reserve reserve = reserve_for(o, d, workers, since(t0));
