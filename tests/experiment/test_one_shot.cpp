@@ -5,6 +5,7 @@
 #include "read_text.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -377,6 +378,10 @@ TEST_CASE("under a time limit the supernet trains the epochs that fit in half of
     CHECK(supernet_epochs_within_limit(o, 400, 100, 2) == 2); // the data took the half
     o.supernet_epochs = 4;
     CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 4);
+    // The candidates get what is left of six tenths of the limit: 360 - 20 - 250.
+    CHECK(candidate_seconds_within_limit(o, 20, 250) == Approx(90));
+    CHECK(candidate_seconds_within_limit(o, 20, 400) < 0);
+    CHECK(std::isinf(candidate_seconds_within_limit(options{}, 20, 400)));
 
     // A limit shorter than one epoch: the run trains one of its three epochs, records the plan
     // in the checkpoint, and a resumed run trains no more.
@@ -385,8 +390,10 @@ TEST_CASE("under a time limit the supernet trains the epochs that fit in half of
     job.supernet_epochs = 3;
     job.time_limit = 1e-5; // 0.6 ms
     std::ostringstream log;
-    run_main_job(job, log);
+    const auto result = run_main_job(job, log);
     INFO(log.str());
+    // nothing left for the candidates: one round of asks, the lookahead of one worker
+    CHECK(result.summary.at("trials").get<std::size_t>() == job_lookahead(job, 1));
     CHECK_THAT(log.str(), Contains("supernet epoch 1/3 (spos)"));
     CHECK_THAT(log.str(), Contains("supernet: 1 of its 3 epochs fit in half of --time-limit"));
     CHECK_THAT(log.str(), !Contains("supernet epoch 2/"));

@@ -145,9 +145,9 @@ inline std::size_t retrain_samples(const options& o, const prepared_data& d) {
 /// and under o.time_limit, less the data's seconds and the `spent_seconds` the run spent
 /// before its search, for the retrain: retrain_epochs(o) / o.epochs as long on
 /// retrain_samples, on the threads of all `workers` together. A one-shot search keeps no
-/// retrain reserve: its supernet's epochs take at most half the limit
-/// (supernet_epochs_within_limit), and its candidates, scored in about a second each, cannot
-/// tell what a network's training costs.
+/// retrain reserve: its supernet and candidates take at most six tenths of the limit
+/// (supernet_epochs_within_limit, candidate_seconds_within_limit), and its candidates, scored
+/// in about a second each, cannot tell what a network's training costs.
 inline selection_reserve reserve_for(const options& o, const prepared_data& d, std::size_t workers,
                                      double spent_seconds = 0) {
     const objective by = primary_objective(o);

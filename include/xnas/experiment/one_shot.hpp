@@ -3,9 +3,9 @@
 // chain for all but darts): train a weight-sharing supernet of the space for o.supernet_epochs
 // epochs, or those that fit in half of o.time_limit (checkpointed after each in o.out, so
 // --resume loses at most the epoch in progress), then search it with the shared-weight
-// evaluator, every scored candidate journaled as a trial, in what o.minutes leaves after the
-// training. The main job then goes on as after any search: the final selection and the retrain
-// train the best candidates from scratch.
+// evaluator, every scored candidate journaled as a trial, in what o.minutes (and six tenths of
+// o.time_limit) leaves after the training. The main job then goes on as after any search: the
+// final selection and the retrain train the best candidates from scratch.
 //
 //   spos       uniform single paths, then regularized evolution over shared-weight scores
 //              (Guo et al. 2020);
@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -187,6 +188,19 @@ inline std::size_t supernet_epochs_within_limit(const options& o, double data_se
     if (!(fit < static_cast<double>(o.supernet_epochs)))
         return o.supernet_epochs;
     return std::max(epochs_done, static_cast<std::size_t>(std::max(fit, 0.0)));
+}
+
+/// Seconds a one-shot search's candidates may take under a whole-run time limit (o.time_limit):
+/// what is left of six tenths of the limit after the `data_seconds` spent reading the data and
+/// the `trained_seconds` of the supernet's training, which itself takes at most half
+/// (supernet_epochs_within_limit). The rest is the final selection's and the retrain's; scored
+/// in about a second each, a hundred candidates fit in two minutes of a 20-minute limit.
+/// Infinity without a limit; 0 or less when nothing is left.
+inline double candidate_seconds_within_limit(const options& o, double data_seconds,
+                                             double trained_seconds) {
+    if (o.time_limit <= 0)
+        return std::numeric_limits<double>::infinity();
+    return 0.6 * o.time_limit * 60 - data_seconds - trained_seconds;
 }
 
 namespace detail {
@@ -358,6 +372,17 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             opt.max_seconds = 0;
         } else {
             opt.max_seconds = left;
+        }
+    }
+    if (const double share = candidate_seconds_within_limit(o, d.seconds, trained_seconds);
+        opt.max_seconds > 0 && share < opt.max_seconds) {
+        if (share > 0) {
+            opt.max_seconds = share;
+        } else { // a trained supernet still yields a winner: one round of candidates
+            log << "--time-limit: the supernet left the candidates no time; the search scores "
+                   "one round of them\n";
+            opt.max_trials = opt.max_trials ? std::min(opt.max_trials, opt.window()) : opt.window();
+            opt.max_seconds = 0;
         }
     }
 

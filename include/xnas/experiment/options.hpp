@@ -50,7 +50,8 @@ struct options {
     /// Wall-clock limit of the whole run in minutes, reading the data included (0: none;
     /// --time-limit). A multi-trial search stops in time for the final selection and the
     /// retrain (reserve_for), a one-shot supernet trains the epochs that fit in half of it
-    /// (supernet_epochs_within_limit), and the retrain trains as many of its final_epochs as
+    /// (supernet_epochs_within_limit) and its candidates take what is left of six tenths
+    /// (candidate_seconds_within_limit), and the retrain trains as many of its final_epochs as
     /// fit in what is left (at least one; a transfer winner's fine-tune trains all of them).
     double time_limit = 0;
     std::size_t epochs = 2;       ///< per candidate, at full fidelity
