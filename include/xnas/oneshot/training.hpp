@@ -99,6 +99,35 @@ struct path_resampler {
     void on_batch_end(const train::batch_result&) { supernet->activate((*sample)(*g)); }
 };
 
+// Throws what o.validate() throws, and std::invalid_argument naming `who` for an epoch past
+// o.epochs.
+inline void check_epoch(const char* who, const supernet_training_options& o, std::size_t epoch) {
+    o.validate();
+    if (epoch >= o.epochs)
+        throw std::invalid_argument(std::string(who) + ": epoch " + std::to_string(epoch) + " of " +
+                                    std::to_string(o.epochs));
+}
+
+// Epoch `epoch` of `s`'s network on `train` with `opt` under o's cosine schedule and clipping,
+// its shuffle and augmentation drawn from (o.seed, epoch); `callback` hears every batch.
+template <supernet S, class Opt, class Callback>
+train::epoch_result fit_supernet_epoch(S& s, Opt& opt, const data::dataset<float>& train,
+                                       const supernet_training_options& o, std::size_t epoch,
+                                       Callback& callback) {
+    train::fit_state state{.epochs_done = epoch,
+                           .shuffle = epoch_rng(o.seed, epoch, 1),
+                           .augment = epoch_rng(o.seed, epoch, 2)};
+    const train::history h = train::fit(
+        s.network(), train::default_loss<float>{}, opt, train,
+        {.epochs = epoch + 1,
+         .batch_size = o.batch_size,
+         .schedule = nn::any_schedule(nn::cosine_schedule{.base_lr = o.lr, .period = o.epochs}),
+         .clip_grad_norm = o.clip_grad_norm,
+         .state = &state},
+        callback);
+    return h.last();
+}
+
 } // namespace detail
 
 /// Trains epoch `epoch` (0-based, < o.epochs) of `s` on `train`: each batch goes through the
@@ -111,26 +140,12 @@ template <supernet S, class Sampler>
 train::epoch_result train_single_path_epoch(S& s, Sampler&& sample,
                                             const data::dataset<float>& train,
                                             const supernet_training_options& o, std::size_t epoch) {
-    o.validate();
-    if (epoch >= o.epochs)
-        throw std::invalid_argument("xnas::train_single_path_epoch: epoch " +
-                                    std::to_string(epoch) + " of " + std::to_string(o.epochs));
+    detail::check_epoch("xnas::train_single_path_epoch", o, epoch);
     rng paths = detail::epoch_rng(o.seed, epoch, 0);
     s.activate(sample(paths));
     nn::sgd<float> opt = detail::supernet_optimizer(o);
-    train::fit_state state{.epochs_done = epoch,
-                           .shuffle = detail::epoch_rng(o.seed, epoch, 1),
-                           .augment = detail::epoch_rng(o.seed, epoch, 2)};
     detail::path_resampler<S, std::remove_reference_t<Sampler>> resample{&s, &sample, &paths};
-    const train::history h = train::fit(
-        s.network(), train::default_loss<float>{}, opt, train,
-        {.epochs = epoch + 1,
-         .batch_size = o.batch_size,
-         .schedule = nn::any_schedule(nn::cosine_schedule{.base_lr = o.lr, .period = o.epochs}),
-         .clip_grad_norm = o.clip_grad_norm,
-         .state = &state},
-        resample);
-    return h.last();
+    return detail::fit_supernet_epoch(s, opt, train, o, epoch, resample);
 }
 
 /// Seconds a training sample of path `a` of `s` takes once extracted as a network of its own
@@ -266,10 +281,7 @@ inline train::epoch_result train_fair_paths_epoch(cell_supernet& s,
                                                   const data::dataset<float>& train,
                                                   const supernet_training_options& o,
                                                   std::size_t epoch) {
-    o.validate();
-    if (epoch >= o.epochs)
-        throw std::invalid_argument("xnas::train_fair_paths_epoch: epoch " + std::to_string(epoch) +
-                                    " of " + std::to_string(o.epochs));
+    detail::check_epoch("xnas::train_fair_paths_epoch", o, epoch);
     rng paths = detail::epoch_rng(o.seed, epoch, 0);
     const std::size_t m = s.space().ops().size();
     detail::gradient_accumulator<nn::sgd<float>> opt(
@@ -279,18 +291,7 @@ inline train::epoch_result train_fair_paths_epoch(cell_supernet& s,
         m);
     detail::fair_path_dealer deal{&s, &opt, &paths, fair_paths(s.space(), paths)};
     s.activate(deal.group.front());
-    train::fit_state state{.epochs_done = epoch,
-                           .shuffle = detail::epoch_rng(o.seed, epoch, 1),
-                           .augment = detail::epoch_rng(o.seed, epoch, 2)};
-    const train::history h = train::fit(
-        s.network(), train::default_loss<float>{}, opt, train,
-        {.epochs = epoch + 1,
-         .batch_size = o.batch_size,
-         .schedule = nn::any_schedule(nn::cosine_schedule{.base_lr = o.lr, .period = o.epochs}),
-         .clip_grad_norm = o.clip_grad_norm,
-         .state = &state},
-        deal);
-    return h.last();
+    return detail::fit_supernet_epoch(s, opt, train, o, epoch, deal);
 }
 
 /// How ENAS's controller phase runs.
@@ -347,10 +348,7 @@ inline train::epoch_result train_darts_epoch(cell_supernet& s, const data::datas
                                              const data::dataset<float>& validation,
                                              const supernet_training_options& o, std::size_t epoch,
                                              const darts_options& d = {}) {
-    o.validate();
-    if (epoch >= o.epochs)
-        throw std::invalid_argument("xnas::train_darts_epoch: epoch " + std::to_string(epoch) +
-                                    " of " + std::to_string(o.epochs));
+    detail::check_epoch("xnas::train_darts_epoch", o, epoch);
     if (train.regression() || validation.regression())
         throw std::invalid_argument("xnas::train_darts_epoch: DARTS here classifies; the data "
                                     "set has regression targets");
