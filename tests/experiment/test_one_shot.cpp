@@ -70,6 +70,22 @@ options one_shot_job(const fs::path& dir, const std::string& strategy, const std
     return o;
 }
 
+// The supernet a one-shot run of `o` on `d` has after its first epoch.
+cell_supernet first_epoch_supernet(const options& o, const prepared_data& d) {
+    cell_supernet s(cell_space::nb201().with_encoding(cell_space::encoding::path),
+                    {.input = d.input, .classes = d.outputs}, {}, o.seed);
+    train_single_path_epoch(
+        s, [&](rng& g) { return s.space().sample(g); }, *d.train, supernet_options(o), 0);
+    return s;
+}
+
+// The tensors a supernet checkpoint of `s` holds: the network's, then alpha().
+std::vector<nn::parameter<float>> checkpointed(cell_supernet& s) {
+    auto tensors = s.network().parameters();
+    tensors.push_back(s.alpha());
+    return tensors;
+}
+
 // The cells of one line of trials.csv (whose architectures hold no commas).
 std::vector<std::string> csv_cells(const std::string& line) {
     std::vector<std::string> cells;
@@ -203,13 +219,8 @@ TEST_CASE("a one-shot run resumed from its supernet checkpoint ends as the unint
     options killed = one_shot_job(dir, "spos", "killed");
     const prepared_data d = prepare_data(killed);
     fs::create_directories(killed.out);
-    cell_supernet s(cell_space::nb201().with_encoding(cell_space::encoding::path),
-                    {.input = d.input, .classes = d.outputs}, {}, killed.seed);
-    train_single_path_epoch(
-        s, [&](rng& g) { return s.space().sample(g); }, *d.train, supernet_options(killed), 0);
-    auto tensors = s.network().parameters();
-    tensors.push_back(s.alpha());
-    save_supernet_checkpoint(tensors, 1, fs::path(killed.out) / supernet_checkpoint_file);
+    cell_supernet s = first_epoch_supernet(killed, d);
+    save_supernet_checkpoint(checkpointed(s), 1, fs::path(killed.out) / supernet_checkpoint_file);
 
     killed.resume = true;
     std::ostringstream resumed_log;
@@ -401,12 +412,8 @@ TEST_CASE("under a time limit the supernet trains the epochs that fit in half of
 
     // The epoch trained is epoch 0 of the three-epoch plan: its learning rate annealed over 3.
     const prepared_data d = prepare_data(job);
-    cell_supernet s(cell_space::nb201().with_encoding(cell_space::encoding::path),
-                    {.input = d.input, .classes = d.outputs}, {}, job.seed);
-    train_single_path_epoch(
-        s, [&](rng& g) { return s.space().sample(g); }, *d.train, supernet_options(job), 0);
-    auto tensors = s.network().parameters();
-    tensors.push_back(s.alpha());
+    cell_supernet s = first_epoch_supernet(job, d);
+    const auto tensors = checkpointed(s);
     const fs::path mine = dir / "one_epoch.ckpt";
     save_supernet_checkpoint(tensors, 1, mine);
     const fs::path theirs = fs::path(job.out) / supernet_checkpoint_file;
