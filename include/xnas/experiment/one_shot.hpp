@@ -358,9 +358,11 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
     // winner.
     const objective ranking = differentiable ? cell_shared_weight_ranking : primary_objective(o);
     search_options opt = one_shot_search_options(opt_in, ranking);
+    // Under a whole run's limit the candidates get at most their share of it as well.
     if (opt.max_seconds > 0) {
         const double left = opt.max_seconds - trained_seconds;
-        if (left < 0.05 * opt.max_seconds) {
+        const double share = candidate_seconds_within_limit(o, d.seconds, trained_seconds);
+        if (left < 0.05 * opt.max_seconds || share <= 0) {
             char line[200];
             std::snprintf(line, sizeof line,
                           "warning: supernet training took %.1f s of the %.1f s budget "
@@ -371,18 +373,7 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             opt.max_trials = opt.max_trials ? std::min(opt.max_trials, opt.window()) : opt.window();
             opt.max_seconds = 0;
         } else {
-            opt.max_seconds = left;
-        }
-    }
-    if (const double share = candidate_seconds_within_limit(o, d.seconds, trained_seconds);
-        opt.max_seconds > 0 && share < opt.max_seconds) {
-        if (share > 0) {
-            opt.max_seconds = share;
-        } else { // a trained supernet still yields a winner: one round of candidates
-            log << "--time-limit: the supernet left the candidates no time; the search scores "
-                   "one round of them\n";
-            opt.max_trials = opt.max_trials ? std::min(opt.max_trials, opt.window()) : opt.window();
-            opt.max_seconds = 0;
+            opt.max_seconds = std::min(left, share);
         }
     }
 
