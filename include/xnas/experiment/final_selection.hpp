@@ -134,12 +134,6 @@ struct selection_reserve {
     }
 };
 
-/// Samples the retrain trains on: the first o.final_limit of d's whole training set (0: all).
-inline std::size_t retrain_samples(const options& o, const prepared_data& d) {
-    const std::size_t all = d.full_train ? d.full_train->size() : 0;
-    return o.final_limit && o.final_limit < all ? o.final_limit : all;
-}
-
 /// The reserve a main job's search keeps for its final selection: o.select networks, each
 /// trained selection_epochs(o) / o.epochs as long on the selection's images as on the search's;
 /// and under o.time_limit, less the data's seconds and the `spent_seconds` the run spent

@@ -32,6 +32,12 @@ inline std::size_t retrain_epochs(const options& o) {
     return o.final_epochs ? o.final_epochs : std::max<std::size_t>(o.epochs, 2);
 }
 
+/// Samples the retrain trains on: the first o.final_limit of d's whole training set (0: all).
+inline std::size_t retrain_samples(const options& o, const prepared_data& d) {
+    const std::size_t all = d.full_train ? d.full_train->size() : 0;
+    return o.final_limit && o.final_limit < all ? o.final_limit : all;
+}
+
 /// The searched recipe with the retrain's regularisers: o.final_weight_decay and
 /// o.final_label_smoothing when set. Short trials do not overfit, so the search cannot tell
 /// their worth. Adam's L2 is divided by its adaptive scale and barely regularises (Loshchilov &
