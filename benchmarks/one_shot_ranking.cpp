@@ -12,11 +12,16 @@
 // the architecture is worth rather than by one training's luck (NAS-Bench-201's accuracies
 // are such means, over three seeds). --sampling fair trains the cell supernet with strictly
 // fair groups of paths (train_fair_paths_epoch) instead of uniform single paths.
+// --few-shot-epochs N then splits the trained cell supernet by the op of one edge (the edge of
+// least gradient agreement, or --few-shot-edge E) into a sub-supernet per op, trains each for N
+// epochs (lr --few-shot-lr, cosine-annealed) and ranks the same architectures with them too
+// (few_shot_kendall_tau beside the parent's kendall_tau).
 //
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
 //                    [--data DIR] [--recalibration-batches 8] [--standalone-from EARLIER.json]
 //                    [--standalone-repeat 0|1] [--sampling uniform|fair]
+//                    [--few-shot-epochs 0] [--few-shot-edge auto|E] [--few-shot-lr 0.01]
 //
 // The chain space is the main job's: chain_space::image() within its default budgets (100k
 // parameters, 25 MFLOPs). Both trainings use the supernet's recipe (SGD, momentum 0.9, weight
@@ -46,6 +51,7 @@
 #include <xnas/nn/optim/sgd.hpp>
 #include <xnas/oneshot/cell_supernet.hpp>
 #include <xnas/oneshot/chain_supernet.hpp>
+#include <xnas/oneshot/few_shot.hpp>
 #include <xnas/oneshot/shared_weight_evaluator.hpp>
 #include <xnas/oneshot/training.hpp>
 #include <xnas/report/rank_correlation.hpp>
@@ -138,12 +144,62 @@ double weight_angle(xnas::nn::network<float> trained, xnas::nn::network<float> i
 // Seeds of the repeated stand-alone training are this far from the first's.
 constexpr std::uint64_t repeat_seed_offset = 1000;
 
+struct few_shot_settings {
+    std::size_t epochs = 0; // 0: no split
+    std::size_t edge = 0;
+    bool automatic_edge = true;
+    double lr = 0.01;
+};
+
+// Splits the trained cell supernet `s` as `f` says, trains the sub-supernets and returns their
+// shared-weight losses of `drawn` (negated, so larger ranks higher) and what was done.
+std::pair<std::vector<double>, xnas::json::value>
+few_shot_losses(xnas::cell_supernet& s, const std::vector<xnas::cell_space::architecture>& drawn,
+                const ex::prepared_data& d, const few_shot_settings& f, std::uint64_t seed,
+                const xnas::shared_weight_evaluator_options& scoring) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<double> agreement =
+        xnas::edge_gradient_agreement(s, *d.train, {.seed = seed});
+    const std::size_t edge = f.automatic_edge ? xnas::least_agreeing_edge(agreement) : f.edge;
+    const double split_seconds = seconds_since(start);
+    xnas::few_shot_supernet few(s, xnas::cell_edge_split{edge, s.space().ops().size()});
+    const xnas::supernet_training_options so{.epochs = f.epochs, .lr = f.lr, .seed = seed + 7};
+    auto uniform = [&](xnas::rng& g) { return s.space().sample(g); };
+    for (std::size_t e = 0; e < so.epochs; ++e) {
+        const auto r = xnas::train_few_shot_epoch(few, uniform, *d.train, so, e);
+        double loss = 0;
+        for (const auto& c : r)
+            loss += c.loss / static_cast<double>(r.size());
+        std::fprintf(stderr, "sub-supernets' epoch %zu/%zu: mean loss %.4f, %.0f s\n", e + 1,
+                     so.epochs, loss, seconds_since(start));
+    }
+    const double training_seconds = seconds_since(start) - split_seconds;
+    xnas::shared_weight_evaluator<decltype(few)> shared(few, *d.train, *d.validation, scoring);
+    std::vector<double> losses;
+    for (std::size_t k = 0; k < drawn.size(); ++k) {
+        const auto e = shared.evaluate({.id = k, .architecture = drawn[k]});
+        if (!e.ok())
+            throw std::runtime_error("few-shot score failed: " + e.message);
+        losses.push_back(-e.value("val_loss"));
+    }
+    auto agreements = xnas::json::value::array();
+    for (double a : agreement)
+        agreements.push_back(a);
+    return {losses, xnas::json::value::object({{"edge", edge},
+                                               {"edge_agreement", agreements},
+                                               {"epochs", f.epochs},
+                                               {"lr", f.lr},
+                                               {"split_seconds", split_seconds},
+                                               {"training_seconds", training_seconds}})};
+}
+
 template <class Space, class Builder, class Supernet>
 xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
                        const ex::prepared_data& d, std::size_t archs, std::size_t supernet_epochs,
                        std::size_t standalone_epochs, std::uint64_t seed,
-                       const known_accuracies& known, std::size_t recalibration_batches,
-                       bool repeat, bool fair) {
+                       const known_accuracies& known,
+                       const xnas::shared_weight_evaluator_options& scoring, bool repeat, bool fair,
+                       const few_shot_settings& few) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
     Supernet initial = s;
@@ -169,8 +225,7 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
         if (seen.insert(space.to_string(a)).second)
             drawn.push_back(std::move(a));
     }
-    xnas::shared_weight_evaluator<Supernet> shared(
-        s, *d.train, *d.validation, {.recalibration_batches = recalibration_batches});
+    xnas::shared_weight_evaluator<Supernet> shared(s, *d.train, *d.validation, scoring);
     std::vector<double> shared_scores, shared_losses, calibrated_losses, standalone_scores;
     std::vector<double> repeat_scores, mean_scores, params, angles;
     auto rows = xnas::json::value::array();
@@ -244,6 +299,18 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
          {"standalone_seconds_per_run",
           standalone_runs ? standalone_seconds / static_cast<double>(standalone_runs) : 0.0},
          {"rows", rows}});
+    if constexpr (std::is_same_v<Supernet, xnas::cell_supernet>) {
+        if (few.epochs) {
+            auto [losses, info] = few_shot_losses(s, drawn, d, few, seed, scoring);
+            auto in_row_order = xnas::json::value::array();
+            for (double l : losses)
+                in_row_order.push_back(-l);
+            info["losses"] = std::move(in_row_order);
+            result["few_shot_kendall_tau"] = xnas::kendall_tau(losses, standalone_scores);
+            result["few_shot_spearman_rho"] = xnas::spearman_rho(losses, standalone_scores);
+            result["few_shot"] = std::move(info);
+        }
+    }
     if (repeat) {
         result["kendall_tau_standalone_repeat"] =
             xnas::kendall_tau(repeat_scores, standalone_scores);
@@ -262,8 +329,9 @@ int main(int argc, char** argv) try {
     o.train_subset = 10000;
     std::size_t archs = 30, supernet_epochs = 10, standalone_epochs = 3;
     std::string earlier;
-    std::size_t recalibration_batches = 8;
+    xnas::shared_weight_evaluator_options scoring;
     bool repeat = false, fair = false;
+    few_shot_settings few;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--space")
@@ -281,11 +349,19 @@ int main(int argc, char** argv) try {
         else if (k == "--data")
             o.data = v;
         else if (k == "--recalibration-batches")
-            recalibration_batches = std::stoul(v);
+            scoring.recalibration_batches = std::stoul(v);
         else if (k == "--standalone-from")
             earlier = v;
         else if (k == "--sampling" && (v == "uniform" || v == "fair"))
             fair = v == "fair";
+        else if (k == "--few-shot-epochs")
+            few.epochs = std::stoul(v);
+        else if (k == "--few-shot-edge") {
+            few.automatic_edge = v == "auto";
+            if (!few.automatic_edge)
+                few.edge = std::stoul(v);
+        } else if (k == "--few-shot-lr")
+            few.lr = std::stod(v);
         else if (k == "--standalone-repeat")
             repeat = std::stoul(v) != 0;
         else
@@ -293,6 +369,8 @@ int main(int argc, char** argv) try {
     }
     if (fair && o.space != "cell")
         throw std::invalid_argument("--sampling fair needs --space cell");
+    if (few.epochs && o.space != "cell")
+        throw std::invalid_argument("--few-shot-epochs needs --space cell");
     if (argc % 2 == 0)
         throw std::invalid_argument(std::string("option ") + argv[argc - 1] + " has no value");
     xnas::nn::set_blas_threads(1);
@@ -303,14 +381,14 @@ int main(int argc, char** argv) try {
         const xnas::cell_builder builder(space, {.input = d.input, .classes = d.outputs});
         xnas::cell_supernet s(space, builder.options(), {}, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches, repeat, fair);
+                      standalone_from(earlier), scoring, repeat, fair, few);
     } else if (o.space == "chain") {
         const xnas::chain_builder_options bo{.input = d.input, .classes = d.outputs};
         const auto space = ex::within_budget(xnas::chain_space::image(), bo, o);
         const xnas::chain_builder builder(space, bo);
         xnas::chain_supernet s(space, bo, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), recalibration_batches, repeat, fair);
+                      standalone_from(earlier), scoring, repeat, fair, few);
     } else {
         throw std::invalid_argument("--space " + o.space + ": expected cell or chain");
     }

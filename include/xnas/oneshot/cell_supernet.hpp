@@ -121,6 +121,21 @@ class cell_supernet {
         return out;
     }
 
+    /// The weights of every op of edge `edge` (edge order of the space) in every cell: what
+    /// the paths through that edge do not share. Throws std::out_of_range unless edge < edges().
+    std::vector<nn::parameter<float>> edge_parameters(std::size_t edge) {
+        if (edge >= space().edges())
+            throw std::out_of_range("xnas::cell_supernet::edge_parameters: edge " +
+                                    std::to_string(edge) + " of " +
+                                    std::to_string(space().edges()));
+        std::vector<nn::parameter<float>> out;
+        for (std::size_t k = edge; k < edge_nodes_.size(); k += space().edges()) {
+            auto params = mixed(edge_nodes_[k])->parameters();
+            out.insert(out.end(), params.begin(), params.end());
+        }
+        return out;
+    }
+
     // ---- the continuous relaxation (DARTS) ----------------------------------------------------
 
     /// The architecture logits, one row per edge and one column per op (space order), shared by
