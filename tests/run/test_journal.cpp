@@ -461,3 +461,87 @@ TEST_CASE("journal: parallel workers give the same journal whatever the evaluati
     CHECK(run(3, 3, true, "ordered_e") == wide);
     CHECK(run(1, 3, false, "ordered_f") == wide);
 }
+
+namespace {
+
+// Stands for a killed process: thrown out of the search, which writes nothing more.
+struct simulated_kill {};
+
+// Evaluates on the calling thread but hands back the newest of the submitted trials first, so
+// with a window of 3 results arrive ahead of their turn; after `kill_after` results it throws as
+// a process killed there would stop. Records every trial it evaluated.
+struct newest_first_executor {
+    std::vector<std::uint64_t>* evaluated;
+    std::size_t kill_after = SIZE_MAX;
+    std::vector<xnas::trial<std::vector<int>>> queued{};
+    std::size_t handed = 0;
+    decltype(eval()) evaluator = eval();
+
+    void submit(xnas::trial<std::vector<int>> t) { queued.push_back(std::move(t)); }
+    xnas::scored<std::vector<int>> wait_one() {
+        if (handed == kill_after)
+            throw simulated_kill{};
+        auto t = std::move(queued.back());
+        queued.pop_back();
+        ++handed;
+        evaluated->push_back(t.id);
+        auto e = evaluator.evaluate(t);
+        return {std::move(t), std::move(e)};
+    }
+};
+
+} // namespace
+
+TEST_CASE("journal: results that finished ahead of their turn survive a crash and are not run "
+          "again",
+          "[run][journal]") {
+    const digit_space space;
+    auto run_with = [&](newest_first_executor& exec, const std::string& path, bool resume) {
+        tiny_evolution st;
+        return xnas::search_with(space, st, exec,
+                                 {.objectives = score_max,
+                                  .max_trials = 20,
+                                  .seed = 3,
+                                  .lookahead = 3,
+                                  .journal = path,
+                                  .resume = resume,
+                                  .fsync = false});
+    };
+    std::vector<std::uint64_t> all;
+    newest_first_executor whole{&all};
+    const auto full = run_with(whole, "", false);
+    REQUIRE(full.history.size() == 20);
+
+    for (std::size_t kill_after : {4u, 9u, 13u}) {
+        INFO("killed after " << kill_after << " results");
+        const auto path = temp_path("ahead");
+        const auto ahead = xnas::ahead_journal_path(path);
+        std::vector<std::uint64_t> before, after;
+        newest_first_executor killed{&before, kill_after};
+        CHECK_THROWS_AS(run_with(killed, path, false), simulated_kill);
+        // The newest-first order leaves results waiting for older trials at every kill.
+        REQUIRE(std::filesystem::exists(ahead));
+        CHECK_FALSE(xnas::read_journal(ahead).records.empty());
+
+        newest_first_executor resumed_exec{&after};
+        const auto resumed = run_with(resumed_exec, path, true);
+        require_same(resumed, full);
+        // No trial evaluated before the kill ran again.
+        for (auto id : after)
+            CHECK(std::find(before.begin(), before.end(), id) == before.end());
+        CHECK(before.size() + after.size() == all.size());
+        CHECK_FALSE(std::filesystem::exists(ahead)); // removed once the search ended
+        std::filesystem::remove(path);
+    }
+
+    // A fresh run does not take results from a stale file of an earlier one.
+    const auto path = temp_path("stale");
+    std::vector<std::uint64_t> first, second;
+    newest_first_executor killed{&first, 9};
+    CHECK_THROWS_AS(run_with(killed, path, false), simulated_kill);
+    std::filesystem::remove(path);
+    newest_first_executor fresh{&second};
+    require_same(run_with(fresh, path, false), full);
+    CHECK(second.size() == all.size());
+    std::filesystem::remove(path);
+}

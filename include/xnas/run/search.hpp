@@ -14,6 +14,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -64,12 +65,24 @@ struct search_options {
     /// The trials asked ahead of the oldest result not yet told, in ask order: the lookahead,
     /// or the workers when it is 0.
     std::size_t window() const { return lookahead ? lookahead : workers; }
-    std::string journal{}; ///< journal path; empty: no journal (needs a serializable_space)
+    /// Journal path; empty: no journal (needs a serializable_space). Without `asynchronous`, a
+    /// result that arrives before its turn to be told goes at once to a second file beside it,
+    /// `ahead_journal_path(journal)`, so a crash loses no finished evaluation: a resume tells it
+    /// in its turn instead of running the trial again. The journal itself only ever holds
+    /// results in the order they were told, whatever the timing; the second file is removed
+    /// when the search ends.
+    std::string journal{};
     /// With a journal: replay it first (if it exists), then continue. Without resume an existing
     /// non-empty journal is an error, never silently overwritten.
     bool resume = false;
     bool fsync = true; ///< fsync the journal after every record (crash-safe); false for speed
 };
+
+/// Where a search journaling to `journal` keeps the results that finished ahead of their turn
+/// (search_options::journal).
+inline std::string ahead_journal_path(const std::string& journal) {
+    return journal + ".ahead";
+}
 
 namespace detail {
 
@@ -327,7 +340,33 @@ struct search_run {
     rng g;
     std::size_t asked = 0;
     double cost = 0;
-    std::vector<trial<A>> pending{}; // asked, not yet told (replay only)
+    std::vector<trial<A>> pending{};                      // asked, not yet told (replay only)
+    std::map<std::uint64_t, evaluation> finished_ahead{}; // of pending trials (replay only)
+
+    /// Reads the results of pending trials that finished ahead of their turn before a crash
+    /// (search_options::journal); a torn last line is ignored, results of trials told since
+    /// are skipped.
+    void read_ahead(const std::string& path) {
+        const journal_contents j = read_journal(path);
+        for (const auto& rec : j.records) {
+            const std::string where = path + ":" + std::to_string(rec.line);
+            try {
+                const auto& d = rec.data;
+                if (d.at("event").get<std::string>() != "result")
+                    throw parse_error("xnas::search: " + where + ": expected a result record");
+                const auto id = d.at("id").get<std::uint64_t>();
+                for (const auto& t : pending)
+                    if (t.id == id)
+                        finished_ahead.insert_or_assign(id, journal_evaluation(d));
+            } catch (const json::type_error& ex) {
+                throw parse_error("xnas::search: " + where + ": malformed record: " + ex.what());
+            } catch (const std::invalid_argument& ex) {
+                if (dynamic_cast<const parse_error*>(&ex))
+                    throw;
+                throw parse_error("xnas::search: " + where + ": " + ex.what());
+            }
+        }
+    }
 
     /// Re-drives the strategy through a journal: re-asks (verifying each architecture) and
     /// re-tells recorded results, restoring its state and the generator's.
@@ -422,7 +461,8 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
     detail::search_run<Space, Stt, A> run{space, strategy, opt, out, rng(opt.seed)};
     const auto started = std::chrono::steady_clock::now();
 
-    std::optional<journal_writer> journal;
+    std::optional<journal_writer> journal, ahead;
+    const std::string ahead_path = ahead_journal_path(opt.journal);
     if (!opt.journal.empty()) {
         if constexpr (serializable_space<Space>) {
             namespace fs = std::filesystem;
@@ -443,8 +483,12 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
                 // What the replayed trials retired was never kept by this process's evaluator.
                 if constexpr (retiring_strategy<Stt>)
                     run.strategy.take_retired();
+                if (fs::exists(ahead_path, ec))
+                    run.read_ahead(ahead_path);
                 journal.emplace(opt.journal, opt.fsync, j.valid_bytes, j.missing_newline);
             } else {
+                // Results a removed journal's run finished ahead belong to that run.
+                fs::remove(ahead_path, ec);
                 journal.emplace(opt.journal, opt.fsync);
             }
             journal->append(journal_start_record(opt.seed, opt.objectives));
@@ -500,13 +544,6 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
         const std::size_t window = opt.window();
         std::deque<std::uint64_t> untold; // ordered: ids asked and not yet told, in ask order
         std::unordered_map<std::uint64_t, scored<A>> arrived; // ordered: results awaiting turn
-        // Trials asked before a crash but never finished run first, as they would have.
-        for (auto& t : run.pending) {
-            untold.push_back(t.id);
-            exec.submit(std::move(t));
-            ++in_flight;
-        }
-        run.pending.clear();
         auto ask_one = [&] {
             std::optional<double> given;
             if constexpr (detail::takes_progress<Stt>) {
@@ -556,6 +593,38 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
             if (cb_stop)
                 request_stop(stop_reason::callback);
         };
+        // Every result whose turn has come is told, and the window refilled after each one, so
+        // each ask follows the same tells however the results arrived.
+        auto tell_in_turn = [&] {
+            while (!untold.empty()) {
+                const auto it = arrived.find(untold.front());
+                if (it == arrived.end())
+                    break;
+                scored<A> next = std::move(it->second);
+                arrived.erase(it);
+                untold.pop_front();
+                tell_one(std::move(next));
+                fill();
+            }
+        };
+        // Trials asked before a crash run first, as they would have; those that had finished
+        // ahead of their turn are told in it.
+        for (auto& t : run.pending) {
+            const auto done = run.finished_ahead.find(t.id);
+            if (ordered)
+                untold.push_back(t.id);
+            if (done == run.finished_ahead.end()) {
+                exec.submit(std::move(t));
+                ++in_flight;
+            } else if (ordered) {
+                arrived.insert_or_assign(t.id, scored<A>{std::move(t), std::move(done->second)});
+            } else {
+                tell_one(scored<A>{std::move(t), std::move(done->second)});
+            }
+        }
+        run.pending.clear();
+        run.finished_ahead.clear();
+        tell_in_turn();
         for (;;) {
             fill();
             if (in_flight == 0)
@@ -567,20 +636,19 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
                 continue;
             }
             const std::uint64_t id = s.t.id;
-            arrived.insert_or_assign(id, std::move(s));
-            // Every result whose turn has come is told, and the window refilled after each one,
-            // so each ask follows the same tells however the results arrived.
-            while (!untold.empty()) {
-                const auto it = arrived.find(untold.front());
-                if (it == arrived.end())
-                    break;
-                scored<A> next = std::move(it->second);
-                arrived.erase(it);
-                untold.pop_front();
-                tell_one(std::move(next));
-                fill();
+            if (journal && untold.front() != id) {
+                if (!ahead)
+                    ahead.emplace(ahead_path, opt.fsync);
+                ahead->append(journal_result_record(id, s.e, elapsed()));
             }
+            arrived.insert_or_assign(id, std::move(s));
+            tell_in_turn();
         }
+    }
+    if (journal) {
+        ahead.reset();
+        std::error_code ec;
+        std::filesystem::remove(ahead_path, ec);
     }
     (detail::hook_on_end(callbacks, std::as_const(out)), ...);
     return out;
