@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,7 @@
 #include <xnas/parallel/mpi.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/space/param_space.hpp>
+#include <xnas/strategy/hyperband.hpp>
 #include <xnas/strategy/random_search.hpp>
 #include <xnas/strategy/regularized_evolution.hpp>
 #include <xnas/strategy/tpe.hpp>
@@ -154,6 +156,73 @@ TEST_CASE("mpi: two worker ranks evaluate every trial once and share the work", 
         CHECK(got == want);
         CHECK(ranks == std::set<double>{1.0, 2.0}); // both workers, never rank 0
         CHECK(s->best().t.architecture == std::vector<int>{4, 4});
+    }
+}
+
+namespace {
+
+// Remembers the trials it evaluated on its rank, as an evaluator keeping checkpoints does:
+// "continued" says whether a promotion's parent was among them, "released" how many the
+// strategy's retirements have dropped so far on this rank.
+struct checkpoint_keeping_eval {
+    std::set<std::uint64_t> held;
+    std::size_t released = 0;
+    xnas::evaluation evaluate(const xnas::trial<std::vector<int>>& t) {
+        xnas::evaluation e;
+        e.objectives["score"] = test::score(t.architecture);
+        bool continued = false;
+        for (auto p : t.parents)
+            continued = continued || held.count(p) > 0;
+        e.metrics["continued"] = continued;
+        e.metrics["released"] = static_cast<double>(released);
+        held.insert(t.id);
+        return e;
+    }
+    void release(std::span<const std::uint64_t> ids) {
+        for (auto id : ids)
+            released += held.erase(id);
+    }
+};
+
+} // namespace
+
+TEST_CASE("mpi: a promotion runs on the rank holding its parent, and retired trials are released "
+          "there",
+          "[mpi]") {
+    REQUIRE(world_size() == 3);
+    const test::digit_space space{3, 10};
+    const xnas::search_options opt{
+        .objectives = score_max, .max_trials = 120, .seed = 4, .lookahead = 4};
+    auto strategy = [] {
+        return xnas::hyperband<test::digit_space>(
+            {.min_fidelity = 1.0 / 9, .objective = score_max[0]});
+    };
+    checkpoint_keeping_eval on_rank;
+    const auto s = xnas::mpi::search(space, strategy(), on_rank, opt);
+    if (world_rank() != 0)
+        return;
+    CHECK((s && s->history.size() == 120));
+    if (!s)
+        return;
+    std::size_t promotions = 0, continued = 0;
+    double released = 0;
+    for (const auto& r : s->history) {
+        promotions += !r.t.parents.empty();
+        continued += r.e.metrics.at("continued") > 0;
+        released = std::max(released, r.e.metrics.at("released"));
+    }
+    // Every promotion runs where its parent ran (sent to whichever rank is free, about half
+    // would on two ranks), and the ranks dropped what the strategy retired.
+    CHECK(promotions > 0);
+    CHECK(continued == promotions);
+    CHECK(released > 0);
+    // Where a trial runs changes nothing the search sees.
+    checkpoint_keeping_eval serial_eval;
+    const auto serial = xnas::search(space, strategy(), serial_eval, opt);
+    CHECK(serial.history.size() == s->history.size());
+    for (std::size_t i = 0; i < std::min(serial.history.size(), s->history.size()); ++i) {
+        CHECK(serial.history[i].t == s->history[i].t);
+        CHECK(serial.history[i].e.objectives == s->history[i].e.objectives);
     }
 }
 

@@ -135,12 +135,11 @@ inline std::string describe_strategies() {
 /// The search's evaluator: o.epochs of training on d.train (the fidelity cutting o.fidelity),
 /// validation on d.validation, the budgets, the trial seconds, the trials' augmentation
 /// (o.trial_augment, images only) and schedule (o.trial_cosine), and promotions continuing
-/// their parents' training unless o.restart_promotions or `ranks` > 1 (a checkpoint stays on the
-/// rank that trained it, and a promotion may go to another: continued or not would then depend
-/// on timing).
+/// their parents' training unless o.restart_promotions (on MPI ranks too: a checkpoint stays on
+/// the rank that trained it, and mpi::search runs every promotion there).
 template <class A, class Builder>
 train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& builder,
-                                             const prepared_data& d, int ranks = 1) {
+                                             const prepared_data& d) {
     return train_evaluator<A, Builder>(
         builder, d.train, d.validation,
         {.epochs = o.epochs,
@@ -153,7 +152,7 @@ train_evaluator<A, Builder> search_evaluator(const options& o, const Builder& bu
                                                   : std::nullopt,
          .cosine = o.trial_cosine,
          .threads = static_cast<std::size_t>(std::max(o.threads, 1)),
-         .continue_promotions = !o.restart_promotions && ranks <= 1});
+         .continue_promotions = !o.restart_promotions});
 }
 
 /// Zero-cost pre-screening (Mellor et al. 2021): NASWOT of o.prescreen random architectures,
@@ -290,7 +289,7 @@ job_result run_main_job(options o, const prepared_data& d, const Space& space,
         for (auto& a : prescreened(o, space, builder, d, log))
             if (std::find(seeds.begin(), seeds.end(), a) == seeds.end())
                 seeds.push_back(std::move(a));
-    auto evaluator = search_evaluator<A>(o, builder, d, backend.ranks());
+    auto evaluator = search_evaluator<A>(o, builder, d);
     if (!seeds.empty())
         strategy.emplace(warm_started<Space>(std::move(*strategy), std::move(seeds)));
 

@@ -12,6 +12,7 @@
 //       if (s) ... rank 0: the study; other ranks: std::nullopt
 //   }
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -25,6 +26,7 @@
 #include <mpi.h>
 #include <optional>
 #include <signal.h>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -36,6 +38,7 @@
 #include <xnas/core/json.hpp>
 #include <xnas/core/study.hpp>
 #include <xnas/core/trial.hpp>
+#include <xnas/parallel/checkpoint_affinity.hpp>
 #include <xnas/run/journal.hpp>
 #include <xnas/run/search.hpp>
 
@@ -92,7 +95,7 @@ struct options {
 
 namespace detail {
 
-enum tag : int { task_tag = 1, result_tag = 2, stop_tag = 3 };
+enum tag : int { task_tag = 1, result_tag = 2, stop_tag = 3, release_tag = 4 };
 
 /// Set by SIGTERM while an end_signal_guard lives.
 inline volatile std::sig_atomic_t end_signal = 0;
@@ -227,14 +230,27 @@ class rank_executor {
         }
     }
 
+    /// A promoted trial goes to the rank that trained its parent, and waits for it while it is
+    /// busy, since only there can its evaluator continue the parent's checkpoint, and continued
+    /// or not must not depend on timing (checkpoint_affinity). Other trials go to any free rank.
     void submit(trial<A> t) {
-        if (idle_.empty()) {
+        const std::optional<int> holder = affinity_.holder(t);
+        const auto free = holder ? std::find(idle_.begin(), idle_.end(), *holder) : idle_.begin();
+        if (free == idle_.end()) {
             waiting_.push_back(std::move(t));
             return;
         }
-        const int w = idle_.front();
-        idle_.pop_front();
+        const int w = *free;
+        idle_.erase(free);
         dispatch(w, std::move(t));
+    }
+
+    /// Tells each rank which of the trials it evaluated the strategy has retired, so that a
+    /// releasing_evaluator there drops what it keeps for them. Messages from rank 0 to a rank
+    /// arrive in order, so a rank busy with a trial reads them before its next task.
+    void release(std::span<const std::uint64_t> ids) {
+        for (const auto& [w, held] : affinity_.forget(ids))
+            send_text(json::value(held).dump(), w, release_tag, o_.comm);
     }
 
     scored<A> wait_one() {
@@ -262,11 +278,13 @@ class rank_executor {
                                      " answered for trial " + r.at("id").dump() +
                                      " but was given trial " + std::to_string(s.t.id));
         s.e = journal_evaluation(r);
-        if (waiting_.empty()) {
-            idle_.push_back(w);
+        if (const auto k = affinity_.pick_trial(w, waiting_)) {
+            const auto at = waiting_.begin() + static_cast<std::ptrdiff_t>(*k);
+            trial<A> next = std::move(*at);
+            waiting_.erase(at);
+            dispatch(w, std::move(next));
         } else {
-            dispatch(w, std::move(waiting_.front()));
-            waiting_.pop_front();
+            idle_.push_back(w);
         }
         return s;
     }
@@ -302,6 +320,7 @@ class rank_executor {
     void dispatch(int w, trial<A> t) {
         send_text(journal_ask_record(t, space_.to_string(t.architecture)).dump(), w, task_tag,
                   o_.comm);
+        affinity_.ran(t.id, w);
         running_.emplace(w, std::move(t));
     }
 
@@ -312,6 +331,7 @@ class rank_executor {
     std::deque<int> idle_;
     std::deque<trial<A>> waiting_;
     std::map<int, trial<A>> running_;
+    xnas::detail::checkpoint_affinity affinity_;
 };
 
 /// A worker rank's loop: evaluate each trial rank 0 sends, until it says stop.
@@ -324,6 +344,13 @@ void serve(const Space& space, E& eval, const options& o) {
         auto [st, text] = receive_text(0, MPI_ANY_TAG, o);
         if (st.MPI_TAG == stop_tag)
             return;
+        if (st.MPI_TAG == release_tag) {
+            if constexpr (releasing_evaluator<E>) {
+                const auto ids = json::value::parse(text).get<std::vector<std::uint64_t>>();
+                eval.release(std::span<const std::uint64_t>(ids));
+            }
+            continue;
+        }
         std::uint64_t id = 0;
         evaluation e;
         try {
