@@ -97,6 +97,8 @@ class few_shot_supernet {
     std::size_t active_ = 0;
 };
 
+static_assert(supernet<few_shot_supernet<cell_supernet, cell_edge_split>>);
+
 /// Epoch `epoch` of every sub-supernet of `s` in turn, each by train_single_path_epoch on the
 /// paths `sample(g)` draws, turned into its own choice (split().assign), under `o` with a seed of
 /// its own. Returns the sub-supernets' epochs in order. Throws what train_single_path_epoch
