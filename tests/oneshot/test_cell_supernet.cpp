@@ -1,4 +1,5 @@
 #include "../nn/gradient_check.hpp"
+#include "oneshot/fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -15,6 +16,8 @@ using Catch::Matchers::Contains;
 
 namespace cell_supernet_tests {
 
+using oneshot_fixtures::small_cells;
+
 nn::network<double> dense_op(std::size_t in, std::size_t out, rng& g) {
     nn::network<double> net({in});
     net.add(nn::dense<double>(in, out));
@@ -30,10 +33,6 @@ nn::mixed_op<double> three_ops(rng& g) {
     c.emplace_back();                         // none
     c.emplace_back(dense_op(3, 3, g));
     return nn::mixed_op<double>({3}, std::move(c));
-}
-
-cell_builder_options small() {
-    return {.input = {1, 8, 8}, .classes = 3, .channels = 4, .stages = 2};
 }
 
 nn::array<float> input_batch(std::size_t n, const nn::shape& sample, rng& g) {
@@ -146,7 +145,7 @@ TEST_CASE("cell_supernet: an extracted path computes the supernet's output",
           "[oneshot][cell_supernet]") {
     for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
         rng g(seed);
-        cell_supernet s(cell_space::nb201(), small(), {}, seed);
+        cell_supernet s(cell_space::nb201(), small_cells(), {}, seed);
         train_paths(s, g, 5);
         for (int k = 0; k < 6; ++k) {
             const cell_space::architecture a = s.space().sample(g);
@@ -168,7 +167,7 @@ TEST_CASE("cell_supernet: training one path changes the weights another path use
           "path's own",
           "[oneshot][cell_supernet]") {
     rng g(5);
-    cell_supernet s(cell_space::nb201(), small(), {}, 5);
+    cell_supernet s(cell_space::nb201(), small_cells(), {}, 5);
     const cell_space& space = s.space();
     // a and b share nor_conv_3x3 on edge 0 -> 1; c has nor_conv_1x1 there
     const auto a = space.make(
@@ -202,8 +201,9 @@ TEST_CASE("cell_supernet: training one path changes the weights another path use
 }
 
 TEST_CASE("cell_supernet: the same seed gives the same weights", "[oneshot][cell_supernet]") {
-    cell_supernet one(cell_space::nb201(), small(), {}, 8),
-        two(cell_space::nb201(), small(), {}, 8), other(cell_space::nb201(), small(), {}, 9);
+    cell_supernet one(cell_space::nb201(), small_cells(), {}, 8),
+        two(cell_space::nb201(), small_cells(), {}, 8),
+        other(cell_space::nb201(), small_cells(), {}, 9);
     auto p = one.network().parameters(), q = two.network().parameters(),
          r = other.network().parameters();
     REQUIRE(p.size() == q.size());
@@ -229,13 +229,13 @@ TEST_CASE("cell_supernet: a user op that cannot share weights is refused",
                 {.in_channels = c, .out_channels = c, .kernel_h = 1, .kernel_w = 1}));
         return layers;
     };
-    CHECK_THROWS_WITH(cell_supernet(space, small(), {{"shifty", shifty}}),
+    CHECK_THROWS_WITH(cell_supernet(space, small_cells(), {{"shifty", shifty}}),
                       Contains("op \"shifty\" cannot share weights"));
     cell_builder::edge_op fixed = [](std::size_t c) {
         return std::vector<nn::any_layer<float>>{
             nn::conv2d<float>({.in_channels = c, .out_channels = c, .kernel_h = 1, .kernel_w = 1})};
     };
-    cell_supernet ok(space, small(), {{"shifty", fixed}});
+    cell_supernet ok(space, small_cells(), {{"shifty", fixed}});
     rng g(1);
     const auto a = space.make({"shifty", "skip_connect", "shifty"});
     nn::network<float> alone = ok.extract(a);

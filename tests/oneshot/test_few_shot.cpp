@@ -1,3 +1,5 @@
+#include "oneshot/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <xnas/data/dataset.hpp>
@@ -9,25 +11,8 @@ using Catch::Matchers::Contains;
 
 namespace few_shot_tests {
 
-cell_builder_options tiny_cells() {
-    return {.input = {1, 6, 6}, .classes = 3, .channels = 4, .stages = 1};
-}
-
-// Images of 3 classes told apart by which third of the image is bright.
-data::dataset<float> thirds_task(std::size_t n, rng& g) {
-    data::dataset<float> ds;
-    ds.x = nn::array<float>::from_shape({n, 1, 6, 6});
-    ds.labels.resize(n);
-    ds.num_classes = 3;
-    for (std::size_t i = 0; i < n; ++i) {
-        ds.labels[i] = static_cast<std::int32_t>(i % 3);
-        for (std::size_t p = 0; p < 36; ++p)
-            ds.x.data()[i * 36 + p] =
-                static_cast<float>(g.uniform(-0.5, 0.5)) +
-                (p / 12 == static_cast<std::size_t>(ds.labels[i]) ? 1.0f : 0.0f);
-    }
-    return ds;
-}
+using oneshot_fixtures::position_task;
+using oneshot_fixtures::small_cells;
 
 std::vector<nn::array<float>> parameter_values(std::vector<nn::parameter<float>> params) {
     std::vector<nn::array<float>> out;
@@ -45,8 +30,8 @@ constexpr std::size_t split_edge = 2;
 // A cell supernet trained for an epoch on the thirds task, split by the op of edge 2.
 struct trained_parent {
     rng g{11};
-    data::dataset<float> train = thirds_task(96, g);
-    cell_supernet parent{cell_space::nb201(), tiny_cells(), {}, 11};
+    data::dataset<float> train = position_task(96, g);
+    cell_supernet parent{cell_space::nb201(), small_cells(), {}, 11};
     supernet_training_options o{.epochs = 2, .batch_size = 16, .weight_decay = 0, .seed = 3};
     trained_parent() {
         train_single_path_epoch(
@@ -139,11 +124,11 @@ TEST_CASE("edge_gradient_agreement: identical ops agree fully, different ones le
           "supernet is left as it was",
           "[oneshot][few_shot]") {
     rng g(2);
-    const auto train = thirds_task(64, g);
+    const auto train = position_task(64, g);
     auto keep = [](std::size_t) {
         return std::vector<nn::any_layer<float>>{nn::identity<float>()};
     };
-    cell_supernet twins(cell_space(4, {"keep", "same"}), tiny_cells(),
+    cell_supernet twins(cell_space(4, {"keep", "same"}), small_cells(),
                         {{"keep", keep}, {"same", keep}}, 5);
     for (double a : edge_gradient_agreement(twins, train, {.batch_size = 16}))
         CHECK(a == Approx(1.0).margin(1e-9));

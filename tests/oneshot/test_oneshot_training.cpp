@@ -1,3 +1,5 @@
+#include "oneshot/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <xnas/data/dataset.hpp>
@@ -15,6 +17,9 @@ using namespace xnas;
 using Catch::Matchers::Contains;
 
 namespace oneshot_training_tests {
+
+using oneshot_fixtures::position_task;
+using oneshot_fixtures::small_cells;
 
 // Weight-free ops that ignore their input, the planted-op task's decoys: a constant (Kind 0)
 // and a fixed pattern (Kind 1). Only "keep" passes on what the labels depend on.
@@ -66,28 +71,6 @@ cell_supernet planted_supernet(std::uint64_t seed) {
          [](std::size_t) { return std::vector<nn::any_layer<float>>{nn::identity<float>()}; }}};
     return cell_supernet(space, {.input = {1, 6, 6}, .classes = 2, .channels = 4, .stages = 1}, ops,
                          seed);
-}
-
-// Images of 3 classes told apart by where a bright square sits.
-data::dataset<float> position_task(std::size_t n, rng& g) {
-    data::dataset<float> ds;
-    ds.x = nn::array<float>::from_shape({n, 1, 8, 8});
-    ds.labels.resize(n);
-    ds.num_classes = 3;
-    for (std::size_t i = 0; i < n; ++i) {
-        ds.labels[i] = static_cast<std::int32_t>(i % 3);
-        for (std::size_t p = 0; p < 64; ++p)
-            ds.x.data()[i * 64 + p] = static_cast<float>(g.uniform(-0.3, 0.3));
-        const std::size_t r0 = 2 * static_cast<std::size_t>(ds.labels[i]);
-        for (std::size_t r = r0; r < r0 + 2; ++r)
-            for (std::size_t c = r0; c < r0 + 2; ++c)
-                ds.x.data()[i * 64 + r * 8 + c] += 1.0f;
-    }
-    return ds;
-}
-
-cell_builder_options small_cells() {
-    return {.input = {1, 8, 8}, .classes = 3, .channels = 4, .stages = 2};
 }
 
 std::vector<std::vector<float>> weights_of(nn::network<float>& net) {
