@@ -330,6 +330,26 @@ concept takes_progress = requires(St& st) {
     st.set_progress(0.5);
 };
 
+/// Calls read(record, where) for every record of `j`, read from `path` (`where`: "path:line");
+/// a json::type_error or std::invalid_argument out of it becomes an xnas::parse_error naming the
+/// file and line.
+template <class Read>
+void read_records(const journal_contents& j, const std::string& path, Read&& read) {
+    for (const auto& rec : j.records) {
+        const std::string where = path + ":" + std::to_string(rec.line);
+        try {
+            read(rec.data, where);
+        } catch (const json::type_error& ex) {
+            throw parse_error("xnas::search: journal " + where +
+                              ": malformed record: " + ex.what());
+        } catch (const std::invalid_argument& ex) {
+            if (dynamic_cast<const parse_error*>(&ex))
+                throw;
+            throw parse_error("xnas::search: journal " + where + ": " + ex.what());
+        }
+    }
+}
+
 /// Search state shared by the replay and the live loop.
 template <class Space, class St, class A>
 struct search_run {
@@ -347,95 +367,71 @@ struct search_run {
     /// (search_options::journal); a torn last line is ignored, results of trials told since
     /// are skipped.
     void read_ahead(const std::string& path) {
-        const journal_contents j = read_journal(path);
-        for (const auto& rec : j.records) {
-            const std::string where = path + ":" + std::to_string(rec.line);
-            try {
-                const auto& d = rec.data;
-                if (d.at("event").get<std::string>() != "result")
-                    throw parse_error("xnas::search: " + where + ": expected a result record");
-                const auto id = d.at("id").get<std::uint64_t>();
-                for (const auto& t : pending)
-                    if (t.id == id)
-                        finished_ahead.insert_or_assign(id, journal_evaluation(d));
-            } catch (const json::type_error& ex) {
-                throw parse_error("xnas::search: " + where + ": malformed record: " + ex.what());
-            } catch (const std::invalid_argument& ex) {
-                if (dynamic_cast<const parse_error*>(&ex))
-                    throw;
-                throw parse_error("xnas::search: " + where + ": " + ex.what());
-            }
-        }
+        read_records(read_journal(path), path, [&](const json::value& d, const std::string& where) {
+            if (d.at("event").get<std::string>() != "result")
+                throw parse_error("xnas::search: journal " + where + ": expected a result record");
+            const auto id = d.at("id").get<std::uint64_t>();
+            for (const auto& t : pending)
+                if (t.id == id)
+                    finished_ahead.insert_or_assign(id, journal_evaluation(d));
+        });
     }
 
     /// Re-drives the strategy through a journal: re-asks (verifying each architecture) and
     /// re-tells recorded results, restoring its state and the generator's.
     void replay(const journal_contents& j) {
-        const std::string& path = opt.journal;
-        for (const auto& rec : j.records) {
-            const std::string where = path + ":" + std::to_string(rec.line);
-            try {
-                const auto& d = rec.data;
-                const std::string event = d.at("event").get<std::string>();
-                if (event == "start") {
-                    const auto seed = d.at("seed").get<std::uint64_t>();
-                    if (seed != opt.seed)
-                        throw file_error("xnas::search: journal " + where + ": written with seed " +
-                                         std::to_string(seed) + ", options.seed is " +
-                                         std::to_string(opt.seed) + "; resume needs the same seed");
-                    std::vector<objective> objs;
-                    for (const auto& o : d.at("objectives"))
-                        objs.push_back({o.at("name").get<std::string>(),
-                                        parse_direction(o.at("direction").get<std::string>())});
-                    if (objs != opt.objectives)
-                        throw file_error("xnas::search: journal " + where +
-                                         ": written with other objectives than options.objectives");
-                } else if (event == "ask") {
-                    if constexpr (takes_progress<St>)
-                        strategy.set_progress(d.get_or("progress", 0.0));
-                    trial<A> t = strategy.ask(space, g);
-                    ++asked;
-                    const std::string text = space.to_string(t.architecture);
-                    const auto id = d.at("id").get<std::uint64_t>();
-                    const auto arch = d.at("architecture").get<std::string>();
-                    const double fid = d.at("fidelity").get<double>();
-                    const auto parents = d.get_or("parents", std::vector<std::uint64_t>{});
-                    if (id != t.id || arch != text || !(fid == t.fidelity) || parents != t.parents)
-                        throw file_error(
-                            "xnas::search: journal " + where + ": replay asked trial " +
-                            std::to_string(t.id) + " '" + text + "' (fidelity " +
-                            std::to_string(t.fidelity) + ") but the journal recorded trial " +
-                            std::to_string(id) + " '" + arch + "' (fidelity " +
-                            std::to_string(fid) +
-                            "); resume needs the same space, strategy, seed and options");
-                    pending.push_back(std::move(t));
-                } else if (event == "result") {
-                    const auto id = d.at("id").get<std::uint64_t>();
-                    auto it = pending.begin();
-                    while (it != pending.end() && it->id != id)
-                        ++it;
-                    if (it == pending.end())
-                        throw parse_error("xnas::search: journal " + where + ": result for trial " +
-                                          std::to_string(id) + " which was not asked before");
-                    scored<A> s{std::move(*it), journal_evaluation(d)};
-                    pending.erase(it);
-                    strategy.tell(s.t, s.e);
-                    cost += s.e.cost;
-                    out.resumed_seconds = std::max(out.resumed_seconds, d.get_or("elapsed", 0.0));
-                    out.history.push_back(std::move(s));
-                } else {
-                    throw parse_error("xnas::search: journal " + where + ": unknown event '" +
-                                      event + "', expected start, ask or result");
-                }
-            } catch (const json::type_error& ex) {
-                throw parse_error("xnas::search: journal " + where +
-                                  ": malformed record: " + ex.what());
-            } catch (const std::invalid_argument& ex) {
-                if (dynamic_cast<const parse_error*>(&ex))
-                    throw;
-                throw parse_error("xnas::search: journal " + where + ": " + ex.what());
+        read_records(j, opt.journal, [&](const json::value& d, const std::string& where) {
+            const std::string event = d.at("event").get<std::string>();
+            if (event == "start") {
+                const auto seed = d.at("seed").get<std::uint64_t>();
+                if (seed != opt.seed)
+                    throw file_error("xnas::search: journal " + where + ": written with seed " +
+                                     std::to_string(seed) + ", options.seed is " +
+                                     std::to_string(opt.seed) + "; resume needs the same seed");
+                std::vector<objective> objs;
+                for (const auto& o : d.at("objectives"))
+                    objs.push_back({o.at("name").get<std::string>(),
+                                    parse_direction(o.at("direction").get<std::string>())});
+                if (objs != opt.objectives)
+                    throw file_error("xnas::search: journal " + where +
+                                     ": written with other objectives than options.objectives");
+            } else if (event == "ask") {
+                if constexpr (takes_progress<St>)
+                    strategy.set_progress(d.get_or("progress", 0.0));
+                trial<A> t = strategy.ask(space, g);
+                ++asked;
+                const std::string text = space.to_string(t.architecture);
+                const auto id = d.at("id").get<std::uint64_t>();
+                const auto arch = d.at("architecture").get<std::string>();
+                const double fid = d.at("fidelity").get<double>();
+                const auto parents = d.get_or("parents", std::vector<std::uint64_t>{});
+                if (id != t.id || arch != text || !(fid == t.fidelity) || parents != t.parents)
+                    throw file_error("xnas::search: journal " + where + ": replay asked trial " +
+                                     std::to_string(t.id) + " '" + text + "' (fidelity " +
+                                     std::to_string(t.fidelity) +
+                                     ") but the journal recorded trial " + std::to_string(id) +
+                                     " '" + arch + "' (fidelity " + std::to_string(fid) +
+                                     "); resume needs the same space, strategy, seed and options");
+                pending.push_back(std::move(t));
+            } else if (event == "result") {
+                const auto id = d.at("id").get<std::uint64_t>();
+                auto it = pending.begin();
+                while (it != pending.end() && it->id != id)
+                    ++it;
+                if (it == pending.end())
+                    throw parse_error("xnas::search: journal " + where + ": result for trial " +
+                                      std::to_string(id) + " which was not asked before");
+                scored<A> s{std::move(*it), journal_evaluation(d)};
+                pending.erase(it);
+                strategy.tell(s.t, s.e);
+                cost += s.e.cost;
+                out.resumed_seconds = std::max(out.resumed_seconds, d.get_or("elapsed", 0.0));
+                out.history.push_back(std::move(s));
+            } else {
+                throw parse_error("xnas::search: journal " + where + ": unknown event '" + event +
+                                  "', expected start, ask or result");
             }
-        }
+        });
     }
 };
 
