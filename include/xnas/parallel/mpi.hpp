@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mpi.h>
 #include <optional>
@@ -230,11 +231,12 @@ class rank_executor {
         }
     }
 
-    /// A promoted trial goes to the rank that trained its parent, and waits for it while it is
-    /// busy, since only there can its evaluator continue the parent's checkpoint, and continued
-    /// or not must not depend on timing (checkpoint_affinity). Other trials go to any free rank.
+    /// A promoted trial (one parent, of the same architecture) goes to the rank that trained its
+    /// parent, and waits for it while it is busy, since only there can its evaluator continue the
+    /// parent's checkpoint, and continued or not must not depend on timing (checkpoint_affinity).
+    /// Other trials go to any free rank.
     void submit(trial<A> t) {
-        const std::optional<int> holder = affinity_.holder(t);
+        const std::optional<int> holder = affinity_.holder(t, architecture_key(t));
         const auto free = holder ? std::find(idle_.begin(), idle_.end(), *holder) : idle_.begin();
         if (free == idle_.end()) {
             waiting_.push_back(std::move(t));
@@ -278,7 +280,8 @@ class rank_executor {
                                      " answered for trial " + r.at("id").dump() +
                                      " but was given trial " + std::to_string(s.t.id));
         s.e = journal_evaluation(r);
-        if (const auto k = affinity_.pick_trial(w, waiting_)) {
+        if (const auto k = affinity_.pick_trial(
+                w, waiting_, [this](const trial<A>& t) { return architecture_key(t); })) {
             const auto at = waiting_.begin() + static_cast<std::ptrdiff_t>(*k);
             trial<A> next = std::move(*at);
             waiting_.erase(at);
@@ -317,10 +320,14 @@ class rank_executor {
                (running.empty() ? std::string("nothing") : running) + end;
     }
 
+    std::uint64_t architecture_key(const trial<A>& t) const {
+        return std::hash<std::string>{}(space_.to_string(t.architecture));
+    }
+
     void dispatch(int w, trial<A> t) {
-        send_text(journal_ask_record(t, space_.to_string(t.architecture)).dump(), w, task_tag,
-                  o_.comm);
-        affinity_.ran(t.id, w);
+        const std::string architecture = space_.to_string(t.architecture);
+        send_text(journal_ask_record(t, architecture).dump(), w, task_tag, o_.comm);
+        affinity_.ran(t.id, w, std::hash<std::string>{}(architecture));
         running_.emplace(w, std::move(t));
     }
 
