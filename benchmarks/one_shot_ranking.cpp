@@ -11,7 +11,9 @@
 // most any ranking can agree with one of them, and the taus against their mean rank by what
 // the architecture is worth rather than by one training's luck (NAS-Bench-201's accuracies
 // are such means, over three seeds). --sampling fair trains the cell supernet with strictly
-// fair groups of paths (train_fair_paths_epoch) instead of uniform single paths.
+// fair groups of paths (train_fair_paths_epoch) instead of uniform single paths, and
+// --sampling weighted with paths whose ops that hold weights are drawn --weighted-share times
+// as often as the others (cell_path_sampler, as the spos search trains the cell supernet).
 // --few-shot-epochs N then splits the trained cell supernet by the op of one edge (the edge of
 // least gradient agreement, or --few-shot-edge E) into a sub-supernet per op, trains each for N
 // epochs (lr --few-shot-lr, cosine-annealed) and ranks the same architectures with them too
@@ -20,7 +22,8 @@
 //   one_shot_ranking --space cell|chain [--archs 30] [--supernet-epochs 10]
 //                    [--standalone-epochs 3] [--train-subset 10000] [--seed 0]
 //                    [--data DIR] [--recalibration-batches 8] [--standalone-from EARLIER.json]
-//                    [--standalone-repeat 0|1] [--sampling uniform|fair]
+//                    [--standalone-repeat 0|1] [--sampling uniform|fair|weighted]
+//                    [--weighted-share 4]
 //                    [--few-shot-epochs 0] [--few-shot-edge auto|E] [--few-shot-lr 0.01]
 //
 // The chain space is the main job's: chain_space::image() within its default budgets (100k
@@ -194,12 +197,12 @@ few_shot_losses(xnas::cell_supernet& s, const std::vector<xnas::cell_space::arch
 }
 
 template <class Space, class Builder, class Supernet>
-xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
-                       const ex::prepared_data& d, std::size_t archs, std::size_t supernet_epochs,
-                       std::size_t standalone_epochs, std::uint64_t seed,
-                       const known_accuracies& known,
-                       const xnas::shared_weight_evaluator_options& scoring, bool repeat, bool fair,
-                       const few_shot_settings& few) {
+xnas::json::value
+rank(const Space& space, const Builder& builder, Supernet& s, const ex::prepared_data& d,
+     std::size_t archs, std::size_t supernet_epochs, std::size_t standalone_epochs,
+     std::uint64_t seed, const known_accuracies& known,
+     const xnas::shared_weight_evaluator_options& scoring, bool repeat, const std::string& sampling,
+     double weighted_share, const few_shot_settings& few) {
     const auto start = std::chrono::steady_clock::now();
     const xnas::supernet_training_options so{.epochs = supernet_epochs, .seed = seed};
     Supernet initial = s;
@@ -207,10 +210,13 @@ xnas::json::value rank(const Space& space, const Builder& builder, Supernet& s,
     for (std::size_t e = 0; e < so.epochs; ++e) {
         xnas::train::epoch_result r;
         if constexpr (std::is_same_v<Supernet, xnas::cell_supernet>) {
-            if (fair)
+            if (sampling == "fair")
                 r = xnas::train_fair_paths_epoch(s, *d.train, so, e);
+            else if (sampling == "weighted")
+                r = xnas::train_single_path_epoch(s, xnas::cell_path_sampler(s, weighted_share),
+                                                  *d.train, so, e);
         }
-        if (!fair)
+        if (sampling == "uniform")
             r = xnas::train_single_path_epoch(s, uniform, *d.train, so, e);
         std::fprintf(stderr, "supernet epoch %zu/%zu: loss %.4f, accuracy %.4f, %.0f s\n", e + 1,
                      so.epochs, r.loss, r.accuracy, seconds_since(start));
@@ -330,7 +336,9 @@ int main(int argc, char** argv) try {
     std::size_t archs = 30, supernet_epochs = 10, standalone_epochs = 3;
     std::string earlier;
     xnas::shared_weight_evaluator_options scoring;
-    bool repeat = false, fair = false;
+    bool repeat = false;
+    std::string sampling = "uniform";
+    double weighted_share = 4;
     few_shot_settings few;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
@@ -352,8 +360,10 @@ int main(int argc, char** argv) try {
             scoring.recalibration_batches = std::stoul(v);
         else if (k == "--standalone-from")
             earlier = v;
-        else if (k == "--sampling" && (v == "uniform" || v == "fair"))
-            fair = v == "fair";
+        else if (k == "--sampling" && (v == "uniform" || v == "fair" || v == "weighted"))
+            sampling = v;
+        else if (k == "--weighted-share")
+            weighted_share = std::stod(v);
         else if (k == "--few-shot-epochs")
             few.epochs = std::stoul(v);
         else if (k == "--few-shot-edge") {
@@ -367,8 +377,8 @@ int main(int argc, char** argv) try {
         else
             throw std::invalid_argument("unknown option " + k);
     }
-    if (fair && o.space != "cell")
-        throw std::invalid_argument("--sampling fair needs --space cell");
+    if (sampling != "uniform" && o.space != "cell")
+        throw std::invalid_argument("--sampling " + sampling + " needs --space cell");
     if (few.epochs && o.space != "cell")
         throw std::invalid_argument("--few-shot-epochs needs --space cell");
     if (argc % 2 == 0)
@@ -381,20 +391,22 @@ int main(int argc, char** argv) try {
         const xnas::cell_builder builder(space, {.input = d.input, .classes = d.outputs});
         xnas::cell_supernet s(space, builder.options(), {}, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), scoring, repeat, fair, few);
+                      standalone_from(earlier), scoring, repeat, sampling, weighted_share, few);
     } else if (o.space == "chain") {
         const xnas::chain_builder_options bo{.input = d.input, .classes = d.outputs};
         const auto space = ex::within_budget(xnas::chain_space::image(), bo, o);
         const xnas::chain_builder builder(space, bo);
         xnas::chain_supernet s(space, bo, o.seed);
         result = rank(space, builder, s, d, archs, supernet_epochs, standalone_epochs, o.seed,
-                      standalone_from(earlier), scoring, repeat, fair, few);
+                      standalone_from(earlier), scoring, repeat, sampling, weighted_share, few);
     } else {
         throw std::invalid_argument("--space " + o.space + ": expected cell or chain");
     }
     result["space"] = o.space;
     result["seed"] = o.seed;
-    result["sampling"] = fair ? "fair" : "uniform";
+    result["sampling"] = sampling;
+    if (sampling == "weighted")
+        result["weighted_share"] = weighted_share;
     std::printf("%s\n", result.dump().c_str());
     return 0;
 } catch (const std::exception& e) {

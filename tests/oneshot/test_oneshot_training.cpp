@@ -188,6 +188,43 @@ TEST_CASE("fair_paths: every op of every edge is on exactly one path of a group"
     CHECK(fair_paths(space, g) != first);
 }
 
+TEST_CASE("cell_path_sampler: ops that hold weights are drawn weighted_share times as often as "
+          "the others",
+          "[oneshot][sampler]") {
+    cell_supernet s(cell_space::nb201(), small_cells(), {}, 1);
+    const cell_path_sampler sample(s, 4);
+    // none, skip_connect and avg_pool_3x3 hold no weights; the two convolutions do.
+    const std::vector<double> expected{1.0 / 11, 1.0 / 11, 4.0 / 11, 4.0 / 11, 1.0 / 11};
+    for (std::size_t k = 0; k < expected.size(); ++k)
+        CHECK(sample.probability(k) == Approx(expected[k]));
+    rng g(3);
+    std::vector<double> counts(5, 0);
+    const int draws = 20000;
+    bool every_edge = true;
+    for (int d = 0; d < draws; ++d) {
+        const auto a = sample(g);
+        every_edge = every_edge && a.ops.size() == s.space().edges();
+        for (const auto op : a.ops)
+            ++counts.at(op);
+    }
+    CHECK(every_edge);
+    const double n = static_cast<double>(draws * s.space().edges());
+    for (std::size_t k = 0; k < expected.size(); ++k)
+        CHECK(counts[k] / n == Approx(expected[k]).margin(0.01));
+
+    // A user's op counts by its layers' parameters; share 1 is uniform.
+    cell_supernet planted = planted_supernet(1); // none, constant, keep, pattern: no weights
+    const cell_path_sampler uniform(planted, 1);
+    for (std::size_t k = 0; k < 4; ++k)
+        CHECK(uniform.probability(k) == Approx(0.25));
+    const cell_space with_conv(2, {"none", "nor_conv_1x1"});
+    cell_supernet conv(with_conv, small_cells(), {}, 1);
+    CHECK(cell_path_sampler(conv, 3).probability(1) == Approx(0.75));
+
+    CHECK_THROWS_WITH(cell_path_sampler(s, 0), Contains("weighted_share is 0"));
+    CHECK_THROWS_WITH(cell_path_sampler(s, std::nan("")), Contains("expected > 0"));
+}
+
 TEST_CASE("gradient_accumulator: a group of steps is one step with the summed gradients",
           "[oneshot][fair]") {
     nn::array<float> w = nn::array<float>::from_shape({3}), dw = w;

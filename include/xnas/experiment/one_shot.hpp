@@ -7,8 +7,9 @@
 // o.time_limit) leaves after the training. The main job then goes on as after any search: the
 // final selection and the retrain train the best candidates from scratch.
 //
-//   spos       uniform single paths, then regularized evolution over shared-weight scores
-//              (Guo et al. 2020);
+//   spos       single paths (uniform on the chain space; on the cell space the ops that
+//              hold weights drawn four times as often, cell_path_sampler), then regularized
+//              evolution over shared-weight scores (Guo et al. 2020);
 //   random-ws  uniform single paths, then random candidates (Li & Talwalkar 2019);
 //   enas       paths drawn by an LSTM controller, trained in alternation with it; the
 //              candidates are the trained controller's draws (Pham et al. 2018);
@@ -321,7 +322,15 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
             rng draws = xnas::detail::epoch_rng(o.seed ^ 0xC0FFEEULL, e, 1);
             reward = train_controller(s, inner, controller, draws, *d.validation, co, e * co.steps);
         } else if (method != "darts") {
-            r = train_single_path_epoch(s, uniform, *d.train, so, e);
+            bool trained = false;
+            if constexpr (std::is_same_v<S, cell_supernet>) {
+                if (method == "spos") {
+                    r = train_single_path_epoch(s, cell_path_sampler(s), *d.train, so, e);
+                    trained = true;
+                }
+            }
+            if (!trained)
+                r = train_single_path_epoch(s, uniform, *d.train, so, e);
         }
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

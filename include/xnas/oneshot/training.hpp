@@ -3,7 +3,8 @@
 //  - train_single_path_epoch: every batch trains one path drawn by a sampler; uniform draws are
 //    SPOS (Guo et al. 2020, arXiv:1904.00420) and random weight sharing (Li & Talwalkar 2019,
 //    arXiv:1902.07638), a controller's draws ENAS's shared-weight phase (Pham et al. 2018,
-//    arXiv:1802.03268);
+//    arXiv:1802.03268); cell_path_sampler draws the cell space's ops that hold weights more
+//    often;
 //  - train_fair_paths_epoch: the cell space's paths in strictly fair groups, each group's
 //    gradients one step (FairNAS, Chu et al. 2021, arXiv:1907.01845);
 //  - train_controller: ENAS's controller phase, rewarded by validation accuracy under shared
@@ -165,6 +166,55 @@ double path_seconds_per_sample(S& s, const typename S::architecture& a,
                    {.epochs = 1, .batch_size = o.batch_size, .time_limit_seconds = probe_seconds});
     return h.images ? h.seconds / static_cast<double>(h.images) : 0.0;
 }
+
+/// Single paths of a cell supernet drawn with each edge's op chosen in proportion to a weight:
+/// ops that hold weights (the convolutions, and a user op with parameters) `weighted_share`
+/// times as often as ops that hold none (none, skip_connect, pooling). Under uniform draws a
+/// convolution trains on a fifth of the batches while the weightless ops, with nothing of their
+/// own to learn, take three fifths; the convolutions then stay further from their trained
+/// selves than the weightless ops, and the supernet underrates the cells that have more of
+/// them. Drawing them more often gives their weights the batches.
+class cell_path_sampler {
+  public:
+    /// Throws std::invalid_argument unless weighted_share is finite and > 0.
+    explicit cell_path_sampler(const cell_supernet& s, double weighted_share = 4)
+        : edges_(s.space().edges()) {
+        if (!(weighted_share > 0) || !std::isfinite(weighted_share))
+            throw std::invalid_argument("xnas::cell_path_sampler: weighted_share is " +
+                                        std::to_string(weighted_share) + ", expected > 0");
+        double total = 0;
+        for (const auto& name : s.space().ops()) {
+            bool holds_weights = false;
+            for (auto& layer : s.builder().op_layers(name, 4))
+                holds_weights = holds_weights || !layer.parameters().empty();
+            total += holds_weights ? weighted_share : 1.0;
+            cumulative_.push_back(total);
+        }
+        for (auto& c : cumulative_)
+            c /= total;
+    }
+
+    /// The probability of op `op` (space order) on an edge.
+    double probability(std::size_t op) const {
+        return cumulative_.at(op) - (op == 0 ? 0.0 : cumulative_[op - 1]);
+    }
+
+    cell_space::architecture operator()(rng& g) const {
+        cell_space::architecture a;
+        a.ops.resize(edges_);
+        for (auto& o : a.ops) {
+            const double u = g.uniform();
+            const auto k = static_cast<std::size_t>(
+                std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin());
+            o = static_cast<std::uint8_t>(std::min(k, cumulative_.size() - 1));
+        }
+        return a;
+    }
+
+  private:
+    std::size_t edges_;
+    std::vector<double> cumulative_; // op k is drawn when u < cumulative_[k]
+};
 
 /// Strict fairness over the cell space (FairNAS: Chu et al. 2021, arXiv:1907.01845): as many
 /// paths as the space has ops, each edge's ops dealt out over them in an order drawn from `g`,
