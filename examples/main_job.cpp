@@ -1,17 +1,15 @@
 // main_job: the main job of xnas-search (a search, the final selection of its best few, the
 // retrain of the winner on the whole training set, one test evaluation, the results folder and
-// its report) composed from the calls of <xnas/experiment.hpp>, so that any step can be changed.
+// its report) composed from the calls of <xnas/experiment.hpp>, so that any step can be changed;
 // xnas::experiment::run_main_job(options) makes the same calls for any of the tool's spaces.
 //
 //   build/examples/main_job [TRIALS] [IMAGES] [OUT]     (IMAGES: cap on every training set)
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <xnas/experiment.hpp>
 
 using namespace xnas;
@@ -19,8 +17,7 @@ namespace ex = xnas::experiment;
 
 int main(int argc, char** argv) try {
     ex::options o{.strategy = "evolution", .epochs = 1, .select = 2, .workers = 2};
-    // The arguments are checked as text (std::stoul reads "-3" as 2^64 - 3), the options by the
-    // library's validate; either failing is a usage error, before anything is written.
+    // Checked as text (std::stoul reads "-3" as 2^64 - 3), then by validate: a usage error.
     try {
         const char* names[] = {"TRIALS", "IMAGES"};
         const ex::value_range ranges[] = {ex::count_from(1), ex::count_from(0)};
@@ -39,8 +36,8 @@ int main(int argc, char** argv) try {
     ex::check_out_dir(o); // refuses to overwrite an earlier run
 
     // The image space within the parameter and FLOP budgets, its builder, the data split.
-    const auto space = image_search_space(ex::within_budget(chain_space::image(), {}, o));
-    using Space = std::remove_const_t<decltype(space)>;
+    auto space = image_search_space(ex::within_budget(chain_space::image(), {}, o));
+    using Space = decltype(space);
     using A = Space::architecture;
     const with_training_params<chain_builder> builder(chain_builder(space.first()));
     const ex::prepared_data d = ex::prepare_data(o);
@@ -63,10 +60,9 @@ int main(int argc, char** argv) try {
     rec.selection_images = d.select_train->size();
 
     // The winner retrained on the whole training set, data-parallel, then tested once.
-    const auto& best = rec.winner();
-    ex::retrained r =
-        ex::retrain(o, builder, best.t.architecture, evaluator.recipe(best.t.architecture),
-                    *d.full_train, d.stats, d.images(), o.workers, std::cerr);
+    const A& winner = rec.winner().t.architecture;
+    ex::retrained r = ex::retrain(o, builder, winner, evaluator.recipe(winner), *d.full_train,
+                                  d.stats, d.images(), o.workers, std::cerr);
     rec.test_accuracy =
         train::evaluate(r.net, nn::softmax_cross_entropy<float>(), *d.test).accuracy;
     ex::save_model(r.net, o.out + "/best_model.xnas");
@@ -76,8 +72,7 @@ int main(int argc, char** argv) try {
 
     // best.json and report.html; the most important decisions and the summary line.
     std::cerr << ex::top_decisions(ex::write_job_results(o, space, rec, o.workers));
-    std::printf("%s\n",
-                ex::job_summary(o, space.to_string(best.t.architecture), rec).dump().c_str());
+    std::printf("%s\n", ex::job_summary(o, space.to_string(winner), rec).dump().c_str());
 } catch (const std::exception& e) {
     std::fprintf(stderr, "main_job: %s\n", e.what());
     return 1;
