@@ -70,12 +70,11 @@ options one_shot_job(const fs::path& dir, const std::string& strategy, const std
     return o;
 }
 
-// The supernet a one-shot run of `o` on `d` has after its first epoch.
+// The supernet a spos run of `o` on `d` has after its first epoch.
 cell_supernet first_epoch_supernet(const options& o, const prepared_data& d) {
     cell_supernet s(cell_space::nb201().with_encoding(cell_space::encoding::path),
                     {.input = d.input, .classes = d.outputs}, {}, o.seed);
-    train_single_path_epoch(
-        s, [&](rng& g) { return s.space().sample(g); }, *d.train, supernet_options(o), 0);
+    train_single_path_epoch(s, cell_path_sampler(s), *d.train, supernet_options(o), 0);
     return s;
 }
 
