@@ -376,16 +376,17 @@ TEST_CASE("a one-shot search's time budget includes its supernet training",
     CHECK(result.summary.at("trials").get<std::size_t>() == job_lookahead(o, 1));
 }
 
-TEST_CASE("under a time limit the supernet trains the epochs that fit in half of it",
+TEST_CASE("under a time limit the supernet trains the epochs that fit in its share of it",
           "[experiment][one_shot]") {
     options o;
     o.supernet_epochs = 12;
     CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 12); // no limit
-    o.time_limit = 10; // 300 s for the supernet, 280 after the data's 20
+    o.time_limit = 10; // 270 s for the supernet, 250 after the data's 20
     CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 5);  // 50 s an epoch
+    CHECK(supernet_epochs_within_limit(o, 20, 90, 2) == 5);   // 45 s: 5.6 fit
     CHECK(supernet_epochs_within_limit(o, 20, 20, 2) == 12);  // 10 s: all fit
     CHECK(supernet_epochs_within_limit(o, 20, 600, 3) == 3);  // never fewer than trained
-    CHECK(supernet_epochs_within_limit(o, 400, 100, 2) == 2); // the data took the half
+    CHECK(supernet_epochs_within_limit(o, 400, 100, 2) == 2); // the data took the share
     o.supernet_epochs = 4;
     CHECK(supernet_epochs_within_limit(o, 20, 100, 2) == 4);
     // The candidates get what is left of six tenths of the limit: 360 - 20 - 250.
@@ -405,7 +406,7 @@ TEST_CASE("under a time limit the supernet trains the epochs that fit in half of
     // nothing left for the candidates: one round of asks, the lookahead of one worker
     CHECK(result.summary.at("trials").get<std::size_t>() == job_lookahead(job, 1));
     CHECK_THAT(log.str(), Contains("supernet epoch 1/3 (spos)"));
-    CHECK_THAT(log.str(), Contains("supernet: 1 of its 3 epochs fit in half of --time-limit"));
+    CHECK_THAT(log.str(), Contains("supernet: 1 of its 3 epochs fit in 45 % of --time-limit"));
     CHECK_THAT(log.str(), !Contains("supernet epoch 2/"));
     CHECK(fs::exists(fs::path(job.out) / "best_model.xnas"));
 

@@ -198,6 +198,25 @@ TEST_CASE("epochs_within keeps the retrain's epochs that fit, at least one",
     CHECK(epochs_within(std::nan(""), 10, 0, 6) == 1);
 }
 
+TEST_CASE("plan_retrain keeps headroom and a deadline before the tail", "[experiment][retrain]") {
+    // 390 s before the tail at 75.8 s an epoch: five fit as timed, four with a tenth of headroom.
+    const retrain_plan tight = plan_retrain(400, 75.8, 10, 6, 0.1);
+    CHECK(tight.epochs == 4);
+    CHECK(tight.seconds_per_epoch == Approx(83.38));
+    CHECK(tight.deadline_seconds == 390);
+    CHECK(plan_retrain(400, 75.8, 10, 6, 0).epochs == 5);
+    const retrain_plan roomy = plan_retrain(1000, 10, 0, 6, 0.1);
+    CHECK(roomy.epochs == 6);
+    CHECK(roomy.deadline_seconds == 1000);
+    // Not even the one epoch always trained fits: it trains whole, without a deadline.
+    const retrain_plan none = plan_retrain(5, 10, 0, 6, 0.1);
+    CHECK(none.epochs == 1);
+    CHECK(none.deadline_seconds == 0);
+    CHECK(plan_retrain(100, 0, 0, 6, 0.1).deadline_seconds == 0); // untimed: no deadline
+    CHECK_THROWS_WITH(plan_retrain(100, 10, 0, 6, -0.1), Contains("headroom is -0.1"));
+    CHECK_THROWS_AS(plan_retrain(100, 10, 0, 6, std::nan("")), std::invalid_argument);
+}
+
 TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise the same",
           "[experiment][progress][retrain]") {
     const auto train = blobs(200);
@@ -220,6 +239,9 @@ TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise
     CHECK_THAT(roomy_log, StartsWith("--time-limit: 3 of the retrain's 3 epochs fit in the "));
     REQUIRE(roomy.history.epochs.size() == 3);
     CHECK(roomy.history.last().loss == plain.history.last().loss);
+    CHECK(plain.fit.time_limit_seconds == 0);
+    CHECK(roomy.fit.time_limit_seconds > 1e6 - 60); // the deadline: what is left before the tail
+    CHECK(roomy.fit.time_limit_seconds < 1e6);
     // No time left: one epoch, annealed over one epoch, as a retrain planned for one.
     const retrained cut = run(o, {.seconds_left = 0, .scored_after = 100}, short_log);
     CHECK_THAT(short_log, StartsWith("--time-limit: 1 of the retrain's 3 epochs fit in the 0 s "
@@ -227,6 +249,7 @@ TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise
     CHECK_THAT(short_log,
                Contains("retraining the best architecture on 200 samples for 1 epoch on"));
     REQUIRE(cut.history.epochs.size() == 1);
+    CHECK(cut.fit.time_limit_seconds == 0); // the one epoch always trained runs whole
     options one = o;
     one.final_epochs = 1;
     const retrained single = run(one, {}, one_log);

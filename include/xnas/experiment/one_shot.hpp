@@ -1,7 +1,7 @@
 #pragma once
 // The main job's one-shot search (--strategy spos | random-ws | enas | darts; --space cell, or
 // chain for all but darts): train a weight-sharing supernet of the space for o.supernet_epochs
-// epochs, or those that fit in half of o.time_limit (checkpointed after each in o.out, so
+// epochs, or those that fit in 45 % of o.time_limit (checkpointed after each in o.out, so
 // --resume loses at most the epoch in progress), then search it with the shared-weight
 // evaluator, every scored candidate journaled as a trial, in what o.minutes (and six tenths of
 // o.time_limit) leaves after the training. The main job then goes on as after any search: the
@@ -176,15 +176,21 @@ class first_factor_strategy {
 
 /// How many supernet epochs a run under a whole-run time limit (o.time_limit) trains: as many of
 /// o.supernet_epochs as fit, at the mean epoch's seconds so far (`trained_seconds` over
-/// `epochs_done`), in half the limit after the `data_seconds` spent reading the data, leaving
-/// the other half to the candidates, the final selection and the retrain; at least
-/// `epochs_done`. o.supernet_epochs without a limit.
+/// `epochs_done`), in supernet_share_of_time_limit of the limit after the `data_seconds` spent
+/// reading the data, leaving the rest to the candidates, the final selection and the retrain;
+/// at least `epochs_done`. o.supernet_epochs without a limit.
+/// The share of a whole-run time limit a one-shot supernet trains in. The retrain of the winner
+/// is the other big cost: at 20 minutes on two cores a cell network's five retrain epochs,
+/// planned with headroom (retrain_budget), need about 45 % of the limit besides the
+/// candidates' and the final selection's few minutes.
+inline constexpr double supernet_share_of_time_limit = 0.45;
+
 inline std::size_t supernet_epochs_within_limit(const options& o, double data_seconds,
                                                 double trained_seconds, std::size_t epochs_done) {
     if (o.time_limit <= 0 || epochs_done == 0)
         return o.supernet_epochs;
     const double epoch = trained_seconds / static_cast<double>(epochs_done);
-    const double budget = 0.5 * o.time_limit * 60 - data_seconds;
+    const double budget = supernet_share_of_time_limit * o.time_limit * 60 - data_seconds;
     const double fit = epoch > 0 ? std::floor(budget / epoch) : double(o.supernet_epochs);
     if (!(fit < static_cast<double>(o.supernet_epochs)))
         return o.supernet_epochs;
@@ -193,7 +199,7 @@ inline std::size_t supernet_epochs_within_limit(const options& o, double data_se
 
 /// Seconds a one-shot search's candidates may take under a whole-run time limit (o.time_limit):
 /// what is left of six tenths of the limit after the `data_seconds` spent reading the data and
-/// the `trained_seconds` of the supernet's training, which itself takes at most half
+/// the `trained_seconds` of the supernet's training, which itself takes at most 45 %
 /// (supernet_epochs_within_limit). The rest is the final selection's and the retrain's; scored
 /// in about a second each, a hundred candidates fit in two minutes of a 20-minute limit.
 /// Infinity without a limit; 0 or less when nothing is left.
@@ -352,10 +358,10 @@ one_shot_search(const options& o, const prepared_data& d, const Space& space, co
         log << line;
         if (so.epochs < planned) {
             std::snprintf(line, sizeof line,
-                          "supernet: %zu of its %zu epochs fit in half of --time-limit %g (%.1f s "
-                          "an epoch); the learning rate anneals over %zu\n",
-                          so.epochs, planned, o.time_limit, trained_seconds / double(e + 1),
-                          so.epochs);
+                          "supernet: %zu of its %zu epochs fit in %g %% of --time-limit %g (%.1f "
+                          "s an epoch); the learning rate anneals over %zu\n",
+                          so.epochs, planned, 100 * supernet_share_of_time_limit, o.time_limit,
+                          trained_seconds / double(e + 1), so.epochs);
             log << line;
         }
         log << std::flush;

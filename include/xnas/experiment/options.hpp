@@ -49,7 +49,7 @@ struct options {
     double minutes = 0;     ///< wall-clock budget of the search (0: none)
     /// Wall-clock limit of the whole run in minutes, reading the data included (0: none;
     /// --time-limit). A multi-trial search stops in time for the final selection and the
-    /// retrain (reserve_for), a one-shot supernet trains the epochs that fit in half of it
+    /// retrain (reserve_for), a one-shot supernet trains the epochs that fit in 45 % of it
     /// (supernet_epochs_within_limit) and its candidates take what is left of six tenths
     /// (candidate_seconds_within_limit), and the retrain trains as many of its final_epochs as
     /// fit in what is left (at least one; a transfer winner's fine-tune trains all of them).

@@ -11,6 +11,7 @@
 #include <limits>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <xnas/core/rng.hpp>
 #include <xnas/data/dataset.hpp>
@@ -87,6 +88,34 @@ inline std::size_t epochs_within(double seconds_left, double epoch_seconds, doub
     return fitting >= static_cast<double>(planned) ? planned : static_cast<std::size_t>(fitting);
 }
 
+/// A retrain's epochs under a time limit, and the seconds after which it stops regardless.
+struct retrain_plan {
+    std::size_t epochs = 0;
+    double seconds_per_epoch = 0; ///< as planned: timed, raised by the headroom
+    /// Training stops between batches after this long (0: no deadline, as when not even the
+    /// one epoch always trained fits).
+    double deadline_seconds = 0;
+};
+
+/// Plans a retrain of `planned` epochs in `seconds_left`, keeping `tail_seconds` for what follows
+/// it, at `timed_epoch_seconds` an epoch raised by the fraction `headroom` (epochs_within). The
+/// deadline is what is left before the tail, when the planned epochs fit in it. Throws
+/// std::invalid_argument when headroom is negative or not a number.
+inline retrain_plan plan_retrain(double seconds_left, double timed_epoch_seconds,
+                                 double tail_seconds, std::size_t planned, double headroom) {
+    if (!(headroom >= 0))
+        throw std::invalid_argument("xnas::experiment::plan_retrain: headroom is " +
+                                    std::to_string(headroom) + ", expected >= 0");
+    retrain_plan p;
+    p.seconds_per_epoch = timed_epoch_seconds * (1 + headroom);
+    p.epochs = epochs_within(seconds_left, p.seconds_per_epoch, tail_seconds, planned);
+    const double until_tail = seconds_left - tail_seconds;
+    if (p.seconds_per_epoch > 0 &&
+        until_tail >= p.seconds_per_epoch * static_cast<double>(p.epochs))
+        p.deadline_seconds = until_tail;
+    return p;
+}
+
 /// Seconds a training sample of `net` takes under `recipe` and `fit` (its threads,
 /// augmentation, batch size), timed on a copy of `net` trained for about `probe_seconds` on
 /// `samples` and thrown away, so the network itself is untouched. Augmented samples cost more
@@ -108,6 +137,10 @@ struct retrain_budget {
     double seconds_left = std::numeric_limits<double>::infinity();
     /// Samples scored once the retrain ends (the test set), whose time the limit must leave.
     std::size_t scored_after = 0;
+    /// How much slower than timed the epochs are planned to run. The timing is a few seconds of
+    /// batches on an otherwise idle network; a machine that slows later (another process on
+    /// the next core, a warmer chip) makes whole epochs up to a tenth slower.
+    double headroom = 0.1;
 };
 
 /// A retrained network with how it was trained.
@@ -125,8 +158,9 @@ struct retrained {
 /// whether the samples are images, which augmentation applies to). Under a time limit
 /// (`budget`'s seconds_left finite) it trains as many of its epochs as fit in what is left
 /// (epochs_within), an epoch's seconds timed first on a throw-away copy of the network
-/// (seconds_per_sample), and the learning rate anneals over the epochs it trains. Logs the
-/// recipe, then progress (retrain_progress; a bar with the time left when `log` is a terminal).
+/// (seconds_per_sample) and raised by budget.headroom, and the learning rate anneals over the
+/// epochs it trains; training stops between batches should the time left run out all the same. Logs
+/// the recipe, then progress (retrain_progress; a bar with the time left when `log` is a terminal).
 /// Throws what training throws (xnas::numerical_error for a diverged loss).
 template <class Builder, class A>
 retrained retrain(const options& o, const Builder& builder, const A& architecture,
@@ -146,10 +180,9 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
         samples = &first;
     }
     if (std::isfinite(budget.seconds_left)) {
-        // A couple of seconds of batches time an epoch to within a few per cent; the first
-        // batches' warm-up only makes the estimate err on the safe side.
+        // A couple of seconds of batches time an epoch; the plan's headroom covers a machine
+        // that is slower once the whole epochs run.
         const double per_sample = seconds_per_sample(r.net, *samples, r.recipe, r.fit, 2.0);
-        const double epoch_seconds = per_sample * static_cast<double>(samples->size());
         // Scoring a sample is a forward pass, about a third of a training step; half a step
         // leaves room for writing the results after it.
         const double tail_seconds = 0.5 * per_sample * static_cast<double>(budget.scored_after);
@@ -157,15 +190,20 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
             budget.seconds_left -
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const std::size_t planned = r.fit.epochs;
-        const std::size_t fitting = epochs_within(left, epoch_seconds, tail_seconds, planned);
+        const retrain_plan plan =
+            plan_retrain(left, per_sample * static_cast<double>(samples->size()), tail_seconds,
+                         planned, budget.headroom);
         char line[256];
         std::snprintf(line, sizeof line,
                       "--time-limit: %zu of the retrain's %zu epochs fit in the %.0f s left (an "
                       "epoch takes about %.1f s)\n",
-                      fitting, planned, std::max(left, 0.0), epoch_seconds);
+                      plan.epochs, planned, std::max(left, 0.0), plan.seconds_per_epoch);
         log << line;
-        if (fitting != planned)
-            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, fitting);
+        if (plan.epochs != planned)
+            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, plan.epochs);
+        // The headroom is an estimate; the deadline makes the limit a limit, at the cost of a
+        // last epoch cut short on a machine that slows down more than it allows.
+        r.fit.time_limit_seconds = plan.deadline_seconds;
     }
     const std::size_t epochs = r.fit.epochs;
     r.plain_epochs = r.fit.augment ? std::min(o.final_plain_epochs, epochs) : epochs;
@@ -187,6 +225,9 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
     log.flush();
     retrain_progress progress{.epochs = epochs, .out = &log, .tty = is_terminal(log)};
     r.history = train_network(r.net, *samples, r.recipe, r.fit, progress);
+    if (r.history.stop == train::stop_reason::deadline)
+        log << "--time-limit: the retrain stopped at its deadline, in epoch "
+            << r.history.epochs.size() << " of " << epochs << "\n";
     return r;
 }
 
