@@ -51,7 +51,7 @@ std::map<std::string, double> objectives(const space_t::architecture& a) {
 /// Runs one strategy's search and writes "early_mib end_mib trials journal_bytes" to `out_fd`.
 void measure(const xnas::experiment::strategy_registry<space_t>& registry, const std::string& name,
              std::size_t trials, std::size_t early, int out_fd) {
-    xnas::experiment::strategy_settings settings; // field by field: see xnas_tabular.cpp
+    xnas::experiment::strategy_settings settings; // field by field: see run_tabular
     settings.primary = {"score", xnas::direction::maximize};
     settings.secondary = {"size", xnas::direction::minimize};
     settings.budget = trials;

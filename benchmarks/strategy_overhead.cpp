@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     registry.add("successive_halving", "", [](const xnas::experiment::strategy_settings& s) {
         return any(xnas::successive_halving<space_t>({.objective = s.primary}));
     });
-    xnas::experiment::strategy_settings settings; // field by field: see xnas_tabular.cpp
+    xnas::experiment::strategy_settings settings; // field by field: see run_tabular
     settings.primary = score;
     settings.secondary = {"size", xnas::direction::minimize};
     for (const auto& entry : registry.entries()) {

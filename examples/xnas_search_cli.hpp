@@ -4,6 +4,8 @@
 // also read from. A header so that the fuzz tests read config files through the tool's own
 // option set.
 
+#include "cli_range.hpp"
+
 #include <CLI/CLI.hpp>
 #include <string>
 #include <xnas/experiment/main_job.hpp>
@@ -188,14 +190,11 @@ inline CLI::Option* add_options(CLI::App& app, xnas::experiment::options& c) {
                    "weights score the candidates")
         ->capture_default_str();
     // Every numeric option takes the values the library lists for it (for_each_number), checked
-    // on the text as typed or read from a config file: CLI11 2.1 reads "-3" for an unsigned
-    // option as 2^64 - 3, and a NaN passes any comparison.
-    xnas::experiment::for_each_number(c, [&](const char* name, const auto&,
-                                             const xnas::experiment::value_range& r, bool) {
-        app.get_option(name)->check(
-            CLI::Validator([r](std::string& text) { return xnas::experiment::text_error(text, r); },
-                           xnas::experiment::describe(r)));
-    });
+    // on the text as typed or read from a config file.
+    xnas::experiment::for_each_number(
+        c, [&](const char* name, const auto&, const xnas::experiment::value_range& r, bool) {
+            app.get_option(name)->check(xnas_cli::in_range(r));
+        });
     return config_file;
 }
 
