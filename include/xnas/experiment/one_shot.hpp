@@ -174,17 +174,16 @@ class first_factor_strategy {
     decltype(architecture{}.second) second_;
 };
 
+/// The share of a whole-run time limit a one-shot supernet trains in. Less than half: the
+/// retrain of the winner is the other big cost, planned with headroom (retrain_budget), and the
+/// candidates and the final selection take a few minutes besides.
+inline constexpr double supernet_share_of_time_limit = 0.45;
+
 /// How many supernet epochs a run under a whole-run time limit (o.time_limit) trains: as many of
 /// o.supernet_epochs as fit, at the mean epoch's seconds so far (`trained_seconds` over
 /// `epochs_done`), in supernet_share_of_time_limit of the limit after the `data_seconds` spent
 /// reading the data, leaving the rest to the candidates, the final selection and the retrain;
 /// at least `epochs_done`. o.supernet_epochs without a limit.
-/// The share of a whole-run time limit a one-shot supernet trains in. The retrain of the winner
-/// is the other big cost: at 20 minutes on two cores a cell network's five retrain epochs,
-/// planned with headroom (retrain_budget), need about 45 % of the limit besides the
-/// candidates' and the final selection's few minutes.
-inline constexpr double supernet_share_of_time_limit = 0.45;
-
 inline std::size_t supernet_epochs_within_limit(const options& o, double data_seconds,
                                                 double trained_seconds, std::size_t epochs_done) {
     if (o.time_limit <= 0 || epochs_done == 0)

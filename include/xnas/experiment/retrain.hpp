@@ -159,8 +159,9 @@ struct retrained {
 /// (`budget`'s seconds_left finite) it trains as many of its epochs as fit in what is left
 /// (epochs_within), an epoch's seconds timed first on a throw-away copy of the network
 /// (seconds_per_sample) and raised by budget.headroom, and the learning rate anneals over the
-/// epochs it trains; training stops between batches should the time left run out all the same. Logs
-/// the recipe, then progress (retrain_progress; a bar with the time left when `log` is a terminal).
+/// epochs it trains; training stops between batches should the time left run out all the same.
+/// Logs the recipe, then progress (retrain_progress; a bar with the time left when `log` is a
+/// terminal).
 /// Throws what training throws (xnas::numerical_error for a diverged loss).
 template <class Builder, class A>
 retrained retrain(const options& o, const Builder& builder, const A& architecture,

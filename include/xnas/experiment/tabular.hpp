@@ -1,6 +1,6 @@
 #pragma once
 // Benchmarking a strategy on a tabular benchmark (a CSV of precomputed results, NAS-Bench-201
-// style), as xnas-tabular does: run_tabular searches the table --seeds times on simulated
+// style), as xnas-tabular does: run_tabular searches the table several times on simulated
 // workers (each query costs its cost column's seconds on a simulated clock) and summarises the
 // runs: the report metric of each run's pick, the strategy's own time per trial, the
 // hypervolume of multi-objective runs, and the anytime curve of the best result so far against
