@@ -2,7 +2,8 @@
 // Area umbrella: the application floor, what the xnas-search tool does as library calls: the
 // main job (run_main_job) and its steps, the strategy registry by name, warm start, the final
 // selection's time reserve, the run record and resume checks, the retrain, the results folder
-// and progress output. The MPI backend is opt-in: <xnas/experiment/mpi_backend.hpp>.
+// and progress output, and xnas-tabular's benchmark runs (run_tabular). The MPI backend is
+// opt-in: <xnas/experiment/mpi_backend.hpp>.
 
 #include <xnas/experiment/data.hpp>
 #include <xnas/experiment/files.hpp>
@@ -16,4 +17,5 @@
 #include <xnas/experiment/run_record.hpp>
 #include <xnas/experiment/spaces.hpp>
 #include <xnas/experiment/strategy_registry.hpp>
+#include <xnas/experiment/tabular.hpp>
 #include <xnas/experiment/warm_start.hpp>
