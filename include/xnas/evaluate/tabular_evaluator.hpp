@@ -194,12 +194,19 @@ class tabular_evaluator {
     Key key_;
 };
 
-/// A tabular_evaluator keyed by `space.to_string(a)` (a copy of the space is kept).
+/// A tabular_evaluator of `csv` keyed by `space.to_string(a)` (a copy of the space is kept).
+template <serializable_space Space>
+auto make_tabular_evaluator(const data::csv_table& csv, const Space& space,
+                            tabular_options opt = {}) {
+    auto key = [space](const typename Space::architecture& a) { return space.to_string(a); };
+    return tabular_evaluator<decltype(key)>(csv, std::move(key), std::move(opt));
+}
+
+/// A tabular_evaluator of the CSV file at `csv_path` keyed by `space.to_string(a)`.
 template <serializable_space Space>
 auto make_tabular_evaluator(const std::filesystem::path& csv_path, const Space& space,
                             tabular_options opt = {}) {
-    auto key = [space](const typename Space::architecture& a) { return space.to_string(a); };
-    return tabular_evaluator<decltype(key)>(csv_path, std::move(key), std::move(opt));
+    return make_tabular_evaluator(data::read_csv(csv_path), space, std::move(opt));
 }
 
 static_assert(evaluator<tabular_evaluator<>, std::string>);

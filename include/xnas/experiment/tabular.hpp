@@ -192,9 +192,8 @@ struct anytime_curve {
     }
 };
 
-/// The hypervolume's reference point (tabular_summary::hypervolume).
-inline std::vector<double> worst_point(const tabular_benchmark& b) {
-    const auto csv = data::read_csv(b.table);
+/// The hypervolume's reference point (tabular_summary::hypervolume) in `csv`, b.table's rows.
+inline std::vector<double> worst_point(const tabular_benchmark& b, const data::csv_table& csv) {
     std::string suffix;
     double top = 0;
     for (const auto& l : b.fidelities)
@@ -226,7 +225,8 @@ tabular_summary run_tabular(const tabular_benchmark& b, const Space& space,
     topt.objectives = {b.search_metric};
     topt.cost_column = b.cost_column;
     topt.fidelities = b.fidelities;
-    auto eval = make_tabular_evaluator(b.table, space, topt);
+    const data::csv_table csv = data::read_csv(b.table);
+    auto eval = make_tabular_evaluator(csv, space, topt);
     using executor = simulated_executor<decltype(eval), typename Space::architecture>;
     const objective primary{b.search_metric, direction::maximize};
     // Field by field: g++ 12 warns (falsely) that a designated initializer leaves the
@@ -241,7 +241,7 @@ tabular_summary run_tabular(const tabular_benchmark& b, const Space& space,
             settings.min_fidelity = l.fidelity;
     const std::vector<objective> both{settings.primary, settings.secondary};
     const std::vector<double> reference =
-        b.multi_objective ? detail::worst_point(b) : std::vector<double>{};
+        b.multi_objective ? detail::worst_point(b, csv) : std::vector<double>{};
     tabular_summary out;
     for (std::size_t k = 0; k < b.seeds; ++k) {
         timed_strategy<any_strategy<Space>> st{registry.make(b.strategy, settings)};
