@@ -199,22 +199,57 @@ TEST_CASE("epochs_within keeps the retrain's epochs that fit, at least one",
 }
 
 TEST_CASE("plan_retrain keeps headroom and a deadline before the tail", "[experiment][retrain]") {
-    // 390 s before the tail at 75.8 s an epoch: five fit as timed, four with a tenth of headroom.
+    // 390 s before the tail at 75.8 s an epoch: 5.15 fit as timed, 4.68 with a tenth of
+    // headroom; the plan starts 5 epochs and anneals over 4.68.
     const retrain_plan tight = plan_retrain(400, 75.8, 10, 6, 0.1);
-    CHECK(tight.epochs == 4);
+    CHECK(tight.epochs == 5);
+    CHECK(tight.annealed_epochs == Approx(390 / 83.38));
     CHECK(tight.seconds_per_epoch == Approx(83.38));
     CHECK(tight.deadline_seconds == 390);
-    CHECK(plan_retrain(400, 75.8, 10, 6, 0).epochs == 5);
+    const retrain_plan timed = plan_retrain(400, 75.8, 10, 6, 0);
+    CHECK(timed.epochs == 6);
+    CHECK(timed.annealed_epochs == Approx(390 / 75.8));
+    // Whole epochs that fit exactly are not rounded up to one more.
+    const retrain_plan whole = plan_retrain(410, 100, 10, 6, 0);
+    CHECK(whole.epochs == 4);
+    CHECK(whole.annealed_epochs == 4);
     const retrain_plan roomy = plan_retrain(1000, 10, 0, 6, 0.1);
     CHECK(roomy.epochs == 6);
+    CHECK(roomy.annealed_epochs == 6);
     CHECK(roomy.deadline_seconds == 1000);
     // Not even the one epoch always trained fits: it trains whole, without a deadline.
     const retrain_plan none = plan_retrain(5, 10, 0, 6, 0.1);
     CHECK(none.epochs == 1);
+    CHECK(none.annealed_epochs == 1);
     CHECK(none.deadline_seconds == 0);
-    CHECK(plan_retrain(100, 0, 0, 6, 0.1).deadline_seconds == 0); // untimed: no deadline
+    const retrain_plan untimed = plan_retrain(100, 0, 0, 6, 0.1);
+    CHECK(untimed.deadline_seconds == 0);
+    CHECK(untimed.epochs == 6);
+    CHECK(untimed.annealed_epochs == 6);
     CHECK_THROWS_WITH(plan_retrain(100, 10, 0, 6, -0.1), Contains("headroom is -0.1"));
     CHECK_THROWS_AS(plan_retrain(100, 10, 0, 6, std::nan("")), std::invalid_argument);
+}
+
+TEST_CASE("a retrain cut to a fraction of an epoch anneals to 0 within it",
+          "[experiment][retrain]") {
+    options o;
+    o.final_epochs = 6;
+    const xnas::training_recipe recipe{.optimizer = "sgd", .lr = 0.05};
+    const xnas::data::normalization stats = unscaled();
+    const auto cut = retrain_fit_options(o, recipe, stats, false, 1, 7, 5, 4.6);
+    REQUIRE(cut.schedule);
+    CHECK(cut.epochs == 5);
+    CHECK(cut.schedule->lr(0) == Approx(0.05));
+    CHECK(cut.schedule->lr(2.3) == Approx(0.025));
+    CHECK(cut.schedule->lr(4.6) == Approx(0).margin(1e-12));
+    // Whole epochs, or none given: the cosine over all of them, as before.
+    for (double annealed : {0.0, 5.0}) {
+        const auto whole = retrain_fit_options(o, recipe, stats, false, 1, 7, 5, annealed);
+        CHECK(whole.schedule->lr(2.5) == Approx(0.025));
+        CHECK(whole.schedule->lr(4.6) > 0.0005);
+    }
+    o.final_constant_lr = true;
+    CHECK_FALSE(retrain_fit_options(o, recipe, stats, false, 1, 7, 5, 4.6).schedule);
 }
 
 TEST_CASE("a retrain under a time limit trains the epochs that fit and otherwise the same",

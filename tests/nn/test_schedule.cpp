@@ -55,3 +55,21 @@ TEST_CASE("any_schedule holds any schedule; lr_at gives fractional epochs", "[nn
     STATIC_REQUIRE(nn::schedule<nn::any_schedule>);
     STATIC_REQUIRE_FALSE(nn::schedule<int>);
 }
+
+TEST_CASE("a rescaled schedule reaches its end at a fractional length", "[nn][schedule]") {
+    const nn::cosine_schedule five{.base_lr = 0.2, .period = 5};
+    const nn::rescaled_schedule<nn::cosine_schedule> fitted{five, 5 / 4.6};
+    CHECK(fitted.lr(0) == Approx(0.2));
+    CHECK(fitted.lr(2.3) == Approx(0.1)); // half-way through 4.6 is half the rate
+    CHECK(fitted.lr(4.6) == Approx(0).margin(1e-12));
+    CHECK(fitted.lr(4.9) == Approx(0).margin(1e-12)); // stays at the minimum
+    CHECK(fitted.lr(1.7) == Approx(five.lr(1.7 * 5 / 4.6)));
+    const nn::rescaled_schedule<nn::cosine_schedule> same{five, 1};
+    for (double t : {0.0, 0.5, 3.25, 5.0})
+        CHECK(same.lr(t) == five.lr(t));
+    CHECK_THROWS_WITH((nn::rescaled_schedule<nn::cosine_schedule>{five, 0}.lr(1)),
+                      Catch::Matchers::Contains("rate is 0"));
+    CHECK_THROWS_AS((nn::rescaled_schedule<nn::cosine_schedule>{five, std::nan("")}.lr(1)),
+                    std::invalid_argument);
+    STATIC_REQUIRE(nn::schedule<nn::rescaled_schedule<nn::cosine_schedule>>);
+}

@@ -59,16 +59,23 @@ inline training_recipe retrain_recipe(const options& o, training_recipe searched
 /// recipe of DARTS and NAS-Bench-201: it settles into a minimum a constant rate keeps bouncing
 /// around), crops and flips (o.final_augment) and random erasing (o.final_erase) when the samples
 /// are `images`, the last o.final_plain_epochs epochs plain; over `epochs` epochs (0:
-/// retrain_epochs(o)).
+/// retrain_epochs(o)), the cosine reaching 0 after `annealed_epochs` of them when that is in
+/// (0, epochs) (a time limit's deadline then ends the last epoch; plan_retrain).
 inline train::fit_options retrain_fit_options(const options& o, const training_recipe& recipe,
                                               const data::normalization& stats, bool images,
                                               std::size_t threads, std::uint64_t seed,
-                                              std::size_t epochs = 0) {
+                                              std::size_t epochs = 0, double annealed_epochs = 0) {
     if (!epochs)
         epochs = retrain_epochs(o);
     train::fit_options fit{.epochs = epochs, .seed = seed, .threads = threads};
-    if (!o.final_constant_lr)
-        fit.schedule = nn::cosine_schedule{.base_lr = recipe.lr, .period = epochs};
+    if (!o.final_constant_lr) {
+        const nn::cosine_schedule cosine{.base_lr = recipe.lr, .period = epochs};
+        if (annealed_epochs > 0 && annealed_epochs < static_cast<double>(epochs))
+            fit.schedule = nn::rescaled_schedule<nn::cosine_schedule>{
+                cosine, static_cast<double>(epochs) / annealed_epochs};
+        else
+            fit.schedule = cosine;
+    }
     if ((o.final_augment || o.final_erase > 0) && images)
         fit.augment = augmentation(o.final_augment, o.final_erase, stats);
     fit.plain_last_epochs = o.final_plain_epochs;
@@ -90,7 +97,10 @@ inline std::size_t epochs_within(double seconds_left, double epoch_seconds, doub
 
 /// A retrain's epochs under a time limit, and the seconds after which it stops regardless.
 struct retrain_plan {
-    std::size_t epochs = 0;
+    std::size_t epochs = 0; ///< epochs started: annealed_epochs rounded up
+    /// Epochs the learning rate anneals over: every planned one when they fit, else the
+    /// fraction of them that fits (at least 1), the deadline ending the last one part-way.
+    double annealed_epochs = 0;
     double seconds_per_epoch = 0; ///< as planned: timed, raised by the headroom
     /// Training stops between batches after this long (0: no deadline, as when not even the
     /// one epoch always trained fits).
@@ -98,8 +108,10 @@ struct retrain_plan {
 };
 
 /// Plans a retrain of `planned` epochs in `seconds_left`, keeping `tail_seconds` for what follows
-/// it, at `timed_epoch_seconds` an epoch raised by the fraction `headroom` (epochs_within). The
-/// deadline is what is left before the tail, when the planned epochs fit in it. Throws
+/// it, at `timed_epoch_seconds` an epoch raised by the fraction `headroom`. When fewer than the
+/// planned epochs fit, the plan anneals over the fraction that does (4.7 of 6: five epochs
+/// started, the rate at 0 after 4.7 of them), so the retrain uses the time it has rather than
+/// the whole epochs that fit in it; the deadline is what is left before the tail. Throws
 /// std::invalid_argument when headroom is negative or not a number.
 inline retrain_plan plan_retrain(double seconds_left, double timed_epoch_seconds,
                                  double tail_seconds, std::size_t planned, double headroom) {
@@ -109,10 +121,16 @@ inline retrain_plan plan_retrain(double seconds_left, double timed_epoch_seconds
     retrain_plan p;
     p.seconds_per_epoch = timed_epoch_seconds * (1 + headroom);
     p.epochs = epochs_within(seconds_left, p.seconds_per_epoch, tail_seconds, planned);
+    p.annealed_epochs = static_cast<double>(p.epochs);
     const double until_tail = seconds_left - tail_seconds;
-    if (p.seconds_per_epoch > 0 &&
-        until_tail >= p.seconds_per_epoch * static_cast<double>(p.epochs))
-        p.deadline_seconds = until_tail;
+    if (!(p.seconds_per_epoch > 0) || !(until_tail >= p.seconds_per_epoch))
+        return p; // untimed, or the one epoch always trained runs whole
+    p.deadline_seconds = until_tail;
+    const double fitting = until_tail / p.seconds_per_epoch;
+    if (fitting < static_cast<double>(planned)) {
+        p.annealed_epochs = fitting;
+        p.epochs = static_cast<std::size_t>(std::ceil(fitting));
+    }
     return p;
 }
 
@@ -138,9 +156,11 @@ struct retrain_budget {
     /// Samples scored once the retrain ends (the test set), whose time the limit must leave.
     std::size_t scored_after = 0;
     /// How much slower than timed the epochs are planned to run. The timing is a few seconds of
-    /// batches on an otherwise idle network; a machine that slows later (another process on
-    /// the next core, a warmer chip) makes whole epochs up to a tenth slower.
-    double headroom = 0.1;
+    /// batches; whole epochs run at 0.93-1.07 times its speed on a machine whose other core is
+    /// busy. A cut plan ends at its deadline, so epochs slower than planned stop the cosine
+    /// short of 0 (at 0.3 % of the rate for epochs 7 % slower with this headroom), and faster
+    /// ones train their last batches at 0.
+    double headroom = 0.03;
 };
 
 /// A retrained network with how it was trained.
@@ -156,10 +176,10 @@ struct retrained {
 /// from a generator seeded o.seed + 1, trained on the first o.final_limit images of `train` (0:
 /// all) with retrain_recipe(o, searched) and retrain_fit_options on `threads` threads (`images`:
 /// whether the samples are images, which augmentation applies to). Under a time limit
-/// (`budget`'s seconds_left finite) it trains as many of its epochs as fit in what is left
-/// (epochs_within), an epoch's seconds timed first on a throw-away copy of the network
-/// (seconds_per_sample) and raised by budget.headroom, and the learning rate anneals over the
-/// epochs it trains; training stops between batches should the time left run out all the same.
+/// (`budget`'s seconds_left finite) it trains as much of its epochs as fits in what is left
+/// (plan_retrain), an epoch's seconds timed first on a throw-away copy of the network
+/// (seconds_per_sample) and raised by budget.headroom, the learning rate annealing over what
+/// fits, a fraction of an epoch included; training stops between batches at the deadline.
 /// Logs the recipe, then progress (retrain_progress; a bar with the time left when `log` is a
 /// terminal).
 /// Throws what training throws (xnas::numerical_error for a diverged loss).
@@ -196,14 +216,15 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
                          planned, budget.headroom);
         char line[256];
         std::snprintf(line, sizeof line,
-                      "--time-limit: %zu of the retrain's %zu epochs fit in the %.0f s left (an "
+                      "--time-limit: %.3g of the retrain's %zu epochs fit in the %.0f s left (an "
                       "epoch takes about %.1f s)\n",
-                      plan.epochs, planned, std::max(left, 0.0), plan.seconds_per_epoch);
+                      plan.annealed_epochs, planned, std::max(left, 0.0), plan.seconds_per_epoch);
         log << line;
         if (plan.epochs != planned)
-            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, plan.epochs);
-        // The headroom is an estimate; the deadline makes the limit a limit, at the cost of a
-        // last epoch cut short on a machine that slows down more than it allows.
+            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, plan.epochs,
+                                        plan.annealed_epochs);
+        // The headroom is an estimate; the deadline makes the limit a limit, and ends a plan
+        // cut to a fraction of an epoch.
         r.fit.time_limit_seconds = plan.deadline_seconds;
     }
     const std::size_t epochs = r.fit.epochs;
@@ -226,9 +247,12 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
     log.flush();
     retrain_progress progress{.epochs = epochs, .out = &log, .tty = is_terminal(log)};
     r.history = train_network(r.net, *samples, r.recipe, r.fit, progress);
-    if (r.history.stop == train::stop_reason::deadline)
-        log << "--time-limit: the retrain stopped at its deadline, in epoch "
-            << r.history.epochs.size() << " of " << epochs << "\n";
+    if (r.history.stop == train::stop_reason::deadline) {
+        std::snprintf(line, sizeof line,
+                      "--time-limit: the retrain stopped at its deadline, %.3g epochs in\n",
+                      static_cast<double>(r.history.images) / static_cast<double>(samples->size()));
+        log << line;
+    }
     return r;
 }
 

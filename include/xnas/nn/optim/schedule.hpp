@@ -96,6 +96,23 @@ warmup_schedule<S> with_warmup(std::size_t steps, S after, double start_factor =
     return warmup_schedule<S>{std::move(after), steps, start_factor};
 }
 
+/// Schedule `inner` on a clock `rate` times as fast: lr(t) = inner.lr(rate * t). It fits a
+/// schedule planned over whole steps into a fractional length: a cosine over 5 epochs at rate
+/// 5 / 4.6 reaches its minimum 4.6 epochs in (budgeted training, Li et al. 2020,
+/// arXiv:1905.04753: anneal over the budget there is, not the one planned).
+template <schedule S>
+struct rescaled_schedule {
+    S inner;
+    double rate = 1; ///< > 0
+    /// Throws std::invalid_argument when rate is not a positive number.
+    double lr(double t) const {
+        if (!(rate > 0))
+            throw std::invalid_argument("xnas::nn::rescaled_schedule::lr: rate is " +
+                                        std::to_string(rate) + ", expected > 0");
+        return inner.lr(rate * t);
+    }
+};
+
 /// The learning rate at batch `batch` of epoch `epoch` for a schedule counted in epochs:
 /// s.lr(epoch + batch / batches_per_epoch). Throws std::invalid_argument when
 /// batches_per_epoch is 0.
