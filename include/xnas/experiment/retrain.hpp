@@ -220,9 +220,9 @@ retrained retrain(const options& o, const Builder& builder, const A& architectur
                       "epoch takes about %.1f s)\n",
                       plan.annealed_epochs, planned, std::max(left, 0.0), plan.seconds_per_epoch);
         log << line;
-        if (plan.epochs != planned)
-            r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, plan.epochs,
-                                        plan.annealed_epochs);
+        // As planned from the start when everything fits; else over what does.
+        r.fit = retrain_fit_options(o, r.recipe, stats, images, threads, fit_seed, plan.epochs,
+                                    plan.annealed_epochs);
         // The headroom is an estimate; the deadline makes the limit a limit, and ends a plan
         // cut to a fraction of an epoch.
         r.fit.time_limit_seconds = plan.deadline_seconds;
