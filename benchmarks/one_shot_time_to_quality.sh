@@ -8,10 +8,10 @@
 #       [FINAL_EPOCHS] [TIME_LIMIT]
 # TPE's search gets TPE_MINUTES (11) and SPOS's supernet SUPERNET_EPOCHS (12) epochs of the
 # whole training split; both retrain their winner for FINAL_EPOCHS (6) epochs of the 60,000
-# images, or as many of them as fit in what is left of TIME_LIMIT minutes (20) for the whole
+# images, or as much of them as fits in what is left of TIME_LIMIT minutes (20) for the whole
 # run (--time-limit; 0: no limit). The defaults put both near 20 minutes end to end on a 2-vCPU
-# Zen 5 machine (docs/results.md); the totals are in each summary's "seconds", and the retrain's
-# epochs in best.json.
+# Zen 5 machine (docs/results.md); the totals are in each summary's "seconds", and the share of
+# the retrain's epochs that fitted in each log's "--time-limit:" lines.
 # Writes OUT/{spos,tpe}/ (results folders), OUT/{spos,tpe}.json (summaries), OUT/*.log.
 set -euo pipefail
 if [ $# -lt 3 ]; then
