@@ -53,7 +53,8 @@ struct job_record {
     /// The final selection, best first (reevaluate_best); empty without one.
     std::vector<reevaluated<A>> selection{};
     std::size_t selection_epochs = 0, selection_images = 0;
-    std::size_t retrain_epochs = 0;       ///< epochs the retrain completed
+    /// Epochs the retrain trained in, the last one part-way when a time limit's deadline ended it.
+    std::size_t retrain_epochs = 0;
     std::size_t retrain_plain_epochs = 0; ///< of which on images as they are
     training_recipe retrain_recipe{};
     double test_accuracy = std::numeric_limits<double>::quiet_NaN(); ///< classification
