@@ -10,6 +10,7 @@
 // 2 s of g++ time (parsing plus the instantiations the journal needs), a fifth of the budget;
 // this header costs a tenth of that. Objects keep their keys in insertion order.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <concepts>
@@ -25,6 +26,7 @@
 #include <utility>
 #include <vector>
 #include <xnas/core/error.hpp>
+#include <xnas/core/named_values.hpp>
 
 namespace xnas::json {
 
@@ -48,6 +50,8 @@ template <class T>
 struct is_string_map : std::false_type {};
 template <class T>
 struct is_string_map<std::map<std::string, T>> : std::true_type {};
+template <>
+struct is_string_map<named_values> : std::true_type {};
 } // namespace detail
 
 class value {
@@ -99,6 +103,15 @@ class value {
         items_.reserve(v.size());
         for (const auto& x : v)
             items_.emplace_back(x);
+    }
+    value(const named_values& m)
+        : kind_(kind::object) {
+        keys_.reserve(m.size());
+        items_.reserve(m.size());
+        for (const auto& [k, x] : m) {
+            keys_.push_back(k);
+            items_.emplace_back(x);
+        }
     }
     template <class T>
     value(const std::map<std::string, T>& m)
@@ -233,10 +246,20 @@ class value {
                           "xnas::json::value::get: unsupported type");
             if (kind_ != kind::object)
                 throw mismatch("an object");
-            T out;
-            for (std::size_t i = 0; i < keys_.size(); ++i)
-                out[keys_[i]] = items_[i].template get<typename T::mapped_type>();
-            return out;
+            if constexpr (std::is_same_v<T, named_values>) {
+                std::vector<named_values::value_type> entries;
+                entries.reserve(keys_.size());
+                for (std::size_t i = 0; i < keys_.size(); ++i)
+                    entries.emplace_back(keys_[i], items_[i].template get<double>());
+                // The last of a repeated key wins, as it does for std::map below.
+                std::reverse(entries.begin(), entries.end());
+                return named_values(entries.begin(), entries.end());
+            } else {
+                T out;
+                for (std::size_t i = 0; i < keys_.size(); ++i)
+                    out[keys_[i]] = items_[i].template get<typename T::mapped_type>();
+                return out;
+            }
         }
     }
 

@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+#include <xnas/core/named_values.hpp>
 
 namespace xnas {
 
@@ -84,8 +84,8 @@ inline status parse_status(const std::string& text) {
 struct evaluation {
     status state = status::ok;
     std::string message{}; ///< why it failed; empty when ok
-    std::map<std::string, double> objectives{};
-    std::map<std::string, double> metrics{};
+    named_values objectives{};
+    named_values metrics{};
     double cost = 0.0;
 
     bool ok() const { return state == status::ok; }

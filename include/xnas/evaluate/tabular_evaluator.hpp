@@ -174,10 +174,19 @@ class tabular_evaluator {
                                         "'s highest level " +
                                         std::to_string(tb.levels.back().fidelity));
         }
+        const auto answers = [&](std::size_t c) {
+            return tb.level[c] == static_cast<std::size_t>(-1) || tb.level[c] == level;
+        };
         evaluation e;
+        std::size_t objectives = 0, metrics = 0;
+        for (std::size_t c = 0; c < tb.width; ++c)
+            if (answers(c))
+                ++(tb.is_objective[c] ? objectives : metrics);
+        e.objectives.reserve(objectives);
+        e.metrics.reserve(metrics);
         const double* row = tb.values.data() + it->second * tb.width;
         for (std::size_t c = 0; c < tb.width; ++c) {
-            if (tb.level[c] != static_cast<std::size_t>(-1) && tb.level[c] != level)
+            if (!answers(c))
                 continue;
             (tb.is_objective[c] ? e.objectives : e.metrics)[tb.names[c]] = row[c];
             if (tb.names[c] == tb.cost_name)
