@@ -47,6 +47,31 @@ TEST_CASE("random search finds the optimum of a small space over several seeds",
     }
 }
 
+TEST_CASE("a trial budget's history is allocated once, up to its cap", "[run][search]") {
+    const digit_space space{2, 5};
+    for (const std::size_t trials : {std::size_t{1}, std::size_t{150}}) {
+        random_strategy st;
+        const auto s =
+            xnas::search(space, st, score_eval(), {.objectives = score_max, .max_trials = trials});
+        CHECK(s.history.size() == trials);
+        CHECK(s.history.capacity() == trials);
+    }
+    // A budget in seconds or cost says nothing of the length: no reservation.
+    random_strategy st;
+    std::size_t told = 0;
+    struct stop_after {
+        std::size_t* told;
+        bool on_result(const xnas::scored<std::vector<int>>&,
+                       const xnas::study<std::vector<int>>&) {
+            return ++*told == 3;
+        }
+    };
+    const auto s = xnas::search(space, st, score_eval(),
+                                {.objectives = score_max, .max_seconds = 3600}, stop_after{&told});
+    CHECK(s.history.size() == 3);
+    CHECK(s.history.capacity() < 1000);
+}
+
 TEST_CASE("evolution through the driver reaches the optimum", "[run][search]") {
     const digit_space space{3, 10};
     for (std::uint64_t seed = 1; seed <= 4; ++seed) {

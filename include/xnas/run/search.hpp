@@ -494,6 +494,13 @@ requires search_space<Space> && strategy<std::remove_cvref_t<St>, Space> &&
         }
     }
 
+    // A trial budget says how long the history will grow: room for it up front spares the
+    // copies of a doubling vector and the freed buffers they leave in the heap. Pages of the
+    // reservation are only made resident as records fill them, so a generous cap costs address
+    // space alone.
+    if (opt.max_trials > 0)
+        out.history.reserve(std::min<std::size_t>(opt.max_trials, std::size_t{1} << 16));
+
     bool stop = false;
     auto request_stop = [&](stop_reason r) {
         if (out.stopped_by == stop_reason::none)
