@@ -1,11 +1,18 @@
 // Resident memory of a long search: every strategy of the registry searches NAS-Bench-201's cell
 // space for --trials trials with a function evaluator, journaled to a file as xnas-search does,
-// and the process's resident set is read after --early trials and at the end. A search keeps
-// every trial in its study (and a model-based strategy its observations), so memory grows by a
-// record per trial told, of about the size of the trial's journal line; what must not grow is
-// anything beyond that (a leak, a cache without bound). Both are printed per trial.
+// and the process's resident set is read as the study is told trial --early and the last trial.
+// A search keeps every trial in its study (and a model-based strategy its observations), so
+// memory grows by a record per trial told; what must not grow is anything beyond that (a leak,
+// a cache without bound). Both are printed per trial.
 //
 //   memory_growth [--trials 1000] [--early 100] [--strategies random,evolution,...]
+//                 [--table nb201.csv]
+//
+// With --table the evaluator looks every trial up in a NAS-Bench-201-style table (as
+// xnas-tabular does; benchmarks/make_nb201_table.py writes one), maximizing its val_acc and
+// minimizing its train_time, so the process holds the table as a tabular benchmark's does.
+// Without it, a few arithmetic operations score each cell and the process holds nothing but
+// the search: the smallest process a search can run in.
 //
 // Each strategy runs in a child process of its own, so one's heap does not hide another's
 // growth. Prints one line per strategy (RSS in MiB after --early trials and at the end, the
@@ -23,6 +30,7 @@
 #include <vector>
 #include <xnas/core/json.hpp>
 #include <xnas/evaluate/function_evaluator.hpp>
+#include <xnas/evaluate/tabular_evaluator.hpp>
 #include <xnas/experiment/strategy_registry.hpp>
 #include <xnas/run/search.hpp>
 #include <xnas/space/cell_space.hpp>
@@ -48,37 +56,48 @@ std::map<std::string, double> objectives(const space_t::architecture& a) {
     return {{"score", v}, {"size", static_cast<double>(a.ops[0])}};
 }
 
+struct table_columns {
+    std::string path; // empty: the synthetic objectives above
+    std::string primary = "val_acc", secondary = "train_time";
+};
+
 /// Runs one strategy's search and writes "early_mib end_mib trials journal_bytes" to `out_fd`.
+/// Both readings are taken at the same point, as the study is told trial --early and trial
+/// --trials, so that code run once at the end of a search (its last journal records, the
+/// strategy's teardown) is not counted as growth.
+template <class Evaluator>
 void measure(const xnas::experiment::strategy_registry<space_t>& registry, const std::string& name,
-             std::size_t trials, std::size_t early, int out_fd) {
+             const space_t& space, Evaluator evaluator, const xnas::objective& primary,
+             const xnas::objective& secondary, std::size_t trials, std::size_t early, int out_fd) {
     xnas::experiment::strategy_settings settings; // field by field: see run_tabular
-    settings.primary = {"score", xnas::direction::maximize};
-    settings.secondary = {"size", xnas::direction::minimize};
+    settings.primary = primary;
+    settings.secondary = secondary;
     settings.budget = trials;
-    const space_t space = space_t::nb201();
     const std::filesystem::path journal =
         std::filesystem::temp_directory_path() /
         ("xnas-memory-growth-" + std::to_string(getpid()) + ".jsonl");
     std::filesystem::remove(journal);
-    double at_early = 0;
+    // A first reading before the search: the pages of the reading's own code become resident
+    // here, not between the two readings that are compared.
+    double at_early = rss_mib(), at_end = 0;
     struct sampler {
-        std::size_t early;
-        double* at_early;
+        std::size_t early, last;
+        double *at_early, *at_end;
         void on_result(const xnas::scored<space_t::architecture>&,
                        const xnas::study<space_t::architecture>& s) {
             if (s.history.size() == early)
                 *at_early = rss_mib();
+            if (s.history.size() == last)
+                *at_end = rss_mib();
         }
     };
-    const auto study =
-        xnas::search(space, registry.make(name, settings), xnas::function_evaluator(objectives, {}),
-                     {.objectives = {settings.primary, settings.secondary},
-                      .max_trials = trials,
-                      .seed = 1,
-                      .journal = journal.string(),
-                      .fsync = false},
-                     sampler{early, &at_early});
-    const double at_end = rss_mib();
+    const auto study = xnas::search(space, registry.make(name, settings), std::move(evaluator),
+                                    {.objectives = {settings.primary, settings.secondary},
+                                     .max_trials = trials,
+                                     .seed = 1,
+                                     .journal = journal.string(),
+                                     .fsync = false},
+                                    sampler{early, trials, &at_early, &at_end});
     const auto journal_bytes = std::filesystem::file_size(journal);
     std::filesystem::remove(journal);
     const std::string line = std::to_string(at_early) + " " + std::to_string(at_end) + " " +
@@ -88,10 +107,25 @@ void measure(const xnas::experiment::strategy_registry<space_t>& registry, const
         std::perror("memory_growth: write");
 }
 
+void measure(const xnas::experiment::strategy_registry<space_t>& registry, const std::string& name,
+             const table_columns& table, std::size_t trials, std::size_t early, int out_fd) {
+    const space_t space = space_t::nb201();
+    const xnas::objective primary{table.primary, xnas::direction::maximize},
+        secondary{table.secondary, xnas::direction::minimize};
+    if (table.path.empty())
+        measure(registry, name, space, xnas::function_evaluator(objectives, {}),
+                {"score", xnas::direction::maximize}, {"size", xnas::direction::minimize}, trials,
+                early, out_fd);
+    else
+        measure(registry, name, space, xnas::make_tabular_evaluator(table.path, space), primary,
+                secondary, trials, early, out_fd);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     std::size_t trials = 1000, early = 100;
+    table_columns table;
     std::vector<std::string> names;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -99,6 +133,8 @@ int main(int argc, char** argv) {
             trials = std::stoul(argv[i + 1]);
         else if (flag == "--early")
             early = std::stoul(argv[i + 1]);
+        else if (flag == "--table")
+            table.path = argv[i + 1];
         else if (flag == "--strategies") {
             std::stringstream list(argv[i + 1]);
             for (std::string n; std::getline(list, n, ',');)
@@ -121,6 +157,7 @@ int main(int argc, char** argv) {
     xnas::json::value out;
     out["trials"] = trials;
     out["early"] = early;
+    out["table"] = table.path;
     for (const auto& name : names) {
         int fds[2];
         if (pipe(fds) != 0) {
@@ -130,7 +167,7 @@ int main(int argc, char** argv) {
         const pid_t child = fork();
         if (child == 0) {
             close(fds[0]);
-            measure(registry, name, trials, early, fds[1]);
+            measure(registry, name, table, trials, early, fds[1]);
             _exit(0);
         }
         close(fds[1]);
