@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,8 @@
 
 namespace xnas {
 
+/// Values by name, unique names, iterated in name order. Unlike std::map's keys, an entry's name
+/// is not const: changing it through an iterator would break the order lookups rely on.
 class named_values {
   public:
     using key_type = std::string;
@@ -31,17 +34,19 @@ class named_values {
         : named_values(entries.begin(), entries.end()) {}
     /// From any range of (name, value) pairs; a repeated name keeps its first value, as
     /// std::map's range constructor does.
-    template <class It>
+    template <std::forward_iterator It>
     named_values(It first, It last) {
         entries_.reserve(static_cast<std::size_t>(std::distance(first, last)));
         for (; first != last; ++first)
             emplace(first->first, first->second);
     }
-    // Implicit both ways so that code written against std::map (function evaluators returning
-    // one, callers keeping one) goes on working unchanged.
+    // From a map implicitly, so that function evaluators returning one and code assigning one
+    // go on working; to a map only explicitly, so that no copy is made behind a caller's back.
     named_values(const std::map<std::string, double>& m)
         : named_values(m.begin(), m.end()) {}
-    operator std::map<std::string, double>() const { return {entries_.begin(), entries_.end()}; }
+    explicit operator std::map<std::string, double>() const {
+        return {entries_.begin(), entries_.end()};
+    }
 
     iterator begin() { return entries_.begin(); }
     iterator end() { return entries_.end(); }

@@ -77,7 +77,7 @@ void write_csv(std::ostream& os, const study<typename Space::architecture>& s, c
     for (const auto& c : metric_cols)
         os << ',' << detail::csv_field(c);
     os << '\n';
-    auto cell = [](const std::map<std::string, double>& m, const std::string& k) {
+    auto cell = [](const named_values& m, const std::string& k) {
         const auto it = m.find(k);
         return it == m.end() ? std::string{} : detail::csv_number(it->second);
     };

@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -239,12 +238,11 @@ inline json::value journal_result_record(std::uint64_t id, const evaluation& e, 
 /// The evaluation stored in a "result" record. Throws json::type_error or
 /// std::invalid_argument on a malformed record (callers add the file and line).
 inline evaluation journal_evaluation(const json::value& r) {
-    using metric_map = std::map<std::string, double>;
     evaluation e;
     e.state = parse_status(r.at("status").get<std::string>());
     e.message = r.get_or("message", std::string{});
-    e.objectives = r.at("objectives").get<metric_map>();
-    e.metrics = r.get_or("metrics", metric_map{});
+    e.objectives = r.at("objectives").get<named_values>();
+    e.metrics = r.get_or("metrics", named_values{});
     e.cost = r.at("cost").get<double>();
     return e;
 }
