@@ -15,7 +15,7 @@
 // the search: the smallest process a search can run in.
 //
 // Each strategy runs in a child process of its own, so one's heap does not hide another's
-// growth. Prints one line per strategy (RSS in MiB after --early trials and at the end, the
+// growth. Prints one line per strategy (RSS in MiB after --early trials and after the last, the
 // growth in percent and in bytes per trial, the journal's bytes per trial) and a JSON line.
 
 #include <cstdio>
@@ -56,11 +56,6 @@ std::map<std::string, double> objectives(const space_t::architecture& a) {
     return {{"score", v}, {"size", static_cast<double>(a.ops[0])}};
 }
 
-struct table_columns {
-    std::string path; // empty: the synthetic objectives above
-    std::string primary = "val_acc", secondary = "train_time";
-};
-
 /// Runs one strategy's search and writes "early_mib end_mib trials journal_bytes" to `out_fd`.
 /// Both readings are taken at the same point, as the study is told trial --early and trial
 /// --trials, so that code run once at the end of a search (its last journal records, the
@@ -77,9 +72,10 @@ void measure(const xnas::experiment::strategy_registry<space_t>& registry, const
         std::filesystem::temp_directory_path() /
         ("xnas-memory-growth-" + std::to_string(getpid()) + ".jsonl");
     std::filesystem::remove(journal);
-    // A first reading before the search: the pages of the reading's own code become resident
-    // here, not between the two readings that are compared.
-    double at_early = rss_mib(), at_end = 0;
+    // A first reading before the search, so that the pages of the reading's own code become
+    // resident here and not between the two readings compared.
+    rss_mib();
+    double at_early = 0, at_end = 0;
     struct sampler {
         std::size_t early, last;
         double *at_early, *at_end;
@@ -107,25 +103,25 @@ void measure(const xnas::experiment::strategy_registry<space_t>& registry, const
         std::perror("memory_growth: write");
 }
 
+/// `table`: the CSV to look trials up in; empty, the synthetic objectives above.
 void measure(const xnas::experiment::strategy_registry<space_t>& registry, const std::string& name,
-             const table_columns& table, std::size_t trials, std::size_t early, int out_fd) {
+             const std::string& table, std::size_t trials, std::size_t early, int out_fd) {
     const space_t space = space_t::nb201();
-    const xnas::objective primary{table.primary, xnas::direction::maximize},
-        secondary{table.secondary, xnas::direction::minimize};
-    if (table.path.empty())
+    if (table.empty())
         measure(registry, name, space, xnas::function_evaluator(objectives, {}),
                 {"score", xnas::direction::maximize}, {"size", xnas::direction::minimize}, trials,
                 early, out_fd);
     else
-        measure(registry, name, space, xnas::make_tabular_evaluator(table.path, space), primary,
-                secondary, trials, early, out_fd);
+        measure(registry, name, space, xnas::make_tabular_evaluator(table, space),
+                {"val_acc", xnas::direction::maximize}, {"train_time", xnas::direction::minimize},
+                trials, early, out_fd);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     std::size_t trials = 1000, early = 100;
-    table_columns table;
+    std::string table;
     std::vector<std::string> names;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -134,7 +130,7 @@ int main(int argc, char** argv) {
         else if (flag == "--early")
             early = std::stoul(argv[i + 1]);
         else if (flag == "--table")
-            table.path = argv[i + 1];
+            table = argv[i + 1];
         else if (flag == "--strategies") {
             std::stringstream list(argv[i + 1]);
             for (std::string n; std::getline(list, n, ',');)
@@ -157,7 +153,7 @@ int main(int argc, char** argv) {
     xnas::json::value out;
     out["trials"] = trials;
     out["early"] = early;
-    out["table"] = table.path;
+    out["table"] = table;
     for (const auto& name : names) {
         int fds[2];
         if (pipe(fds) != 0) {
@@ -182,7 +178,8 @@ int main(int argc, char** argv) {
         std::size_t told = 0, journal_bytes = 0;
         std::istringstream fields(text);
         fields >> at_early >> at_end >> told >> journal_bytes;
-        if (told == 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (told != trials || at_early <= 0 || at_end <= 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
             std::fprintf(stderr, "memory_growth: strategy %s failed\n", name.c_str());
             return 1;
         }
