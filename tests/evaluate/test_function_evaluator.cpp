@@ -20,6 +20,14 @@ TEST_CASE("function_evaluator wraps callables of several shapes", "[evaluate][fu
         CHECK(e.value("acc") == 0.5);
         CHECK(e.value("params") == 7.0);
     }
+    SECTION("architecture -> named_values are the objectives") {
+        xnas::function_evaluator ev([](int a) {
+            return xnas::named_values{{"acc", 0.25 * a}, {"params", 3.0}};
+        });
+        const auto e = ev.evaluate(t);
+        CHECK(e.ok());
+        CHECK(e.objectives == xnas::named_values{{"params", 3.0}, {"acc", 1.75}});
+    }
     SECTION("architecture -> evaluation passes through") {
         xnas::function_evaluator ev([](int) {
             xnas::evaluation e;
@@ -44,6 +52,8 @@ TEST_CASE("function_evaluator wraps callables of several shapes", "[evaluate][fu
             return std::map<std::string, double>{{"a", 1.0}, {"b", INFINITY}};
         });
         CHECK(ev2.evaluate(t).state == xnas::status::diverged);
+        xnas::function_evaluator ev3([](int) { return xnas::named_values{{"c", -INFINITY}}; });
+        CHECK_THAT(ev3.evaluate(t).message, Catch::Matchers::Contains("'c'"));
     }
     SECTION("timed evaluations charge wall-clock seconds") {
         xnas::function_evaluator ev(

@@ -25,9 +25,10 @@ struct function_evaluator_options {
 };
 
 /// Wraps callable F: `F(const A&)` or `F(const trial<A>&)` returning `double`,
-/// `std::map<std::string, double>` or `xnas::evaluation`. An exception from F becomes a failed
-/// evaluation with its message; a non-finite double (or map value) becomes status::diverged.
-/// `ThreadSafe` declares F safe to call concurrently (then workers share one evaluator).
+/// `std::map<std::string, double>`, `xnas::named_values` or `xnas::evaluation`. An exception from F
+/// becomes a failed evaluation with its message; a non-finite double (or map value) becomes
+/// status::diverged. `ThreadSafe` declares F safe to call concurrently (then workers share one
+/// evaluator).
 template <class F, bool ThreadSafe = false>
 class function_evaluator {
   public:
@@ -68,12 +69,12 @@ class function_evaluator {
 
     evaluation to_evaluation(evaluation e) const { return e; }
 
-    evaluation to_evaluation(const std::map<std::string, double>& m) const {
-        evaluation e;
-        e.objectives = m;
+    evaluation to_evaluation(named_values m) const {
         for (const auto& [k, v] : m)
             if (!std::isfinite(v))
                 return diverged(k, v);
+        evaluation e;
+        e.objectives = std::move(m);
         return e;
     }
 
