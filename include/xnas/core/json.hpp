@@ -10,7 +10,6 @@
 // 2 s of g++ time (parsing plus the instantiations the journal needs), a fifth of the budget;
 // this header costs a tenth of that. Objects keep their keys in insertion order.
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <concepts>
@@ -104,18 +103,11 @@ class value {
         for (const auto& x : v)
             items_.emplace_back(x);
     }
-    value(const named_values& m)
+    template <class M>
+    requires detail::is_string_map<M>::value value(const M& m)
         : kind_(kind::object) {
         keys_.reserve(m.size());
         items_.reserve(m.size());
-        for (const auto& [k, x] : m) {
-            keys_.push_back(k);
-            items_.emplace_back(x);
-        }
-    }
-    template <class T>
-    value(const std::map<std::string, T>& m)
-        : kind_(kind::object) {
         for (const auto& [k, x] : m) {
             keys_.push_back(k);
             items_.emplace_back(x);
@@ -246,20 +238,13 @@ class value {
                           "xnas::json::value::get: unsupported type");
             if (kind_ != kind::object)
                 throw mismatch("an object");
-            if constexpr (std::is_same_v<T, named_values>) {
-                std::vector<named_values::value_type> entries;
-                entries.reserve(keys_.size());
-                for (std::size_t i = 0; i < keys_.size(); ++i)
-                    entries.emplace_back(keys_[i], items_[i].template get<double>());
-                // The last of a repeated key wins, as it does for std::map below.
-                std::reverse(entries.begin(), entries.end());
-                return named_values(entries.begin(), entries.end());
-            } else {
-                T out;
-                for (std::size_t i = 0; i < keys_.size(); ++i)
-                    out[keys_[i]] = items_[i].template get<typename T::mapped_type>();
-                return out;
-            }
+            // Assigned in order, so the last of a repeated key wins.
+            T out;
+            if constexpr (requires { out.reserve(keys_.size()); })
+                out.reserve(keys_.size());
+            for (std::size_t i = 0; i < keys_.size(); ++i)
+                out[keys_[i]] = items_[i].template get<typename T::mapped_type>();
+            return out;
         }
     }
 
