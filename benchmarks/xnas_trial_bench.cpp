@@ -370,9 +370,10 @@ int main(int argc, char** argv) {
         {"--threads", ex::option_range("--threads")},
         {"--max-params", ex::option_range("--max-params")},
         {"--max-mflops", ex::option_range("--max-mflops")}};
-    for (const auto& [name, r] : ranges)
-        app.get_option(name)->check(CLI::Validator(
-            [r](std::string& text) { return ex::text_error(text, r); }, ex::describe(r)));
+    for (const auto& [name, range] : ranges)
+        app.get_option(name)->check(
+            CLI::Validator([r = range](std::string& text) { return ex::text_error(text, r); },
+                           ex::describe(range)));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
