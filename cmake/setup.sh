@@ -28,9 +28,10 @@ packages=(build-essential cmake ninja-build pkg-config
   catch2 libopenblas-dev liblapack-dev libbenchmark-dev libcli11-dev dataset-fashion-mnist)
 # The test suite checks formatting (clang-format 14), parses the code with a second compiler
 # (clang++ 14, Debian 12's clang), runs the MPI executor on real ranks (Open MPI) and checks the
-# exported ONNX models (python3-onnx): the main job needs none of them.
+# exported ONNX models (python3-onnx) and builds a decimal-comma locale from the sources of
+# `locales` (what xnas writes reads back in any locale): the main job needs none of them.
 if [[ " ${configure[*]-} " == *" -DXNAS_BUILD_TESTS=ON "* ]]; then
-  packages+=(clang-format clang-14 libopenmpi-dev openmpi-bin python3-onnx)
+  packages+=(clang-format clang-14 libopenmpi-dev openmpi-bin python3-onnx locales)
 fi
 missing=()
 for p in "${packages[@]}"; do

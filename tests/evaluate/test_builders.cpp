@@ -1,3 +1,5 @@
+#include "comma_locale.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <xnas/evaluate/cell_builder.hpp>
@@ -143,4 +145,18 @@ TEST_CASE("with_training_params builds the layers and reads the recipe of a prod
     CHECK(r.optimizer == "adamw");
     CHECK(r.weight_decay == 0.25);
     CHECK(r.label_smoothing == 0.1);
+}
+
+TEST_CASE("with_training_params reads a categorical number with a decimal point in any locale",
+          "[evaluate][builder][locale]") {
+    param_space recipe;
+    recipe.add_categorical("label_smoothing", {"0.1"}).add_categorical("lr", {"0.25"});
+    with_training_params<chain_builder> b{chain_builder(chain_space::image())};
+    product_space<chain_space, param_space> s(chain_space::image(), recipe);
+    rng g(5);
+    const auto a = s.sample(g);
+    xnas_test::comma_locale de; // std::stod read "0.1" as 0 and stopped at the point
+    const training_recipe r = b.recipe(a, {});
+    CHECK(r.label_smoothing == 0.1);
+    CHECK(r.lr == 0.25);
 }

@@ -4,6 +4,7 @@
 // same runs), the anytime curves on simulated workers, multi-objective hypervolume, journals,
 // and the JSON line and CSV written from a summary.
 
+#include "comma_locale.hpp"
 #include "read_text.hpp"
 
 #include <algorithm>
@@ -99,6 +100,12 @@ TEST_CASE("parse_fidelity_levels reads fractions and decimals and names a bad en
                           StartsWith("--levels: expected entries FIDELITY:SUFFIX"));
     }
     CHECK_THROWS_WITH(parse_fidelity_levels("1/3:@1,2:@3", "--levels"), Contains("not \"2:@3\""));
+
+    xnas_test::comma_locale de; // std::stod read "0.5" as 0 and stopped at the point
+    const auto in_de = parse_fidelity_levels("1/27:@7,0.5:@22", "--fidelity-columns");
+    REQUIRE(in_de.size() == 2);
+    CHECK(in_de[1].fidelity == 0.5);
+    CHECK_THROWS(parse_fidelity_levels("0,5:@22", "--levels"));
 }
 
 TEST_CASE("timed_strategy counts asks and changes nothing the strategy does",

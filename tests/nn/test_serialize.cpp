@@ -1,3 +1,4 @@
+#include "comma_locale.hpp"
 #include "gradient_check.hpp"
 #include "network_test_layers.hpp"
 
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <unistd.h>
+#include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/factory.hpp>
 #include <xnas/nn/serialize.hpp>
@@ -362,4 +364,42 @@ TEST_CASE("load refuses a structure larger than its payload before allocating it
     CHECK_THROWS_WITH(nn::conv2d<float>(std::size_t{1} << 31, std::size_t{1} << 31, 3),
                       Contains("more than an array can hold"));
     CHECK_NOTHROW(nn::dense<float>(std::size_t{1} << 20, std::size_t{1} << 20)); // not allocated
+}
+
+TEST_CASE("a model saved in one locale loads in another", "[nn][serialize][locale]") {
+    // Layer specs hold reals as text. Written with printf and read with strtod they followed the
+    // C locale: de_DE wrote "0,25", and a model saved in "C" failed to load under de_DE.
+    auto make = [] {
+        nn::network<float> net({3});
+        net.add(nn::batch_norm<float>(
+            nn::batch_norm_options{.features = 3, .eps = 1e-3, .momentum = 0.05}));
+        net.add(nn::leaky_relu<float>(0.2f));
+        net.add(nn::dropout<float>(0.25, 4));
+        net.add(nn::dense<float>(3, 2));
+        return net;
+    };
+    auto specs = [](const nn::network<float>& net) {
+        std::vector<nn::layer_spec> out;
+        for (std::size_t i = 1; i <= 4; ++i)
+            out.push_back(net.layer(i).spec());
+        return out;
+    };
+    const auto net = make();
+    std::stringstream saved_in_c;
+    nn::save(net, saved_in_c);
+    std::stringstream saved_in_de;
+    std::vector<nn::layer_spec> specs_in_de;
+    {
+        xnas_test::comma_locale de;
+        const auto back = nn::load<float>(saved_in_c);
+        CHECK(specs(back) == specs(net));
+        nn::save(net, saved_in_de);
+        specs_in_de = specs(net);
+    }
+    CHECK(saved_in_de.str() == saved_in_c.str());
+    CHECK(specs_in_de == specs(net));
+    CHECK(net.layer(3).spec().attributes.at("p") == "0.25");
+    CHECK(net.layer(1).spec().attributes.at("eps") == "0.001");
+    const auto back = nn::load<float>(saved_in_de);
+    CHECK(specs(back) == specs(net));
 }

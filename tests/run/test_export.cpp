@@ -1,3 +1,4 @@
+#include "comma_locale.hpp"
 #include "run/fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -40,4 +41,24 @@ TEST_CASE("study history exports to CSV", "[run][export]") {
     CHECK(back.str() == os.str());
     std::filesystem::remove(path);
     CHECK_THROWS_AS(xnas::save_csv("/nonexistent-dir/x.csv", s, space), xnas::file_error);
+}
+
+TEST_CASE("the CSV export is the same in a locale that groups digits and writes decimal commas",
+          "[run][export][locale]") {
+    const test::digit_space space{2, 10};
+    xnas::study<std::vector<int>> s;
+    s.objectives = {{"score", xnas::direction::maximize}};
+    xnas::scored<std::vector<int>> a{{12345, {1, 2}, 0.5, {}}, {}};
+    a.e.objectives["score"] = 1234.5;
+    a.e.cost = 0.25;
+    s.history = {a};
+    const std::string expected = "id,architecture,status,message,fidelity,cost,score\n"
+                                 "12345,1-2,ok,,0.5,0.25,1234.5\n";
+    std::ostringstream in_c;
+    xnas::write_csv(in_c, s, space);
+    CHECK(in_c.str() == expected);
+    xnas_test::comma_locale de;
+    std::ostringstream in_de; // takes the global locale: << 12345 gives "12.345"
+    xnas::write_csv(in_de, s, space);
+    CHECK(in_de.str() == expected);
 }

@@ -11,6 +11,7 @@
 #include <xnas/evaluate/builder.hpp>
 #include <xnas/evaluate/train_evaluator.hpp>
 #include <xnas/space/chain_space.hpp>
+#include <xnas/space/detail/text.hpp>
 #include <xnas/space/param_space.hpp>
 #include <xnas/space/product_space.hpp>
 
@@ -86,13 +87,8 @@ class with_training_params {
         if (const auto* d = std::get_if<double>(&v))
             return *d;
         const auto& s = std::get<std::string>(v);
-        try {
-            std::size_t used = 0;
-            const double x = std::stod(s, &used);
-            if (used == s.size())
-                return x;
-        } catch (const std::exception&) {
-        }
+        if (double x = 0; detail::parse_double(s, x)) // std::stod would follow the C locale
+            return x;
         throw parse_error("xnas::with_training_params: parameter '" + name + "' = '" + s +
                           "' is not a number");
     }

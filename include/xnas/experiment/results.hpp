@@ -95,7 +95,8 @@ std::string pareto_csv(const study<typename Space::architecture>& s, const Space
     csv << "id,architecture," << primary.name << ",params,flops,latency_ms\n";
     for (std::size_t i : s.pareto_front()) {
         const auto& r = s.history[i];
-        csv << r.t.id << ',' << xnas::detail::csv_field(space.to_string(r.t.architecture)) << ','
+        csv << std::to_string(r.t.id) << ','
+            << xnas::detail::csv_field(space.to_string(r.t.architecture)) << ','
             << xnas::detail::csv_number(r.e.value(primary.name)) << ','
             << xnas::detail::csv_number(r.e.value("params")) << ','
             << xnas::detail::csv_number(r.e.value("flops")) << ','

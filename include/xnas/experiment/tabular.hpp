@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <locale>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,7 @@
 #include <xnas/run/search.hpp>
 #include <xnas/run/simulated_executor.hpp>
 #include <xnas/select/pareto.hpp>
+#include <xnas/space/detail/text.hpp>
 
 namespace xnas::experiment {
 
@@ -57,16 +59,11 @@ inline std::vector<fidelity_level> parse_fidelity_levels(std::string_view text,
         const std::size_t colon = entry.find(':');
         if (colon == std::string::npos || colon + 1 == entry.size())
             throw refuse();
-        // Whole text or nothing: std::stod alone would read "1x" as 1.
+        // Whole text or nothing (std::stod would read "1x" as 1), and a decimal point whatever
+        // the C locale.
         auto number = [&](const std::string& t) {
-            std::size_t used = 0;
             double v = 0;
-            try {
-                v = std::stod(t, &used);
-            } catch (const std::logic_error&) {
-                throw refuse();
-            }
-            if (used != t.size())
+            if (!xnas::detail::parse_double(t, v))
                 throw refuse();
             return v;
         };
@@ -291,6 +288,7 @@ tabular_summary run_tabular(const tabular_benchmark& b, const Space& space,
 /// to `path`, whole or not at all (write_file_atomically). Throws xnas::file_error naming it.
 inline void write_anytime_csv(const std::filesystem::path& path, const tabular_summary& s) {
     std::ostringstream csv;
+    csv.imbue(std::locale::classic()); // no digit grouping or decimal comma from the global locale
     csv << "run,seconds,best\n";
     for (std::size_t k = 0; k < s.curves.size(); ++k)
         for (const auto& [t, best] : s.curves[k])

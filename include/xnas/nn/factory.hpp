@@ -3,11 +3,13 @@
 // architecture builders may produce), with an optional user factory for the user's own types.
 
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 #include <xnas/core/error.hpp>
 #include <xnas/nn/layer.hpp>
@@ -66,10 +68,11 @@ class spec_reader {
     double real(const std::string& key, double fallback) const {
         if (!has(key))
             return fallback;
+        // from_chars: strtod reads with the C locale's decimal separator (spec_real).
         const std::string& v = text(key);
-        char* end = nullptr;
-        const double d = std::strtod(v.c_str(), &end);
-        if (v.empty() || end != v.c_str() + v.size())
+        double d = 0;
+        const auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+        if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size())
             throw bad(key, v, "a number");
         return d;
     }

@@ -4,6 +4,7 @@
 // which a run-time architecture holds its layers. A user's layer models the concept without
 // inheriting from anything.
 
+#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <map>
@@ -43,6 +44,15 @@ struct layer_spec {
     std::map<std::string, std::string> attributes;
     bool operator==(const layer_spec&) const = default;
 };
+
+/// A real attribute of a layer_spec: the shortest text that reads back to exactly `v`, with a
+/// decimal point whatever the C locale. printf's %g writes the locale's separator ("0,5" under
+/// de_DE), and a model saved so would not load in another locale.
+inline std::string spec_real(double v) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
 
 /// A layer maps a batch x of shape (N, in...) to y of shape (N, out...).
 ///

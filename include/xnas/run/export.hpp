@@ -82,8 +82,9 @@ void write_csv(std::ostream& os, const study<typename Space::architecture>& s, c
         return it == m.end() ? std::string{} : detail::csv_number(it->second);
     };
     for (const auto& r : s.history) {
-        os << r.t.id << ',' << detail::csv_field(space.to_string(r.t.architecture)) << ','
-           << to_string(r.e.state) << ',' << detail::csv_field(r.e.message) << ','
+        // std::to_string, not <<: the caller's stream may group digits ("1.234") by its locale.
+        os << std::to_string(r.t.id) << ',' << detail::csv_field(space.to_string(r.t.architecture))
+           << ',' << to_string(r.e.state) << ',' << detail::csv_field(r.e.message) << ','
            << detail::csv_number(r.t.fidelity) << ',' << detail::csv_number(r.e.cost);
         for (const auto& c : obj_cols) {
             // A study objective may be reported as a metric; show it in its column either way.

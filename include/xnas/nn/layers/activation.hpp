@@ -4,7 +4,6 @@
 // the contiguous buffer, and backward uses the saved output where that is cheaper.
 
 #include <cmath>
-#include <cstdio>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -97,10 +96,7 @@ class leaky_relu : public detail::activation<leaky_relu<T>, T> {
             dx[i] = x[i] > T(0) ? dy[i] : s * dy[i];
     }
     layer_spec spec() const {
-        // max_digits10 so that a saved model rebuilds with the identical slope
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(slope_));
-        return {"leaky_relu", {{"slope", buf}}};
+        return {"leaky_relu", {{"slope", spec_real(static_cast<double>(slope_))}}};
     }
     T slope() const { return slope_; }
 

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -201,15 +200,10 @@ class batch_norm {
     /// Normalise and scale: one multiply-add per element once folded (train adds statistics).
     std::size_t flops(const shape& in) const { return 2 * volume(output_shape(in)); }
     layer_spec spec() const {
-        const auto num = [](double v) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%.17g", v);
-            return std::string(buf);
-        };
         return {"batch_norm",
                 {{"features", std::to_string(o_.features)},
-                 {"eps", num(o_.eps)},
-                 {"momentum", num(o_.momentum)}}};
+                 {"eps", spec_real(o_.eps)},
+                 {"momentum", spec_real(o_.momentum)}}};
     }
 
     const batch_norm_options& options() const { return o_; }

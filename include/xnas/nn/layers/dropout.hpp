@@ -4,7 +4,6 @@
 // identity. The mask comes from the layer's own seeded xnas::rng.
 
 #include <cstdint>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -84,9 +83,7 @@ class dropout {
     std::size_t parameter_count() const { return 0; }
     std::size_t flops(const shape& in) const { return volume(in); }
     layer_spec spec() const {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.17g", p_);
-        return {"dropout", {{"p", buf}, {"seed", std::to_string(seed_)}}};
+        return {"dropout", {{"p", spec_real(p_)}, {"seed", std::to_string(seed_)}}};
     }
     double p() const { return p_; }
 
