@@ -216,10 +216,9 @@ class thread_executor {
     bool quit_ = false;
 };
 
-/// Either executor search chooses between, behind one type: the search loop (search_with) is
-/// then compiled once per search call instead of once per executor, which halves the code a
-/// search adds to its translation unit. It costs an indirect call per trial, nothing beside an
-/// evaluation.
+/// Either executor search chooses between, behind one type, so that the search loop
+/// (search_with) is compiled once per search call instead of once per executor. It costs an
+/// indirect call per trial, nothing beside an evaluation.
 template <class A>
 class executor_ref {
   public:
