@@ -10,4 +10,4 @@ build=${1:-$here/build-sanitize}
 bash "$here/cmake/setup.sh" "$build" -DXNAS_BUILD_TESTS=ON -DXNAS_BUILD_EXAMPLES=ON \
     -DXNAS_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
     "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only"
-UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 1500
+UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS="suppressions=$here/cmake/lsan.supp" ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 1500
